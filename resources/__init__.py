@@ -1,0 +1,1 @@
+"""Package data: icons, the demo catalog and small model assets (loaded via importlib.resources)."""

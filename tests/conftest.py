@@ -1,0 +1,34 @@
+"""Test-wide set-up: offscreen Qt, a private app-data folder, and no network at all."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+
+# Before anything imports Qt: no display here, and no user's settings or caches touched.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["VLM_DESKTOP_HOME"] = tempfile.mkdtemp(prefix="vlm-desktop-test-home-")
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+import pytest  # noqa: E402
+
+_real_connect = socket.socket.connect
+
+
+def _guarded_connect(self: socket.socket, address: object) -> None:
+    # Unix sockets (Qt's local IPC) are fine; anything that leaves the machine is a bug.
+    if self.family == getattr(socket, "AF_UNIX", None):
+        return _real_connect(self, address)
+    raise RuntimeError(f"network access attempted in a test: {address!r}")
+
+
+socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+
+
+@pytest.fixture()
+def home_dir(tmp_path, monkeypatch):
+    """A fresh VLM_DESKTOP_HOME for tests that inspect what the app writes."""
+    monkeypatch.setenv("VLM_DESKTOP_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"

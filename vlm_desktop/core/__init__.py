@@ -1,0 +1,1 @@
+"""Pure-Python core: images, devices, engines, catalog, explanations. Never imports Qt."""

@@ -1,0 +1,1 @@
+"""Catalog import, SQLite store, vector index, search and recommendations."""

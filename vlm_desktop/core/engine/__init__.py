@@ -1,0 +1,1 @@
+"""Engine protocol, result types and backends."""

@@ -1,0 +1,1 @@
+"""Hugging Face-format pretrained backends loaded from local folders."""

@@ -1,0 +1,74 @@
+"""The list of models a user can choose, and loading one by name.
+
+The fake test engine is deliberately absent: tests hand the worker a factory instead.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from dataclasses import dataclass
+from typing import Callable
+
+from vlm_desktop.core.device import DeviceChoice
+from vlm_desktop.core.engine.protocol import Engine
+
+log = logging.getLogger(__name__)
+
+BUILTIN_NAME = "lite"
+
+
+class ModelUnavailable(Exception):
+    """The requested model is not installed or cannot be loaded; the message says why."""
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One installed model, as listed in the Model menu and `vlm-desktop models list`."""
+
+    name: str
+    display_name: str
+    kind: str
+    path: str = ""
+    builtin: bool = False
+
+
+EngineFactory = Callable[[DeviceChoice], Engine]
+
+
+def _builtin_available() -> bool:
+    return importlib.util.find_spec("vlm_desktop.core.engine.lite.engine") is not None
+
+
+def available_models() -> list[ModelEntry]:
+    """Installed models, the built-in one first."""
+    models: list[ModelEntry] = []
+    if _builtin_available():
+        models.append(ModelEntry(BUILTIN_NAME, "VLM Lite (built-in)", "lite", builtin=True))
+    return models
+
+
+def default_model_name() -> str | None:
+    models = available_models()
+    return models[0].name if models else None
+
+
+def engine_factory(name: str | None) -> EngineFactory:
+    """A callable that loads model `name` on a given device (call it on the worker thread)."""
+    name = name or default_model_name()
+    if name is None:
+        raise ModelUnavailable("No model is installed.")
+    entries = {m.name: m for m in available_models()}
+    if name not in entries:
+        known = ", ".join(entries) or "none"
+        raise ModelUnavailable(f"No model named '{name}' is installed (installed: {known}).")
+    entry = entries[name]
+
+    def load(device: DeviceChoice) -> Engine:
+        if entry.kind == "lite":
+            from vlm_desktop.core.engine.lite.engine import LiteEngine
+
+            return LiteEngine.load(device)
+        raise ModelUnavailable(f"Model kind '{entry.kind}' is not supported by this version.")
+
+    return load

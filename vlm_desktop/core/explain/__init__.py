@@ -1,0 +1,1 @@
+"""Heat maps: colour maps, overlays, upsampling."""

@@ -1,0 +1,1 @@
+"""The only bridge between Qt and core: QObjects on QThreads, signals in and out."""
