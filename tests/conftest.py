@@ -32,3 +32,25 @@ def home_dir(tmp_path, monkeypatch):
     """A fresh VLM_DESKTOP_HOME for tests that inspect what the app writes."""
     monkeypatch.setenv("VLM_DESKTOP_HOME", str(tmp_path / "home"))
     return tmp_path / "home"
+
+
+# ---- Thread hygiene (section owned by the worker helper) -------------------------------------
+# Fails any test that leaves a registered QThread running or a QThreadPool busy. Qt is only
+# consulted when the workers' registry was imported, so core-only tests never load Qt here.
+
+
+@pytest.fixture(autouse=True)
+def _no_thread_left_running():
+    yield
+    import sys
+
+    registry = sys.modules.get("vlm_desktop.workers.threads")
+    if registry is None:
+        return
+    leaked = registry.running_threads()
+    if leaked:
+        registry.stop_all()  # so one leak does not cascade into the following tests
+        pytest.fail(f"test left threads running: {', '.join(leaked)}", pytrace=False)
+
+
+# ---- end of the worker helper's section ------------------------------------------------------

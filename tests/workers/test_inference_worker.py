@@ -1,0 +1,293 @@
+"""The inference worker: signal order, cancel, stale results, errors, priority, loading, shutdown."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import pytest
+from PIL import Image
+
+from vlm_desktop.core.cancel import JobState
+from vlm_desktop.core.device import DeviceError
+from vlm_desktop.core.engine.fake import FakeEngine
+from vlm_desktop.core.engine.registry import ModelUnavailable
+from vlm_desktop.core.engine.types import Answer, Caption
+from vlm_desktop.workers.inference_worker import (
+    NO_MODEL_MESSAGE,
+    InferenceClient,
+    Priority,
+    Request,
+)
+from vlm_desktop.workers.threads import running_threads
+
+TIMEOUT_MS = 5000
+SIGNALS = ("started", "progress", "partial", "result", "error", "cancelled", "finished")
+
+
+class Recorder:
+    """Every public request signal of a client, in arrival order, as (name, id, *args)."""
+
+    def __init__(self, client: InferenceClient) -> None:
+        self.events: list[tuple] = []
+        for name in SIGNALS:
+            getattr(client, name).connect(lambda *args, name=name: self.events.append((name, *args)))
+
+    def names_for(self, request_id: int) -> list[str]:
+        return [e[0] for e in self.events if e[1] == request_id]
+
+
+def gated(gate: threading.Event, entered: threading.Event | None = None, poll: bool = True):
+    """A request fn that runs until `gate` is set (checking for cancellation if `poll`)."""
+
+    def fn(engine, state: JobState) -> str:
+        if entered is not None:
+            entered.set()
+        while not gate.wait(0.005):
+            if poll:
+                state.check()
+        return "gate opened"
+
+    return fn
+
+
+@pytest.fixture()
+def client(qtbot):
+    c = InferenceClient()
+    yield c
+    assert c.shutdown(TIMEOUT_MS)
+
+
+@pytest.fixture()
+def loaded(client, qtbot):
+    with qtbot.waitSignal(client.engine_ready, timeout=TIMEOUT_MS):
+        client.load_engine(lambda choice: FakeEngine(), device="cpu", name="fake")
+    return client
+
+
+@pytest.fixture()
+def red_image():
+    return Image.new("RGB", (40, 30), (220, 30, 30))
+
+
+def test_caption_signals_arrive_in_order_with_the_result(loaded, qtbot, red_image):
+    busy: list[bool] = []
+    loaded.busy_changed.connect(busy.append)
+    rec = Recorder(loaded)
+    with qtbot.waitSignals([loaded.started, loaded.result, loaded.finished], order="strict",
+                           timeout=TIMEOUT_MS):
+        rid = loaded.submit(Request("caption", lambda e, s: e.caption(red_image, s)))
+    assert rec.names_for(rid) == ["started", "result", "finished"]
+    caption = rec.events[1][2]
+    assert isinstance(caption, Caption)
+    assert "red" in caption.text
+    assert busy == [True, False]
+    assert loaded.has_engine()
+
+
+def test_progress_and_partial_arrive_before_the_result(loaded, qtbot, red_image):
+    def fn(engine, state):
+        state.progress(0.5, "half way")
+        return engine.answer(red_image, "what colour is it?", state)  # streams a partial
+
+    rec = Recorder(loaded)
+    with qtbot.waitSignals([loaded.started, loaded.progress, loaded.partial, loaded.result,
+                            loaded.finished], order="strict", timeout=TIMEOUT_MS):
+        rid = loaded.submit(Request("answer", fn))
+    progress = [e for e in rec.events if e[0] == "progress"]
+    partial = [e for e in rec.events if e[0] == "partial"]
+    result = [e for e in rec.events if e[0] == "result"]
+    assert progress == [("progress", rid, 0.5, "half way")]
+    answer = result[0][2]
+    assert isinstance(answer, Answer)
+    assert answer.text.startswith(partial[0][2]) and partial[0][2] != answer.text
+
+
+def test_cancel_mid_run_gives_cancelled_then_finished_and_no_result(loaded, qtbot):
+    rec = Recorder(loaded)
+    gate, entered = threading.Event(), threading.Event()
+    with qtbot.waitSignal(loaded.started, timeout=TIMEOUT_MS):
+        rid = loaded.submit(Request("caption", gated(gate, entered)))
+    assert entered.is_set()
+    with qtbot.waitSignals([loaded.cancelled, loaded.finished], order="strict",
+                           timeout=TIMEOUT_MS):
+        loaded.cancel(rid)
+    assert rec.names_for(rid) == ["started", "cancelled", "finished"]
+    assert not loaded.is_busy()
+
+
+def test_cancel_of_a_queued_request_never_starts_it(loaded, qtbot):
+    rec = Recorder(loaded)
+    gate = threading.Event()
+    with qtbot.waitSignal(loaded.started, timeout=TIMEOUT_MS):
+        running = loaded.submit(Request("caption", gated(gate)))
+    queued = loaded.submit(Request("caption", lambda e, s: "should not run"))
+    with qtbot.waitSignal(loaded.finished, check_params_cb=lambda i: i == queued,
+                          timeout=TIMEOUT_MS):
+        loaded.cancel(queued)
+    assert rec.names_for(queued) == ["cancelled", "finished"]
+    gate.set()
+    with qtbot.waitSignal(loaded.finished, check_params_cb=lambda i: i == running,
+                          timeout=TIMEOUT_MS):
+        pass
+    assert rec.names_for(running) == ["started", "result", "finished"]
+
+
+def test_newer_request_on_a_topic_supersedes_the_older_one(loaded, qtbot, red_image):
+    rec = Recorder(loaded)
+    gate = threading.Event()
+    with qtbot.waitSignal(loaded.started, timeout=TIMEOUT_MS):
+        # This fn ignores cancellation, as a model stuck in one long call would.
+        old = loaded.submit(Request("caption", gated(gate, poll=False), topic="image"))
+    new = loaded.submit(Request("caption", lambda e, s: e.caption(red_image, s), topic="image"))
+    gate.set()
+    with qtbot.waitSignal(loaded.finished, check_params_cb=lambda i: i == new,
+                          timeout=TIMEOUT_MS):
+        pass
+    assert rec.names_for(old) == ["started", "cancelled", "finished"]
+    assert rec.names_for(new) == ["started", "result", "finished"]
+
+
+def test_result_already_on_its_way_when_cancelled_is_dropped(loaded, qtbot):
+    rec = Recorder(loaded)
+    gate, entered = threading.Event(), threading.Event()
+    done = loaded.submit(Request("caption", lambda e, s: "stale"))
+    blocker = loaded.submit(Request("caption", gated(gate, entered)))
+    # The worker reports `done` before it starts `blocker`; the GUI thread has not seen it yet.
+    assert entered.wait(TIMEOUT_MS / 1000)
+    loaded.cancel(done)
+    gate.set()
+    with qtbot.waitSignal(loaded.finished, check_params_cb=lambda i: i == blocker,
+                          timeout=TIMEOUT_MS):
+        pass
+    assert rec.names_for(done) == ["cancelled", "finished"]
+    assert not [e for e in rec.events if e[0] == "result" and e[2] == "stale"]
+
+
+def test_unexpected_error_gives_a_message_then_finished_and_is_logged(qtbot, client, caplog,
+                                                                       red_image):
+    with qtbot.waitSignal(client.engine_ready, timeout=TIMEOUT_MS):
+        client.load_engine(lambda choice: FakeEngine(fail_on="boom?"), device="cpu")
+    rec = Recorder(client)
+    with caplog.at_level(logging.ERROR, logger="vlm_desktop.worker"):
+        with qtbot.waitSignals([client.error, client.finished], order="strict",
+                               timeout=TIMEOUT_MS):
+            rid = client.submit(Request("answer", lambda e, s: e.answer(red_image, "boom?", s)))
+    assert rec.names_for(rid) == ["started", "error", "finished"]
+    _, _, message, details = rec.events[1]
+    assert message == "Unexpected error in answer: fake engine failure requested by the test"
+    assert "Traceback" in details and "RuntimeError" in details
+    assert "fake engine failure" in caplog.text
+
+
+@pytest.mark.parametrize("exc", [ModelUnavailable("The model folder has no weights."),
+                                 DeviceError("CUDA not used: no NVIDIA driver found")])
+def test_user_errors_keep_their_own_message(loaded, qtbot, exc):
+    def fn(engine, state):
+        raise exc
+
+    with qtbot.waitSignal(loaded.error, timeout=TIMEOUT_MS) as blocker:
+        loaded.submit(Request("caption", fn))
+    assert blocker.args[1] == str(exc)
+
+
+def test_request_without_a_model_says_so(client, qtbot):
+    rec = Recorder(client)
+    with qtbot.waitSignals([client.error, client.finished], order="strict",
+                           timeout=TIMEOUT_MS):
+        rid = client.submit(Request("caption", lambda e, s: "unreachable"))
+    assert rec.names_for(rid) == ["error", "finished"]
+    assert rec.events[0][2] == NO_MODEL_MESSAGE
+
+
+def test_interactive_request_overtakes_queued_batch_work(loaded, qtbot):
+    order: list[str] = []
+    loaded.started.connect(lambda rid: order.append(names[rid]))
+    names: dict[int, str] = {}
+    gate = threading.Event()
+
+    def submit(name: str, priority: Priority, fn=lambda e, s: None) -> int:
+        rid = loaded.submit(Request(name, fn, priority=priority))
+        names[rid] = name
+        return rid
+
+    with qtbot.waitSignal(loaded.started, timeout=TIMEOUT_MS):
+        submit("batch-0", Priority.BATCH, gated(gate))
+    for i in (1, 2, 3):
+        submit(f"batch-{i}", Priority.BATCH)
+    last = submit("interactive", Priority.INTERACTIVE)
+    with qtbot.waitSignal(loaded.busy_changed, check_params_cb=lambda b: b is False,
+                          timeout=TIMEOUT_MS):
+        gate.set()
+    assert order == ["batch-0", "interactive", "batch-1", "batch-2", "batch-3"]
+    assert last in names
+
+
+def test_engine_load_failure_is_reported_and_requests_then_fail(client, qtbot):
+    def factory(choice):
+        raise ModelUnavailable("No model is installed.")
+
+    with qtbot.waitSignal(client.engine_failed, timeout=TIMEOUT_MS) as blocker:
+        client.load_engine(factory, device="cpu")
+    message, details = blocker.args
+    assert message == "No model is installed."
+    assert "ModelUnavailable" in details
+    assert not client.has_engine()
+    with qtbot.waitSignal(client.error, timeout=TIMEOUT_MS) as err:
+        client.submit(Request("caption", lambda e, s: "unreachable"))
+    assert err.args[1] == NO_MODEL_MESSAGE
+
+
+def test_unexpected_load_failure_names_the_cause(client, qtbot):
+    def factory(choice):
+        raise OSError("weights file is truncated")
+
+    with qtbot.waitSignal(client.engine_failed, timeout=TIMEOUT_MS) as blocker:
+        client.load_engine(factory, device="cpu")
+    assert blocker.args[0] == "Could not load the model: weights file is truncated"
+
+
+class _TracedEngine(FakeEngine):
+    """Records, on a shared list, which thread loaded and closed it."""
+
+    def __init__(self, name: str, trace: list) -> None:
+        super().__init__()
+        self.name, self.trace = name, trace
+        trace.append(("load", name, threading.get_ident()))
+
+    def close(self) -> None:
+        self.trace.append(("close", self.name, threading.get_ident()))
+
+
+def test_switching_models_closes_the_old_one_first_all_on_the_worker_thread(client, qtbot):
+    trace: list = []
+    loading: list[str] = []
+    client.engine_loading.connect(loading.append)
+    for name in ("first", "second"):
+        with qtbot.waitSignal(client.engine_ready, timeout=TIMEOUT_MS) as blocker:
+            client.load_engine(lambda choice, n=name: _TracedEngine(n, trace), "cpu", name)
+        info, choice = blocker.args
+        assert choice.device == "cpu"
+        assert info.name == "Fake test engine"
+    assert loading == ["first", "second"]
+    assert [t[:2] for t in trace] == [("load", "first"), ("close", "first"), ("load", "second")]
+    assert client.shutdown(TIMEOUT_MS)
+    assert trace[-1][:2] == ("close", "second")
+    worker_threads = {t[2] for t in trace}
+    assert len(worker_threads) == 1 and threading.get_ident() not in worker_threads
+
+
+def test_shutdown_cancels_running_work_and_leaves_no_thread(loaded, qtbot):
+    rec = Recorder(loaded)
+    gate = threading.Event()
+    with qtbot.waitSignal(loaded.started, timeout=TIMEOUT_MS):
+        rid = loaded.submit(Request("index", gated(gate), priority=Priority.BATCH))
+    queued = loaded.submit(Request("index", lambda e, s: None, priority=Priority.BATCH))
+    assert loaded.shutdown(TIMEOUT_MS)
+    assert running_threads() == []
+    qtbot.waitUntil(lambda: rec.names_for(queued)[-1:] == ["finished"], timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: rec.names_for(rid)[-1:] == ["finished"], timeout=TIMEOUT_MS)
+    assert rec.names_for(rid) == ["started", "cancelled", "finished"]
+    assert rec.names_for(queued) == ["cancelled", "finished"]
+    with pytest.raises(RuntimeError):
+        loaded.submit(Request("caption", lambda e, s: None))

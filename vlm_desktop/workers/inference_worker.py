@@ -1,0 +1,455 @@
+"""The long-lived inference worker: one QThread owns the engine, the GUI talks to it by signals.
+
+`InferenceClient` lives on the GUI thread; `InferenceWorker` lives on its own QThread and runs
+a loop over a priority queue, so interactive requests overtake queued batch work. The worker
+only runs the callables it is given: no model logic lives here.
+
+Ordering guarantee: every request id gets exactly one `finished`, always last. Whether a
+request was cancelled is decided on the GUI thread, so a result that was already on its way
+when `cancel` was called is still dropped, never emitted.
+"""
+
+from __future__ import annotations
+
+import enum
+import heapq
+import itertools
+import logging
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+
+from vlm_desktop.core.cancel import Cancelled, CancelToken, JobState
+from vlm_desktop.core.device import DeviceChoice, DeviceError, choose_device
+from vlm_desktop.core.engine.protocol import Engine
+from vlm_desktop.core.engine.registry import ModelUnavailable
+from vlm_desktop.workers import threads
+
+log = logging.getLogger("vlm_desktop.worker")
+
+NO_MODEL_MESSAGE = "No model is loaded."
+GPU_OOM_MESSAGE = (
+    "The GPU ran out of memory. Close other programs that use the GPU, try a smaller "
+    "image, or switch Model ▸ Device to CPU."
+)
+
+
+class Priority(enum.IntEnum):
+    """Lower runs first; ties run in submission order."""
+
+    INTERACTIVE = 0  # caption, answer, relevance, search: always run before batch work
+    BATCH = 10  # catalog indexing batches, re-indexing
+
+
+_LOAD_PRIORITY = -1  # a model switch goes ahead of everything queued for the model
+
+
+@dataclass(frozen=True)
+class Request:
+    """A snapshot of one piece of work; `fn` runs on the worker thread with the engine."""
+
+    kind: str
+    fn: Callable[[Engine, JobState], object]
+    priority: Priority = Priority.INTERACTIVE
+    topic: Optional[str] = None  # a newer request with the same topic supersedes this one
+
+
+# --- error mapping ------------------------------------------------------------------------
+
+_USER_ERRORS: list[type[BaseException]] = [DeviceError, ModelUnavailable]
+
+
+def register_user_error(exc_type: type[BaseException]) -> None:
+    """Declare an exception type whose str() is a message a person can act on."""
+    if exc_type not in _USER_ERRORS:
+        _USER_ERRORS.append(exc_type)
+
+
+def _user_error_types() -> tuple[type[BaseException], ...]:
+    types = list(_USER_ERRORS)
+    try:  # imported here: core.images pulls in the image codecs
+        from vlm_desktop.core.images import ImageLoadError
+
+        types.append(ImageLoadError)
+    except ImportError:
+        pass
+    return tuple(types)
+
+
+def _is_gpu_oom(exc: BaseException) -> bool:
+    torch = sys.modules.get("torch")  # never import torch just to classify an error
+    oom = getattr(getattr(torch, "cuda", None), "OutOfMemoryError", None)
+    if isinstance(oom, type) and isinstance(exc, oom):
+        return True
+    return "CUDA out of memory" in str(exc)
+
+
+def _free_gpu_cache() -> None:
+    torch = sys.modules.get("torch")
+    try:
+        if torch is not None and torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except Exception:  # best effort after an OOM; the OOM itself is what gets reported
+        log.debug("could not empty the CUDA cache", exc_info=True)
+
+
+def describe_error(exc: BaseException, kind: str) -> tuple[str, str]:
+    """(user-facing message, details) for an exception raised by `kind` work; logs it."""
+    details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    if isinstance(exc, _user_error_types()):
+        log.warning("%s failed: %s", kind, exc)
+        return str(exc), details
+    if _is_gpu_oom(exc):
+        log.error("%s ran out of GPU memory\n%s", kind, details)
+        _free_gpu_cache()
+        return GPU_OOM_MESSAGE, details
+    log.error("unexpected error in %s\n%s", kind, details)
+    return f"Unexpected error in {kind}: {exc}", details
+
+
+# --- the queue ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _EngineLoad:
+    factory: Callable[[DeviceChoice], Engine]
+    device: str
+    name: str
+
+
+@dataclass(order=True)
+class _Job:
+    priority: int
+    seq: int
+    request_id: int = field(compare=False)
+    kind: str = field(compare=False)
+    token: CancelToken = field(compare=False)
+    fn: Optional[Callable[[Engine, JobState], object]] = field(compare=False, default=None)
+    load: Optional[_EngineLoad] = field(compare=False, default=None)
+
+
+class _JobQueue:
+    """A thread-safe heap ordered by (priority, sequence); `get` blocks until work or close."""
+
+    def __init__(self) -> None:
+        self._heap: list[_Job] = []
+        self._cond = threading.Condition()
+        self._closed = False
+
+    def put(self, job: _Job) -> None:
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("the inference worker has been shut down")
+            heapq.heappush(self._heap, job)
+            self._cond.notify()
+
+    def get(self) -> Optional[_Job]:
+        """The next job, or None once the queue is closed."""
+        with self._cond:
+            while not self._heap and not self._closed:
+                self._cond.wait()
+            if self._closed:
+                return None
+            return heapq.heappop(self._heap)
+
+    def remove(self, request_id: int) -> bool:
+        """Take a pending request out; False if it is not pending (running or done)."""
+        with self._cond:
+            kept = [j for j in self._heap if j.request_id != request_id or j.load is not None]
+            if len(kept) == len(self._heap):
+                return False
+            self._heap = kept
+            heapq.heapify(self._heap)
+            return True
+
+    def close(self) -> list[_Job]:
+        """Stop handing out work; returns the jobs that were still pending."""
+        with self._cond:
+            self._closed = True
+            pending, self._heap = self._heap, []
+            self._cond.notify_all()
+            return pending
+
+
+# --- the worker (lives on its own thread) ---------------------------------------------------
+
+_RESULT, _ERROR, _CANCELLED = "result", "error", "cancelled"
+
+
+class InferenceWorker(QObject):
+    """Owns the engine and runs queued jobs on its thread; reports raw outcomes by signal."""
+
+    job_started = Signal(int)
+    job_progress = Signal(int, float, str)
+    job_partial = Signal(int, object)
+    job_done = Signal(int, str, object)  # id, outcome, result value or (message, details)
+    engine_loading = Signal(str)
+    engine_ready = Signal(object, object)
+    engine_failed = Signal(str, str)
+
+    def __init__(self, queue: _JobQueue) -> None:
+        super().__init__()
+        self._queue = queue
+        self._engine: Optional[Engine] = None
+
+    @property
+    def engine(self) -> Optional[Engine]:
+        return self._engine
+
+    @Slot()
+    def run(self) -> None:
+        """The thread's loop: runs until the queue is closed, then frees the engine here."""
+        while (job := self._queue.get()) is not None:
+            if job.load is not None:
+                self._load(job.load)
+            else:
+                self._run_request(job)
+        self._close_engine()
+
+    def _load(self, spec: _EngineLoad) -> None:
+        self.engine_loading.emit(spec.name or "model")
+        self._close_engine()  # free the old model's memory before the new one loads
+        started = time.perf_counter()
+        engine: Optional[Engine] = None
+        try:
+            choice = choose_device(spec.device)
+            engine = spec.factory(choice)
+            info = engine.info()
+        except Exception as exc:
+            message, details = describe_error(exc, "model loading")
+            if not isinstance(exc, _user_error_types()) and not _is_gpu_oom(exc):
+                message = f"Could not load the model: {exc}"
+            if engine is not None:
+                self._safe_close(engine)
+            self.engine_failed.emit(message, details)
+            return
+        self._engine = engine
+        log.info("loaded %s on %s in %.0f ms (%s)", info.name, choice.device,
+                 (time.perf_counter() - started) * 1000, choice.reason)
+        self.engine_ready.emit(info, choice)
+
+    def _run_request(self, job: _Job) -> None:
+        rid = job.request_id
+        if job.token.cancelled:
+            self.job_done.emit(rid, _CANCELLED, None)
+            return
+        if self._engine is None or job.fn is None:
+            self.job_done.emit(rid, _ERROR, (NO_MODEL_MESSAGE, f"{job.kind}: no engine loaded"))
+            return
+        state = JobState(
+            job.token,
+            on_progress=lambda fraction, message: self.job_progress.emit(rid, fraction, message),
+            on_partial=lambda value: self.job_partial.emit(rid, value),
+        )
+        self.job_started.emit(rid)
+        started = time.perf_counter()
+        try:
+            value = job.fn(self._engine, state)
+        except Cancelled:
+            outcome, payload = _CANCELLED, None
+        except Exception as exc:
+            outcome, payload = _ERROR, describe_error(exc, job.kind)
+        else:
+            outcome, payload = (_CANCELLED, None) if job.token.cancelled else (_RESULT, value)
+        log.debug("%s #%d %s in %.1f ms", job.kind, rid, outcome,
+                  (time.perf_counter() - started) * 1000)
+        self.job_done.emit(rid, outcome, payload)
+
+    def _close_engine(self) -> None:
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            self._safe_close(engine)
+
+    @staticmethod
+    def _safe_close(engine: Engine) -> None:
+        try:
+            engine.close()
+        except Exception:  # closing must not stop a model switch or shutdown; keep the trace
+            log.exception("closing the engine failed")
+
+
+# --- the GUI-thread facade ------------------------------------------------------------------
+
+
+@dataclass
+class _Live:
+    kind: str
+    token: CancelToken
+    topic: Optional[str]
+
+
+class InferenceClient(QObject):
+    """GUI-thread facade. Owns one QThread and the InferenceWorker living on it.
+
+    All signals arrive on the GUI thread. Every request id gets exactly one `finished` and
+    it is always the last signal for that id. The owner must call `shutdown()` before exit.
+    """
+
+    started = Signal(int)
+    progress = Signal(int, float, str)
+    partial = Signal(int, object)
+    result = Signal(int, object)
+    error = Signal(int, str, str)
+    cancelled = Signal(int)
+    finished = Signal(int)
+    engine_loading = Signal(str)
+    engine_ready = Signal(object, object)
+    engine_failed = Signal(str, str)
+    busy_changed = Signal(bool)
+
+    _cancel_later = Signal(int)  # pending requests taken off the queue finish on the next turn
+
+    def __init__(self, parent: Optional[QObject] = None) -> None:
+        super().__init__(parent)
+        self._queue = _JobQueue()
+        self._ids = itertools.count(1)
+        self._seq = itertools.count()
+        self._live: dict[int, _Live] = {}
+        self._dropped: set[int] = set()  # cancelled or superseded: no result will be emitted
+        self._topics: dict[str, int] = {}
+        self._busy = False
+        self._stopped = False
+
+        # No Qt parent: the thread's lifetime is ended by shutdown(), never by the parent chain.
+        self._thread = QThread()
+        self._thread.setObjectName("vlm-inference")
+        self._worker = InferenceWorker(self._queue)
+        self._worker.moveToThread(self._thread)
+        self._thread.started.connect(self._worker.run, Qt.ConnectionType.DirectConnection)
+        self._connect_worker()
+        self._cancel_later.connect(self._on_cancel_later, Qt.ConnectionType.QueuedConnection)
+        threads.register(self._thread, "inference worker", stop=self.shutdown)
+        self._thread.start()
+
+    def _connect_worker(self) -> None:
+        w = self._worker
+        w.job_started.connect(self._on_started)
+        w.job_progress.connect(self._on_progress)
+        w.job_partial.connect(self._on_partial)
+        w.job_done.connect(self._on_done)
+        w.engine_loading.connect(self.engine_loading)
+        w.engine_ready.connect(self.engine_ready)
+        w.engine_failed.connect(self.engine_failed)
+
+    # --- public API
+
+    def load_engine(
+        self, factory: Callable[[DeviceChoice], Engine], device: str = "auto", name: str = ""
+    ) -> None:
+        """Queue a model (re)load: choose_device(device), then factory(choice), on the worker."""
+        self._check_running()
+        self._queue.put(_Job(_LOAD_PRIORITY, next(self._seq), 0, "model loading",
+                             CancelToken(), load=_EngineLoad(factory, device, name)))
+
+    def submit(self, request: Request) -> int:
+        """Queue `request`; returns its id. A same-topic request still live is superseded."""
+        self._check_running()
+        rid = next(self._ids)
+        if request.topic is not None:
+            older = self._topics.get(request.topic)
+            if older is not None:
+                self.cancel(older)
+            self._topics[request.topic] = rid
+        token = CancelToken()
+        self._live[rid] = _Live(request.kind, token, request.topic)
+        self._queue.put(_Job(int(request.priority), next(self._seq), rid, request.kind, token,
+                             fn=request.fn))
+        self._set_busy(True)
+        return rid
+
+    def cancel(self, request_id: int) -> None:
+        """Cancel a pending or running request; it ends with `cancelled` then `finished`."""
+        live = self._live.get(request_id)
+        if live is None or request_id in self._dropped:
+            return
+        self._dropped.add(request_id)
+        live.token.cancel()
+        if self._queue.remove(request_id):
+            self._cancel_later.emit(request_id)
+        # Otherwise it is running, or its outcome is already on the way: _on_done ends it.
+
+    def cancel_all(self) -> None:
+        for request_id in list(self._live):
+            self.cancel(request_id)
+
+    def has_engine(self) -> bool:
+        return self._worker.engine is not None
+
+    def is_busy(self) -> bool:
+        return self._busy
+
+    def shutdown(self, timeout_ms: int = 5000) -> bool:
+        """Cancel everything, stop the loop, close the engine on its thread and join it.
+
+        Returns whether the thread stopped within `timeout_ms`.
+        """
+        if not self._stopped:
+            self._stopped = True
+            self.cancel_all()
+            self._queue.close()  # pending model loads are dropped too
+            self._thread.quit()  # the loop returns to exec(), which then exits at once
+        stopped = bool(self._thread.wait(timeout_ms))
+        if not stopped:
+            log.warning("the inference thread did not stop within %d ms", timeout_ms)
+        return stopped
+
+    # --- worker outcomes, on the GUI thread
+
+    def _check_running(self) -> None:
+        if self._stopped:
+            raise RuntimeError("the inference worker has been shut down")
+
+    def _wanted(self, request_id: int) -> bool:
+        return request_id in self._live and request_id not in self._dropped
+
+    @Slot(int)
+    def _on_started(self, request_id: int) -> None:
+        if self._wanted(request_id):
+            self.started.emit(request_id)
+
+    @Slot(int, float, str)
+    def _on_progress(self, request_id: int, fraction: float, message: str) -> None:
+        if self._wanted(request_id):
+            self.progress.emit(request_id, fraction, message)
+
+    @Slot(int, object)
+    def _on_partial(self, request_id: int, value: object) -> None:
+        if self._wanted(request_id):
+            self.partial.emit(request_id, value)
+
+    @Slot(int, str, object)
+    def _on_done(self, request_id: int, outcome: str, payload: object) -> None:
+        if request_id not in self._live:
+            return
+        if request_id in self._dropped or outcome == _CANCELLED:
+            self.cancelled.emit(request_id)
+        elif outcome == _ERROR:
+            message, details = payload  # type: ignore[misc]
+            self.error.emit(request_id, message, details)
+        else:
+            self.result.emit(request_id, payload)
+        self._finish(request_id)
+
+    @Slot(int)
+    def _on_cancel_later(self, request_id: int) -> None:
+        if request_id in self._live:
+            self.cancelled.emit(request_id)
+            self._finish(request_id)
+
+    def _finish(self, request_id: int) -> None:
+        live = self._live.pop(request_id)
+        self._dropped.discard(request_id)
+        if live.topic is not None and self._topics.get(live.topic) == request_id:
+            del self._topics[live.topic]
+        self.finished.emit(request_id)
+        self._set_busy(bool(self._live))
+
+    def _set_busy(self, busy: bool) -> None:
+        if busy != self._busy:
+            self._busy = busy
+            self.busy_changed.emit(busy)
