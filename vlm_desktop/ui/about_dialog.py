@@ -1,0 +1,76 @@
+"""Help ▸ About: versions of the app and its parts, and the model's licence."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import platform
+
+import PySide6
+from PySide6.QtCore import Qt, qVersion
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
+
+from vlm_desktop import APP_NAME, __version__
+from vlm_desktop.core.engine.types import ModelInfo
+
+
+def package_version(name: str) -> str:
+    """An installed distribution's version, read from its metadata (never imports it)."""
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def versions() -> list[tuple[str, str]]:
+    return [
+        (APP_NAME, __version__),
+        ("Python", platform.python_version()),
+        ("Qt", qVersion()),
+        ("PySide6", PySide6.__version__),
+        # Read from metadata: importing torch here would cost seconds and break the layering.
+        ("PyTorch", package_version("torch")),
+        ("Transformers", package_version("transformers")),
+        ("NumPy", package_version("numpy")),
+        ("Pillow", package_version("pillow")),
+    ]
+
+
+def about_html(info: ModelInfo | None) -> str:
+    rows = "".join(f"<tr><td>{n}</td><td>&nbsp;&nbsp;{v}</td></tr>" for n, v in versions())
+    if info is None:
+        model = "<p>No model is loaded.</p>"
+    else:
+        model = (f"<p><b>Model:</b> {_e(info.name)} {_e(info.version)} "
+                 f"on {_e(info.device)} ({_e(info.dtype)})<br>"
+                 f"<b>Weights licence:</b> {_e(info.licence or 'not stated')}"
+                 + (f"<br><b>Source:</b> {_e(info.source)}" if info.source else "") + "</p>")
+    return (f"<h2>{APP_NAME}</h2>"
+            "<p>Captions, answers and heat maps from a vision-language model that runs "
+            "on your own computer, offline.</p>"
+            f"<table>{rows}</table>{model}"
+            "<p>VLM Desktop is licensed under the Apache License 2.0. Qt and PySide6 are used "
+            "under the LGPLv3.</p>")
+
+
+class AboutDialog(QDialog):
+    """Versions and licences."""
+
+    def __init__(self, info: ModelInfo | None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"About {APP_NAME}")
+        self.setAccessibleName(f"About {APP_NAME}")
+        text = QLabel(about_html(info))
+        text.setWordWrap(True)
+        text.setTextFormat(Qt.TextFormat.RichText)
+        text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        text.setAccessibleName("About text")
+        text.setMinimumWidth(420)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(text)
+        layout.addWidget(buttons)
+
+
+def _e(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,136 @@
+"""The caption of the current image as word chips, its confidence and evidence, or a status line."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtWidgets import QFrame, QLabel, QProgressBar, QHBoxLayout, QVBoxLayout, QWidget
+
+from vlm_desktop.core.engine.types import Caption, WordSpan
+from vlm_desktop.ui import theme
+from vlm_desktop.ui.word_chips import WordChips
+
+
+def confidence_text(confidence: float) -> str:
+    word = "high" if confidence >= 0.7 else "medium" if confidence >= 0.4 else "low"
+    return f"Confidence {confidence:.0%} ({word})"
+
+
+class ConfidenceBar(QWidget):
+    """A thin bar and a label saying how sure the model is."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 100)
+        self.bar.setTextVisible(False)
+        self.bar.setFixedHeight(6)
+        self.bar.setMaximumWidth(120)
+        self.bar.setAccessibleName("Confidence")
+        self.label = QLabel()
+        self.label.setAccessibleName("Confidence")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(8)
+        layout.addWidget(self.bar, 0, Qt.AlignmentFlag.AlignVCenter)
+        layout.addWidget(self.label, 1)
+        self.setToolTip("How sure the model is about this text")
+
+    def set_confidence(self, confidence: float) -> None:
+        self.bar.setValue(round(confidence * 100))
+        self.label.setText(confidence_text(confidence))
+
+
+class CaptionPanel(QFrame):
+    """Shows the caption (words with heat maps are clickable) or what the app is doing instead."""
+
+    word_selected = Signal(object)  # WordSpan | None
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Caption")
+        self.setToolTip("The model's caption of the image. Click a highlighted word to see "
+                        "where the model looked for it.")
+        self.caption: Caption | None = None
+        self._chips: WordChips | None = None
+
+        title = QLabel("Caption")
+        title.setObjectName("panelTitle")
+        title.setAccessibleName("Caption heading")
+        font = title.font()
+        font.setBold(True)
+        title.setFont(font)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.status.setAccessibleName("Caption status")
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._chip_holder = QVBoxLayout()
+        self._chip_holder.setContentsMargins(0, 0, 0, 0)
+        self.confidence = ConfidenceBar()
+        self.evidence = QLabel()
+        self.evidence.setWordWrap(True)
+        self.evidence.setAccessibleName("Evidence")
+        self.evidence.setToolTip("What the model based the caption on")
+        self.evidence.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 10, 12, 10)
+        layout.setSpacing(6)
+        layout.addWidget(title)
+        layout.addWidget(self.status)
+        layout.addLayout(self._chip_holder)
+        layout.addWidget(self.confidence)
+        layout.addWidget(self.evidence)
+        self._apply_colours()
+        self.show_status("Loading model…")
+
+    @property
+    def text(self) -> str:
+        """What the panel says now: the caption, or its status line."""
+        return self.caption.text if self.caption is not None else self.status.text()
+
+    @property
+    def chips(self) -> list:
+        return self._chips.chips if self._chips is not None else []
+
+    def show_status(self, message: str) -> None:
+        """Replace the caption with a status line ("Loading model…", "Captioning…")."""
+        self._clear()
+        self.status.setText(message)
+        self.status.show()
+
+    def show_caption(self, caption: Caption) -> None:
+        self._clear()
+        self.caption = caption
+        self.status.hide()
+        self._chips = WordChips(caption.text, caption.words, self, emphasis=True)
+        self._chips.word_selected.connect(self.word_selected)
+        self._chip_holder.addWidget(self._chips)
+        self.confidence.set_confidence(caption.confidence)
+        self.confidence.show()
+        if caption.evidence:
+            self.evidence.setText(f"Evidence: {caption.evidence}")
+            self.evidence.show()
+
+    def select(self, span: WordSpan | None) -> None:
+        if self._chips is not None:
+            self._chips.select(span)
+
+    def _clear(self) -> None:
+        self.caption = None
+        if self._chips is not None:
+            self._chips.setParent(None)
+            self._chips.deleteLater()
+            self._chips = None
+        self.confidence.hide()
+        self.evidence.hide()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        if theme.scheme_changed(self, event):
+            self._apply_colours()
+        super().changeEvent(event)
+
+    def _apply_colours(self) -> None:
+        muted = theme.css(theme.muted_text(theme.app_palette()))
+        self.status.setStyleSheet(f"color: {muted};")
+        self.evidence.setStyleSheet(f"color: {muted};")
+        self.confidence.label.setStyleSheet(f"color: {muted};")

@@ -1,0 +1,263 @@
+"""Questions about the current image and the model's answers, as a conversation."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from vlm_desktop.core.engine.types import Answer, WordSpan
+from vlm_desktop.ui import theme
+from vlm_desktop.ui.caption_panel import ConfidenceBar
+from vlm_desktop.ui.word_chips import WordChips
+
+MAX_HISTORY = 50
+
+
+class QuestionEdit(QLineEdit):
+    """A line edit where Up and Down walk through the questions asked before."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.history: list[str] = []
+        self._index = 0  # == len(history) means "the line being typed"
+        self._draft = ""
+
+    def remember(self, question: str) -> None:
+        if not self.history or self.history[-1] != question:
+            self.history.append(question)
+            del self.history[:-MAX_HISTORY]
+        self._index = len(self.history)
+        self._draft = ""
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        if event.key() == Qt.Key.Key_Up and self.history:
+            if self._index == len(self.history):
+                self._draft = self.text()
+            self._index = max(0, self._index - 1)
+            self.setText(self.history[self._index])
+        elif event.key() == Qt.Key.Key_Down and self._index < len(self.history):
+            self._index += 1
+            past_end = self._index == len(self.history)
+            self.setText(self._draft if past_end else self.history[self._index])
+        else:
+            super().keyPressEvent(event)
+
+
+class ChatEntry(QFrame):
+    """One question and its answer (or "Thinking…", an error, or "Cancelled")."""
+
+    word_selected = Signal(object)  # WordSpan | None
+
+    def __init__(self, question: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("chatEntry")
+        self.question = question
+        self.answer: Answer | None = None
+        self.chips: WordChips | None = None
+        self._where: QPushButton | None = None
+        self._where_span: WordSpan | None = None
+        self.setAccessibleName(f"Question: {question}")
+        q = QLabel(question)
+        q.setObjectName("question")
+        q.setWordWrap(True)
+        q.setAccessibleName("Question")
+        q.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        font = q.font()
+        font.setBold(True)
+        q.setFont(font)
+        self.status = QLabel("Thinking…")
+        self.status.setAccessibleName("Answer status")
+        self.status.setWordWrap(True)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(10, 8, 10, 8)
+        self._layout.setSpacing(4)
+        self._layout.addWidget(q)
+        self._layout.addWidget(self.status)
+        self._muted = theme.css(theme.muted_text(theme.app_palette()))
+        self.status.setStyleSheet(f"color: {self._muted};")
+
+    @property
+    def text(self) -> str:
+        return self.answer.text if self.answer is not None else self.status.text()
+
+    def set_answer(self, answer: Answer) -> None:
+        self.answer = answer
+        self.status.hide()
+        words = answer.words
+        self.chips = WordChips(answer.text, words, self)
+        self.chips.word_selected.connect(self.word_selected)
+        self._layout.addWidget(self.chips)
+        row = QHBoxLayout()
+        row.setSpacing(8)
+        conf = ConfidenceBar()
+        conf.set_confidence(answer.confidence)
+        conf.label.setStyleSheet(f"color: {self._muted};")
+        row.addWidget(conf, 1)
+        if answer.heatmap is not None and all(w.heatmap is not answer.heatmap for w in words):
+            where = QPushButton("Show where")
+            where.setCheckable(True)
+            where.setToolTip("Show where the model looked to answer this question")
+            where.setAccessibleName("Show where the model looked")
+            span = WordSpan(0, len(answer.text), "answer", answer.heatmap)
+            where.toggled.connect(lambda on: self.word_selected.emit(span if on else None))
+            self._where, self._where_span = where, span
+            row.addWidget(where, 0)
+        self._layout.addLayout(row)
+        if answer.evidence:
+            ev = QLabel(f"Evidence: {answer.evidence}")
+            ev.setWordWrap(True)
+            ev.setAccessibleName("Evidence")
+            ev.setToolTip("What the model based the answer on")
+            ev.setStyleSheet(f"color: {self._muted};")
+            self._layout.addWidget(ev)
+
+    def set_partial(self, text: str) -> None:
+        if self.answer is None:
+            self.status.setText(f"{text}…")
+
+    def set_failed(self, message: str) -> None:
+        self.status.setText(message)
+        self.status.setStyleSheet(f"color: {theme.css(theme.ERROR_HUE)};")
+
+    def select(self, span: WordSpan | None) -> None:
+        if self.chips is not None:
+            self.chips.select(span)
+        if self._where is not None:
+            self._where.blockSignals(True)
+            self._where.setChecked(span is not None and span is self._where_span)
+            self._where.blockSignals(False)
+
+
+class ChatPanel(QFrame):
+    """The conversation for the current image and the question box under it."""
+
+    question_asked = Signal(str)
+    word_selected = Signal(object)  # WordSpan | None
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Questions and answers")
+        self.entries: list[ChatEntry] = []
+        title = QLabel("Questions")
+        font = title.font()
+        font.setBold(True)
+        title.setFont(font)
+        self.hint = QLabel("Ask about the image: “What is this?”, “What colour is it?”, "
+                           "“Is there a cat?”, “Where is the cup?”")
+        self.hint.setWordWrap(True)
+        self.hint.setAccessibleName("Question hint")
+
+        self._list = QWidget()
+        self._list_layout = QVBoxLayout(self._list)
+        self._list_layout.setContentsMargins(0, 0, 0, 0)
+        self._list_layout.setSpacing(8)
+        self._list_layout.addWidget(self.hint)
+        self._list_layout.addStretch(1)
+        self.scroll = QScrollArea()
+        self.scroll.setWidget(self._list)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setAccessibleName("Conversation")
+        self.scroll.setToolTip("The conversation about the current image")
+
+        self.edit = QuestionEdit()
+        self.edit.setPlaceholderText("Ask a question about the image…")
+        self.edit.setAccessibleName("Question")
+        self.edit.setToolTip("Type a question and press Enter. Up recalls earlier questions.")
+        self.edit.setClearButtonEnabled(True)
+        for button in self.edit.findChildren(QToolButton):  # Qt's own clear button
+            button.setAccessibleName("Clear question")
+            button.setToolTip("Clear the question")
+        self.edit.returnPressed.connect(self.ask)
+        self.ask_button = QPushButton("&Ask")
+        self.ask_button.setAccessibleName("Ask")
+        self.ask_button.setToolTip("Ask the question (Enter)")
+        self.ask_button.clicked.connect(self.ask)
+        self.edit.textChanged.connect(self._update_button)
+
+        row = QHBoxLayout()
+        row.setSpacing(6)
+        row.addWidget(self.edit, 1)
+        row.addWidget(self.ask_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 10, 12, 10)
+        layout.setSpacing(6)
+        layout.addWidget(title)
+        layout.addWidget(self.scroll, 1)
+        layout.addLayout(row)
+        self._enabled = True
+        self._apply_colours()
+        self._update_button()
+
+    def set_input_enabled(self, enabled: bool, reason: str = "") -> None:
+        """Allow or refuse questions; `reason` shows as the placeholder when refused."""
+        self._enabled = enabled
+        self.edit.setPlaceholderText("Ask a question about the image…" if enabled else reason)
+        self._update_button()
+
+    def ask(self) -> None:
+        question = self.edit.text().strip()
+        if not question or not self._enabled:
+            return
+        self.edit.remember(question)
+        self.edit.clear()
+        self.question_asked.emit(question)
+
+    def add_question(self, question: str) -> ChatEntry:
+        """Append a question awaiting its answer and scroll to it."""
+        self.hint.hide()
+        entry = ChatEntry(question, self._list)
+        entry.word_selected.connect(self.word_selected)
+        self._list_layout.insertWidget(self._list_layout.count() - 1, entry)
+        self.entries.append(entry)
+        self._apply_entry_style(entry)
+        QTimer.singleShot(0, self._scroll_to_end)
+        return entry
+
+    def clear(self) -> None:
+        """Forget the conversation (a new image starts a new one)."""
+        for entry in self.entries:
+            entry.setParent(None)
+            entry.deleteLater()
+        self.entries.clear()
+        self.hint.show()
+
+    def select(self, span: WordSpan | None) -> None:
+        for entry in self.entries:
+            entry.select(span)
+
+    def _scroll_to_end(self) -> None:
+        bar = self.scroll.verticalScrollBar()
+        bar.setValue(bar.maximum())
+
+    def _update_button(self) -> None:
+        self.ask_button.setEnabled(self._enabled and bool(self.edit.text().strip()))
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        if theme.scheme_changed(self, event):
+            self._apply_colours()
+        super().changeEvent(event)
+
+    def _apply_colours(self) -> None:
+        self.hint.setStyleSheet(f"color: {theme.css(theme.muted_text(theme.app_palette()))};")
+        for entry in self.entries:
+            self._apply_entry_style(entry)
+
+    def _apply_entry_style(self, entry: ChatEntry) -> None:
+        pal = theme.app_palette()
+        bg = theme.blend(pal.color(pal.ColorRole.Window), pal.color(pal.ColorRole.Base), 0.7)
+        border = theme.blend(pal.color(pal.ColorRole.Window), pal.color(pal.ColorRole.Mid), 0.6)
+        entry.setStyleSheet(f"#chatEntry {{ background: {theme.css(bg)};"
+                            f" border: 1px solid {theme.css(border)}; border-radius: 6px; }}")

@@ -1,0 +1,572 @@
+"""The main window: image, caption, questions, heat maps; all model work goes to the worker."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+from PIL import Image
+from PySide6.QtCore import QMimeData, Qt, QTimer, QUrl
+from PySide6.QtGui import QCloseEvent, QDesktopServices, QGuiApplication, QImage, QShowEvent
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QSplitter, QVBoxLayout, QWidget
+
+from vlm_desktop import APP_NAME
+from vlm_desktop.core import paths
+from vlm_desktop.core.device import DeviceChoice
+from vlm_desktop.core.engine.registry import EngineFactory, ModelUnavailable
+from vlm_desktop.core.engine.types import Answer, Caption, HeatMap, ModelInfo, WordSpan
+from vlm_desktop.core.images import file_dialog_filter
+from vlm_desktop.ui.about_dialog import AboutDialog
+from vlm_desktop.ui.caption_panel import CaptionPanel
+from vlm_desktop.ui.chat_panel import ChatEntry, ChatPanel
+from vlm_desktop.ui.image_view import ImageView
+from vlm_desktop.ui.message_bar import Level, MessageBar
+from vlm_desktop.ui.overlay_controls import OverlayControls, heatmap_qimage
+from vlm_desktop.ui.settings import AppSettings
+from vlm_desktop.ui.status_bar import StatusBar
+from vlm_desktop.ui.window_actions import WindowActions
+from vlm_desktop.workers.image_loader import ImageLoader
+from vlm_desktop.workers.inference_worker import InferenceClient, Request
+
+log = logging.getLogger(__name__)
+
+FactoryResolver = Callable[[Optional[str]], EngineFactory]
+DeviceLister = Callable[[], "list[tuple[str, str]]"]
+SHUTDOWN_TIMEOUT_MS = 5000
+
+
+def _registry_factory(name: str | None) -> EngineFactory:
+    from vlm_desktop.core.engine.registry import engine_factory
+
+    return engine_factory(name)
+
+
+def _list_cuda_devices() -> list[tuple[str, str]]:
+    from vlm_desktop.core.device import list_cuda_devices  # imports torch: worker thread only
+
+    return list_cuda_devices()
+
+
+class MainWindow(QMainWindow):
+    """The application window. `resolve_factory` maps a model name to an engine factory."""
+
+    def __init__(self, settings: AppSettings, *, model_name: str | None = None,
+                 device: str | None = None,
+                 resolve_factory: FactoryResolver = _registry_factory,
+                 device_lister: DeviceLister | None = _list_cuda_devices,
+                 client: InferenceClient | None = None,
+                 loader: ImageLoader | None = None,
+                 with_catalog: bool = True,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.model_name = model_name
+        self.device = device or settings.device
+        self._resolve_factory = resolve_factory
+        self._device_lister = device_lister
+        self.client = client or InferenceClient(self)
+        self.loader = loader or ImageLoader(self)
+        self.info: ModelInfo | None = None
+        self.device_choice: DeviceChoice | None = None
+        self.image: Image.Image | None = None
+        self.image_label = ""
+        self.heatmap: HeatMap | None = None
+        self.caption_id: int | None = None
+        self._answers: dict[int, ChatEntry] = {}
+        self._other: dict[int, str] = {}  # request id → kind, for devices/export requests
+        self._started_at: dict[int, float] = {}
+        self._loading_model = False
+        self._opening = False
+        self._sized_dock = False
+        self._shut_down: bool | None = None  # None until shut down, then whether it stopped
+
+        self.setWindowTitle(APP_NAME)
+        self.setAccessibleName(APP_NAME)
+        self.setAcceptDrops(True)
+        self._build_widgets()
+        self.actions_ = WindowActions(self, self._slots())
+        self.addAction(self.actions_.cancel)
+        self.overlay_controls = OverlayControls(self.actions_.heatmap, settings.overlay_opacity)
+        self._image_column.layout().addWidget(self.overlay_controls)
+        self.overlay_controls.opacity_changed.connect(self._on_opacity)
+        self.catalog_panel = self._add_catalog_dock() if with_catalog else None
+        self._connect()
+        self._refresh_recent()
+        self.actions_.set_devices([], self.device)
+        self._update_actions()
+        self._restore_geometry()
+
+    # --- construction ------------------------------------------------------------------
+    def _build_widgets(self) -> None:
+        self.message_bar = MessageBar()
+        self.view = ImageView()
+        self._image_column = QWidget()
+        column = QVBoxLayout(self._image_column)
+        column.setContentsMargins(6, 6, 0, 0)
+        column.setSpacing(4)
+        column.addWidget(self.message_bar)
+        column.addWidget(self.view, 1)
+
+        self.caption_panel = CaptionPanel()
+        self.chat_panel = ChatPanel()
+        self.side = QSplitter(Qt.Orientation.Vertical)
+        self.side.addWidget(self.caption_panel)
+        self.side.addWidget(self.chat_panel)
+        self.side.setStretchFactor(1, 1)
+        self.side.setChildrenCollapsible(False)
+        self.side.setMinimumWidth(280)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self._image_column)
+        self.splitter.addWidget(self.side)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setSizes([720, 420])
+        self.setCentralWidget(self.splitter)
+        self.status = StatusBar()
+        self.setStatusBar(self.status)
+        self.chat_panel.set_input_enabled(False, "Open an image to ask about it")
+
+    def _slots(self) -> dict[str, Callable[..., object]]:
+        return {
+            "open": self.open_dialog, "paste": self.paste, "export": self.export_dialog,
+            "fit": self.view.fit_to_window, "zoom_in": self.view.zoom_in,
+            "zoom_out": self.view.zoom_out, "heatmap": self._on_heatmap_toggled,
+            "fullscreen": self._on_fullscreen, "recaption": self.caption_current,
+            "cancel": self.cancel, "about": self.show_about, "log_folder": self.open_log_folder,
+            "device": self.set_device,
+        }
+
+    def _add_catalog_dock(self) -> QWidget | None:
+        # The catalog panel is optional: absent module → no dock. Errors inside it still raise.
+        if importlib.util.find_spec("vlm_desktop.ui.catalog_panel") is None:
+            return None
+        from vlm_desktop.ui.catalog_panel import CatalogPanel
+
+        panel = CatalogPanel(self.client, self)
+        panel.open_item_requested.connect(self.open_path)
+        dock = QDockWidget("Catalog", self)
+        dock.setObjectName("catalogDock")
+        dock.setAccessibleName("Catalog")
+        dock.setToolTip("Similar items from your catalog")
+        dock.setWidget(panel)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self._catalog_dock = dock
+        toggle = dock.toggleViewAction()
+        toggle.setText("&Catalog")
+        toggle.setShortcut("Ctrl+K")
+        toggle.setToolTip("Show or hide the catalog panel (Ctrl+K)")
+        self.actions_.view_menu.addAction(toggle)
+        return panel
+
+    def _connect(self) -> None:
+        c = self.client
+        c.engine_loading.connect(self._on_engine_loading)
+        c.engine_ready.connect(self._on_engine_ready)
+        c.engine_failed.connect(self._on_engine_failed)
+        c.result.connect(self._on_result)
+        c.error.connect(self._on_error)
+        c.cancelled.connect(self._on_cancelled)
+        c.partial.connect(self._on_partial)
+        c.finished.connect(self._on_finished)
+        self.loader.loaded.connect(self._on_image_loaded)
+        self.loader.failed.connect(self._on_image_failed)
+        self.view.mime_dropped.connect(self.open_mime_data)
+        self.caption_panel.word_selected.connect(self.show_word)
+        self.chat_panel.word_selected.connect(self.show_word)
+        self.chat_panel.question_asked.connect(self.ask)
+        self.status.busy.cancel_requested.connect(self.cancel)
+
+    # --- the model ----------------------------------------------------------------------
+    def start_model(self) -> None:
+        """Load the model on the worker thread (called once the window is on screen)."""
+        try:
+            factory = self._resolve_factory(self.model_name)
+        except ModelUnavailable as exc:
+            self._no_model(str(exc))
+            return
+        self._loading_model = True
+        self._update_busy()
+        self.client.load_engine(factory, self.device, self.model_name or "")
+
+    @property
+    def is_loading_model(self) -> bool:
+        return self._loading_model
+
+    def set_device(self, device: str) -> None:
+        """Model ▸ Device: remember the choice and reload the model there."""
+        if device == self.device and self.client.has_engine():
+            return
+        self.device = device
+        self.settings.device = device
+        self.start_model()
+
+    def _no_model(self, reason: str) -> None:
+        said = reason if reason.startswith("No model is installed") else (
+            f"No model is installed: {reason}")
+        self.caption_panel.show_status(said)
+        self.status.set_model(None, "No model installed")
+        self.chat_panel.set_input_enabled(False, "No model is installed")
+
+    def _on_engine_loading(self, name: str) -> None:
+        self._loading_model = True
+        self.info = None
+        self.caption_panel.show_status("Loading model…")
+        self.status.set_model(None, "Loading model…")
+        self._update_busy()
+
+    def _on_engine_ready(self, info: ModelInfo, choice: DeviceChoice) -> None:
+        self._loading_model = False
+        self.info, self.device_choice = info, choice
+        self.status.set_model(info)
+        self.status.set_device(choice)
+        log.info("model ready: %s on %s", info.name, choice.device)
+        if self.image is not None:
+            self.caption_current()
+            self.chat_panel.set_input_enabled(True)
+        else:
+            self.caption_panel.show_status("Open an image to see its caption.")
+        if self._device_lister is not None and "devices" not in self._other.values():
+            lister = self._device_lister
+            rid = self.client.submit(Request("devices", lambda engine, state: lister(),
+                                             topic="devices"))
+            self._other[rid] = "devices"
+        self._update_busy()
+        self._update_actions()
+
+    def _on_engine_failed(self, message: str, details: str) -> None:
+        self._loading_model = False
+        self.info = None
+        self.caption_panel.show_status(f"No model could be loaded: {message}")
+        self.status.set_model(None, "No model")
+        self.message_bar.show_error(f"The model could not be loaded: {message}", details)
+        self.chat_panel.set_input_enabled(False, "No model is loaded")
+        self._update_busy()
+
+    # --- opening images -----------------------------------------------------------------
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open Image", self.settings.last_folder,
+                                              f"{file_dialog_filter()};;All files (*)")
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path: str) -> None:
+        """Decode `path` off the GUI thread; the image appears when it is ready."""
+        self._opening = True
+        self.loader.load_path(path)
+        self._update_busy()
+
+    def paste(self) -> None:
+        """Open the clipboard's image, file, file path or file URL."""
+        mime = QGuiApplication.clipboard().mimeData()
+        if mime is None or not self.open_mime_data(mime):
+            self.message_bar.show_message(
+                "The clipboard holds no image and no path of an image file.", Level.INFO)
+
+    def open_mime_data(self, mime: QMimeData) -> bool:
+        """Open what a drop or paste carries; returns False if there is nothing to open."""
+        urls = mime.urls() if mime.hasUrls() else []
+        if not urls and mime.hasText():
+            text = mime.text().strip().splitlines()[0].strip() if mime.text().strip() else ""
+            urls = [QUrl(text) if "://" in text else QUrl.fromLocalFile(text)] if text else []
+        local = [u.toLocalFile() for u in urls if u.isLocalFile()]
+        if local:
+            if len(local) > 1:
+                self.message_bar.show_message(
+                    f"Opened the first of {len(local)} files: one image is shown at a time.",
+                    Level.INFO)
+            self.open_path(local[0])
+            return True
+        if mime.hasImage():
+            image = QImage(mime.imageData())
+            if not image.isNull():
+                self._opening = True
+                self.loader.load_qimage(image, "Pasted image")
+                self._update_busy()
+                return True
+        if urls:
+            self.message_bar.show_message(
+                f"{urls[0].toString()} is not a file on this computer. VLM Desktop works "
+                "offline: save the image first, then open the file.", Level.INFO)
+            return True
+        return False
+
+    def _on_image_loaded(self, _rid: int, label: str, image: Image.Image, qimage: QImage) -> None:
+        self._opening = False
+        self.cancel()  # answers about the previous image are no longer wanted
+        self._answers.clear()  # their entries go with the old conversation
+        self.image, self.image_label = image, label
+        self.view.set_image(qimage)
+        self.chat_panel.clear()
+        self._set_heatmap(None)
+        self.message_bar.dismiss()
+        name = Path(label).name if Path(label).exists() else label
+        self.setWindowTitle(f"{name} — {APP_NAME}")
+        if Path(label).is_file():
+            self.settings.add_recent_file(str(Path(label).resolve()))
+            self.settings.last_folder = str(Path(label).resolve().parent)
+            self._refresh_recent()
+        if self.catalog_panel is not None:
+            self.catalog_panel.show_similar_to(image)
+        if self.client.has_engine() and self.info is not None:
+            self.chat_panel.set_input_enabled(True)
+            self.caption_current()
+        self._update_busy()
+        self._update_actions()
+
+    def _on_image_failed(self, _rid: int, label: str, message: str) -> None:
+        self._opening = False
+        self.message_bar.show_error(f"Could not open the image: {message}")
+        self._update_busy()
+
+    # --- caption and questions ----------------------------------------------------------
+    def caption_current(self) -> None:
+        """Caption the current image (supersedes a caption still running)."""
+        image = self.image
+        if image is None or self.info is None:
+            return
+        self.caption_panel.show_status("Captioning…")
+        rid = self.client.submit(Request("caption", lambda engine, state: engine.caption(image, state),
+                                         topic="caption"))
+        self.caption_id = rid
+        self._started_at[rid] = time.perf_counter()
+        self._update_busy()
+
+    def ask(self, question: str) -> None:
+        image = self.image
+        if image is None or self.info is None:
+            return
+        entry = self.chat_panel.add_question(question)
+        rid = self.client.submit(Request(
+            "answer", lambda engine, state: engine.answer(image, question, state)))
+        self._answers[rid] = entry
+        self._started_at[rid] = time.perf_counter()
+        self._update_busy()
+
+    def cancel(self) -> None:
+        """Stop this window's caption and answers (Esc); dismisses the message bar when idle."""
+        ids = list(self._answers) + ([self.caption_id] if self.caption_id is not None else [])
+        if not ids:
+            self.message_bar.dismiss()
+        for rid in ids:
+            self.client.cancel(rid)
+
+    def _on_result(self, rid: int, value: object) -> None:
+        if rid == self.caption_id and isinstance(value, Caption):
+            self.caption_panel.show_caption(value)
+            self._show_timings(rid, "caption", value.timings_ms)
+        elif rid in self._answers and isinstance(value, Answer):
+            self._answers[rid].set_answer(value)
+            self._show_timings(rid, "answer", value.timings_ms)
+        elif self._other.get(rid) == "devices":
+            self.actions_.set_devices(list(value), self.device)  # type: ignore[call-overload]
+        elif self._other.get(rid) == "export":
+            self.message_bar.show_message(f"Saved {value}", Level.INFO)
+
+    def _on_error(self, rid: int, message: str, details: str) -> None:
+        if rid == self.caption_id:
+            self.caption_panel.show_status(f"The caption failed: {message}")
+            self.message_bar.show_error(message, details)
+        elif rid in self._answers:
+            self._answers[rid].set_failed(message)
+            self.message_bar.show_error(message, details)
+        elif self._other.get(rid) == "export":
+            self.message_bar.show_error(f"Could not export the image: {message}", details)
+        elif self._other.get(rid) == "devices":
+            log.warning("listing CUDA devices failed: %s", message)
+
+    def _on_cancelled(self, rid: int) -> None:
+        if rid == self.caption_id:
+            self.caption_panel.show_status("Captioning was cancelled. Press F5 to caption again.")
+        elif rid in self._answers:
+            self._answers[rid].set_failed("Cancelled.")
+
+    def _on_partial(self, rid: int, value: object) -> None:
+        if rid in self._answers and isinstance(value, str):
+            self._answers[rid].set_partial(value)
+
+    def _on_finished(self, rid: int) -> None:
+        if rid == self.caption_id:
+            self.caption_id = None
+        self._answers.pop(rid, None)
+        self._other.pop(rid, None)
+        self._started_at.pop(rid, None)
+        self._update_busy()
+
+    def _show_timings(self, rid: int, step: str, timings: object) -> None:
+        measured = (time.perf_counter() - self._started_at.get(rid, time.perf_counter())) * 1000
+        shown = dict(timings) if timings else {step: measured}  # type: ignore[call-overload]
+        self.status.set_timings(shown)
+        self.status.timings.setToolTip(
+            f"Steps reported by the model; {measured:.0f} ms from request to result")
+
+    # --- heat maps ----------------------------------------------------------------------
+    def show_word(self, span: WordSpan | None) -> None:
+        """Show the heat map of a clicked word over the image (None hides it)."""
+        self._set_heatmap(span)
+
+    def _set_heatmap(self, span: WordSpan | None) -> None:
+        heatmap = span.heatmap if span is not None else None
+        word = span.text if span is not None else None
+        self.heatmap = heatmap
+        self.caption_panel.select(span)
+        self.chat_panel.select(span)
+        if heatmap is None or not self.view.has_image():
+            self.view.clear_overlay()
+            self.overlay_controls.show_word(None)
+            self._set_toggle(False)
+        else:
+            self.view.set_overlay(heatmap_qimage(heatmap, self.view.image_size()),
+                                  self.overlay_controls.opacity)
+            self.overlay_controls.show_word(word or heatmap.label)
+            self._set_toggle(True)
+        self._update_actions()
+
+    def _set_toggle(self, on: bool) -> None:
+        action = self.actions_.heatmap
+        action.blockSignals(True)
+        action.setChecked(on)
+        action.blockSignals(False)
+
+    def _on_heatmap_toggled(self, on: bool) -> None:
+        if self.heatmap is not None:
+            self.view.set_overlay_visible(on)
+            return
+        chips = self.caption_panel.chips
+        if on and chips:  # H with nothing chosen shows the caption's first content word
+            chips[0].setChecked(True)
+        else:
+            self._set_toggle(False)
+
+    def _on_opacity(self, opacity: float) -> None:
+        self.view.set_overlay_opacity(opacity)
+        self.settings.overlay_opacity = opacity
+
+    def export_dialog(self) -> None:
+        if self.image is None or self.heatmap is None:
+            self.message_bar.show_message(
+                "Click a highlighted word first: the export shows its heat map.", Level.INFO)
+            return
+        stem = Path(self.image_label).stem or "image"
+        suggested = str(Path(self.settings.last_folder) / f"{stem}-{self.heatmap.label}.png")
+        path, _ = QFileDialog.getSaveFileName(self, "Export Image with Overlay", suggested,
+                                              "PNG image (*.png)")
+        if path:
+            self.export_to(path if path.lower().endswith(".png") else path + ".png")
+
+    def export_to(self, path: str) -> int:
+        """Render and save the overlay on the worker thread (big photos take a while)."""
+        image, heatmap, opacity = self.image, self.heatmap, self.overlay_controls.opacity
+
+        def render(_engine: object, _state: object) -> str:
+            from vlm_desktop.core.explain.overlay import overlay
+
+            overlay(image, heatmap, opacity).save(path, "PNG")
+            return path
+
+        rid = self.client.submit(Request("export", render))
+        self._other[rid] = "export"
+        return rid
+
+    # --- window chrome ------------------------------------------------------------------
+    def _update_busy(self) -> None:
+        busy = self.status.busy
+        if self.caption_id is not None:
+            busy.start("Captioning…")
+        elif self._answers:
+            busy.start("Answering…")
+        elif self._loading_model:
+            busy.start("Loading model…", cancellable=False)
+        elif self._opening:
+            busy.start("Opening image…", cancellable=False)
+        elif "export" in self._other.values():
+            busy.start("Exporting…", cancellable=False)
+        else:
+            busy.stop()
+
+    def _update_actions(self) -> None:
+        a = self.actions_
+        has_image = self.view.has_image()
+        for action in (a.fit, a.zoom_in, a.zoom_out):
+            action.setEnabled(has_image)
+        a.export.setEnabled(has_image and self.heatmap is not None)
+        a.recaption.setEnabled(has_image and self.info is not None)
+        a.heatmap.setEnabled(has_image)
+
+    def _refresh_recent(self) -> None:
+        self.actions_.set_recent(self.settings.recent_files, self.open_path, self._clear_recent)
+
+    def _clear_recent(self) -> None:
+        self.settings.recent_files = []
+        self._refresh_recent()
+
+    def _on_fullscreen(self, on: bool) -> None:
+        self.showFullScreen() if on else self.showNormal()
+
+    def show_about(self) -> None:
+        AboutDialog(self.info, self).exec()
+
+    def open_log_folder(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.log_dir())))
+
+    def _restore_geometry(self) -> None:
+        if not self.restoreGeometry(self.settings.geometry):
+            self.resize(1200, 780)
+        self.restoreState(self.settings.window_state)
+        self.splitter.restoreState(self.settings.splitter_state)
+
+    def save_settings(self) -> None:
+        self.settings.geometry = self.saveGeometry()
+        self.settings.window_state = self.saveState()
+        self.settings.splitter_state = self.splitter.saveState()
+        self.settings.overlay_opacity = self.overlay_controls.opacity
+        self.settings.sync()
+
+    def shutdown(self) -> bool:
+        """Save settings, cancel work and stop the worker threads (with a timeout).
+
+        Returns False when the model was still busy after the timeout. Idempotent.
+        """
+        if self._shut_down is not None:
+            return self._shut_down
+        self.save_settings()
+        if self.catalog_panel is not None:  # its jobs run on the client: stop them first
+            self.catalog_panel.shutdown()
+        stopped = self.client.shutdown(SHUTDOWN_TIMEOUT_MS)
+        if not stopped:
+            log.warning("the model was still busy after %d ms", SHUTDOWN_TIMEOUT_MS)
+        self.loader.shutdown(SHUTDOWN_TIMEOUT_MS)
+        self._shut_down = stopped
+        return stopped
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        dock = getattr(self, "_catalog_dock", None)
+        if dock is not None and self.settings.window_state.isEmpty() and not self._sized_dock:
+            # First run: a modest catalog column; later runs restore the user's layout.
+            self._sized_dock = True
+            self.resizeDocks([dock], [340], Qt.Orientation.Horizontal)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self.shutdown()
+        super().closeEvent(event)
+
+    # Drops anywhere on the window (not only on the image) open the file.
+    def dragEnterEvent(self, event) -> None:  # noqa: N802, ANN001
+        self.view.dragEnterEvent(event)
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802, ANN001
+        self.view.dragMoveEvent(event)
+
+    def dropEvent(self, event) -> None:  # noqa: N802, ANN001
+        self.view.dropEvent(event)
+
+
+def open_when_idle(window: MainWindow, paths_: list[str]) -> None:
+    """Open the first of `paths_` once the event loop runs (command-line arguments)."""
+    if paths_:
+        QTimer.singleShot(0, lambda: window.open_path(paths_[0]))

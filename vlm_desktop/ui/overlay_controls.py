@@ -1,0 +1,110 @@
+"""The heat-map bar under the image: show/hide (H), which word is shown, opacity, colour legend."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QImage, QPainter, QPaintEvent, QPixmap
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QToolButton, QWidget
+
+from vlm_desktop.core.engine.types import HeatMap
+from vlm_desktop.core.explain import overlay as overlay_core
+
+# The heat map is a coarse grid (e.g. 14×14); rendering it larger than this adds nothing
+# and would cost the GUI thread time on big photos. The view scales it to the image.
+OVERLAY_MAX_SIDE = 1024
+LEGEND_SIZE = (100, 12)
+HINT = "Click a highlighted word to see where the model looked"
+
+
+def heatmap_qimage(heatmap: HeatMap, image_size: tuple[int, int]) -> QImage:
+    """The heat map as an RGBA QImage with the image's aspect ratio, at most OVERLAY_MAX_SIDE."""
+    w, h = image_size
+    scale = min(1.0, OVERLAY_MAX_SIDE / max(w, h, 1))
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    rgba = np.ascontiguousarray(overlay_core.heatmap_rgba(heatmap, size, 1.0), dtype=np.uint8)
+    return rgba_to_qimage(rgba)
+
+
+def rgba_to_qimage(rgba: np.ndarray) -> QImage:
+    """Copy an (H, W, 4) uint8 array into a QImage that owns its pixels."""
+    h, w = rgba.shape[:2]
+    return QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
+
+
+def legend_pixmap(width: int, height: int) -> QPixmap:
+    img = overlay_core.legend_image(width, height).convert("RGBA")
+    return QPixmap.fromImage(rgba_to_qimage(np.asarray(img)))
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that ends in "…" when it is narrower than its text."""
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        painter = QPainter(self)
+        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight,
+                                             self.contentsRect().width())
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        painter.drawText(self.contentsRect(), int(self.alignment()), text)
+
+
+class OverlayControls(QWidget):
+    """Controls for the overlay; the show/hide state lives in the window's `toggle_action`."""
+
+    opacity_changed = Signal(float)
+
+    def __init__(self, toggle_action: QAction, opacity: float,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Heat map controls")
+        self.toggle = QToolButton()
+        toggle_action.setIconText("Heat map")
+        self.toggle.setDefaultAction(toggle_action)
+        self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.toggle.setAccessibleName("Show heat map")
+        self.word = ElidedLabel(HINT)
+        self.word.setAccessibleName("Heat map word")
+        self.word.setToolTip("The word whose heat map is shown over the image")
+        # Long words must not widen the window: the label gives way and elides instead.
+        self.word.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.word.setMinimumWidth(60)
+        self.word.setAlignment(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft)
+
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(0, 100)
+        self.slider.setValue(round(opacity * 100))
+        self.slider.setFixedWidth(90)
+        self.slider.setAccessibleName("Heat map opacity")
+        self.slider.setToolTip("How strongly the heat map covers the image")
+        self.slider.valueChanged.connect(lambda v: self.opacity_changed.emit(v / 100))
+        opacity_label = QLabel("&Opacity")
+        opacity_label.setBuddy(self.slider)
+
+        self.legend = QLabel()
+        self.legend.setPixmap(legend_pixmap(*LEGEND_SIZE))
+        self.legend.setAccessibleName("Colour legend")
+        self.legend.setToolTip("Colour legend: dark = the model paid little attention, "
+                               "bright = where it looked most")
+        low, high = QLabel("low"), QLabel("high")
+        for label in (low, high):
+            label.setAccessibleName(f"Legend {label.text()}")
+            label.setToolTip(self.legend.toolTip())
+
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.setSpacing(8)
+        layout.addWidget(self.toggle)
+        layout.addWidget(self.word, 1)
+        layout.addWidget(opacity_label)
+        layout.addWidget(self.slider)
+        layout.addSpacing(8)
+        layout.addWidget(low)
+        layout.addWidget(self.legend)
+        layout.addWidget(high)
+
+    @property
+    def opacity(self) -> float:
+        return self.slider.value() / 100
+
+    def show_word(self, word: str | None) -> None:
+        self.word.setText(f"Heat map: “{word}”" if word else HINT)

@@ -1,0 +1,124 @@
+"""The status bar: busy indicator with Cancel, step timings, model name and device."""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QStatusBar,
+    QWidget,
+)
+
+from vlm_desktop.core.device import DeviceChoice
+from vlm_desktop.core.engine.types import ModelInfo
+
+
+def format_timings(timings_ms: Mapping[str, float]) -> str:
+    """`{"encode": 120, "caption": 40}` → "encode 120 ms · caption 40 ms"."""
+    return " · ".join(f"{step} {_ms(ms)}" for step, ms in timings_ms.items())
+
+
+def _ms(ms: float) -> str:
+    return f"{ms / 1000:.1f} s" if ms >= 10_000 else f"{ms:.0f} ms"
+
+
+def device_label(choice: DeviceChoice) -> str:
+    if choice.is_cuda:
+        return f"GPU {choice.device} · {choice.dtype}"
+    if choice.device == "mps":
+        return "Apple GPU"
+    return f"CPU · {choice.threads} threads"
+
+
+class BusyIndicator(QWidget):
+    """An indeterminate bar, what is running, and Cancel (Esc)."""
+
+    cancel_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Busy")
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 0)
+        self.bar.setFixedWidth(90)
+        self.bar.setMaximumHeight(14)
+        self.bar.setTextVisible(False)
+        self.bar.setAccessibleName("Working")
+        self.bar.setToolTip("The model is working")
+        self.label = QLabel()
+        self.label.setAccessibleName("Current task")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setAccessibleName("Cancel")
+        self.cancel_button.setToolTip("Stop the current task (Esc)")
+        self.cancel_button.clicked.connect(self.cancel_requested)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.label)
+        layout.addWidget(self.cancel_button)
+        self.hide()
+
+    def start(self, message: str, cancellable: bool = True) -> None:
+        self.label.setText(message)
+        self.cancel_button.setVisible(cancellable)
+        self.show()
+
+    def stop(self) -> None:
+        self.hide()
+
+
+class StatusBar(QStatusBar):
+    """Permanent fields: busy indicator, last timings, model and device (tooltip: why)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Status bar")
+        self.busy = BusyIndicator()
+        self.timings = QLabel()
+        self.timings.setAccessibleName("Timings")
+        self.timings.setToolTip("How long each step of the last request took")
+        self.model = QLabel("No model")
+        self.model.setAccessibleName("Model")
+        self.model.setToolTip("The model in use")
+        self.device = QLabel("Device: —")
+        self.device.setAccessibleName("Device")
+        self.device.setToolTip("The device the model runs on")
+        self.addWidget(self.busy)
+        for widget in (self.timings, _separator(), self.model, _separator(), self.device):
+            self.addPermanentWidget(widget)
+
+    def set_model(self, info: ModelInfo | None, text: str = "") -> None:
+        if info is None:
+            self.model.setText(text or "No model")
+            self.model.setToolTip("The model in use")
+            return
+        self.model.setText(info.name)
+        tip = f"{info.name} {info.version} · {info.dtype}"
+        if info.description:
+            tip += f"\n{info.description}"
+        self.model.setToolTip(tip)
+
+    def set_device(self, choice: DeviceChoice | None) -> None:
+        if choice is None:
+            self.device.setText("Device: —")
+            self.device.setToolTip("The device the model runs on")
+            return
+        self.device.setText(device_label(choice))
+        self.device.setToolTip(choice.reason)
+
+    def set_timings(self, timings_ms: Mapping[str, float]) -> None:
+        self.timings.setText(format_timings(timings_ms))
+
+
+def _separator() -> QFrame:
+    line = QFrame()
+    line.setFrameShape(QFrame.Shape.VLine)
+    line.setFrameShadow(QFrame.Shadow.Sunken)
+    return line

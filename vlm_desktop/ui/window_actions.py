@@ -1,0 +1,139 @@
+"""The main window's actions and menus, each with a shortcut or mnemonic and a tooltip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QMainWindow, QMenu
+
+StandardKey = QKeySequence.StandardKey
+
+
+def make_action(parent: QObject, text: str, tip: str,
+                shortcut: QKeySequence | StandardKey | str | None = None,
+                slot: Callable[..., object] | None = None, checkable: bool = False) -> QAction:
+    """One QAction with its shortcut shown in the tooltip."""
+    action = QAction(text, parent)
+    if shortcut is not None:
+        action.setShortcut(QKeySequence(shortcut))
+    keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+    action.setToolTip(f"{tip} ({keys})" if keys else tip)
+    action.setStatusTip(tip)
+    action.setCheckable(checkable)
+    if slot is not None:
+        (action.toggled if checkable else action.triggered).connect(slot)
+    return action
+
+
+class WindowActions:
+    """Builds the menus of `window`; the window connects the slots it passes in `slots`."""
+
+    def __init__(self, window: QMainWindow, slots: dict[str, Callable[..., object]]) -> None:
+        w, s = window, slots
+        self.open = make_action(w, "&Open…", "Open an image file", StandardKey.Open, s["open"])
+        self.paste = make_action(w, "&Paste", "Open the image or file path on the clipboard",
+                                 StandardKey.Paste, s["paste"])
+        self.export = make_action(w, "&Export Image with Overlay…",
+                                  "Save the image with the shown heat map as a PNG",
+                                  "Ctrl+E", s["export"])
+        self.quit = make_action(w, "&Quit", "Quit VLM Desktop", "Ctrl+Q", w.close)
+        self.quit.setMenuRole(QAction.MenuRole.QuitRole)
+        self.fit = make_action(w, "&Fit to Window", "Show the whole image", "Ctrl+0", s["fit"])
+        self.zoom_in = make_action(w, "Zoom &In", "Enlarge the image", StandardKey.ZoomIn,
+                                   s["zoom_in"])
+        self.zoom_out = make_action(w, "Zoom &Out", "Shrink the image", StandardKey.ZoomOut,
+                                    s["zoom_out"])
+        self.heatmap = make_action(w, "Show &Heat Map", "Show or hide the heat map over the image",
+                                   "H", s["heatmap"], checkable=True)
+        self.fullscreen = make_action(w, "F&ull Screen", "Use the whole screen",
+                                      StandardKey.FullScreen, s["fullscreen"], checkable=True)
+        self.recaption = make_action(w, "&Caption Again", "Caption the current image again",
+                                     "F5", s["recaption"])
+        self.cancel = make_action(w, "&Cancel", "Stop the current task", "Esc", s["cancel"])
+        self.about = make_action(w, "&About VLM Desktop", "Versions and licences", None,
+                                 s["about"])
+        self.about.setMenuRole(QAction.MenuRole.AboutRole)
+        self.log_folder = make_action(w, "Open &Log Folder",
+                                      "Open the folder with the app's log files", None,
+                                      s["log_folder"])
+        self.device_group = QActionGroup(w)
+        self.device_group.setExclusive(True)
+        self._device_slot = s["device"]
+
+        bar = w.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.open)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.setToolTipsVisible(True)
+        file_menu.addAction(self.paste)
+        file_menu.addSeparator()
+        file_menu.addAction(self.export)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit)
+
+        self.view_menu = bar.addMenu("&View")
+        for action in (self.fit, self.zoom_in, self.zoom_out):
+            self.view_menu.addAction(action)
+        self.view_menu.addSeparator()
+        self.view_menu.addAction(self.heatmap)
+        self.view_menu.addSeparator()
+        self.view_menu.addAction(self.fullscreen)
+
+        model_menu = bar.addMenu("&Model")
+        self.device_menu = model_menu.addMenu("&Device")
+        self.device_menu.setToolTipsVisible(True)
+        model_menu.addSeparator()
+        model_menu.addAction(self.recaption)
+        model_menu.addAction(self.cancel)
+
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.about)
+        help_menu.addAction(self.log_folder)
+        self.set_devices([], "auto")
+
+    def set_devices(self, cuda: list[tuple[str, str]], current: str) -> None:
+        """Rebuild Model ▸ Device: Auto, CPU, then one entry per CUDA device."""
+        for action in self.device_group.actions():
+            self.device_group.removeAction(action)
+        self.device_menu.clear()
+        entries = [("auto", "&Automatic", "Use the GPU when one works, otherwise the CPU"),
+                   ("cpu", "&CPU", "Always run the model on the CPU")]
+        entries += [(dev, f"CUDA &{dev.split(':')[-1]}: {name}", f"Run the model on {name}")
+                    for dev, name in cuda]
+        known = {dev for dev, _, _ in entries}
+        if current not in known:  # e.g. "cuda:1" from settings before the list is known
+            entries.append((current, current, f"Run the model on {current}"))
+        for dev, text, tip in entries:
+            action = make_action(self.device_menu, text, tip, checkable=True)
+            action.setData(dev)
+            action.setChecked(dev == current)
+            action.triggered.connect(lambda _=False, d=dev: self._device_slot(d))
+            self.device_group.addAction(action)
+            self.device_menu.addAction(action)
+
+    def set_recent(self, files: list[str], open_slot: Callable[[str], object],
+                   clear_slot: Callable[[], object]) -> None:
+        menu: QMenu = self.recent_menu
+        menu.clear()
+        for i, path in enumerate(files):
+            label = Path(path).name.replace("&", "&&")
+            prefix = f"&{i + 1} " if i < 9 else "1&0 "
+            action = menu.addAction(prefix + label)
+            action.setToolTip(path)
+            action.setStatusTip(path)
+            action.triggered.connect(lambda _=False, p=path: open_slot(p))
+        if files:
+            menu.addSeparator()
+        clear = menu.addAction("&Clear Recent Files")
+        clear.setToolTip("Forget the recently opened files")
+        clear.setEnabled(bool(files))
+        clear.triggered.connect(clear_slot)
+        menu.setEnabled(True)
+
+
+def shortcut_text(action: QAction) -> str:
+    return action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+
