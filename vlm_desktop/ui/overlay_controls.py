@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import numpy as np
-from PySide6.QtCore import Qt, Signal
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QImage, QPainter, QPaintEvent, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QToolButton, QWidget
 
 from vlm_desktop.core.engine.types import HeatMap
-from vlm_desktop.core.explain import overlay as overlay_core
+
+if TYPE_CHECKING:  # numpy and the overlay maths load on first use, not at window start-up
+    import numpy as np
 
 # The heat map is a coarse grid (e.g. 14×14); rendering it larger than this adds nothing
 # and would cost the GUI thread time on big photos. The view scales it to the image.
@@ -19,6 +22,10 @@ HINT = "Click a highlighted word to see where the model looked"
 
 def heatmap_qimage(heatmap: HeatMap, image_size: tuple[int, int]) -> QImage:
     """The heat map as an RGBA QImage with the image's aspect ratio, at most OVERLAY_MAX_SIDE."""
+    import numpy as np
+
+    from vlm_desktop.core.explain import overlay as overlay_core
+
     w, h = image_size
     scale = min(1.0, OVERLAY_MAX_SIDE / max(w, h, 1))
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
@@ -33,6 +40,10 @@ def rgba_to_qimage(rgba: np.ndarray) -> QImage:
 
 
 def legend_pixmap(width: int, height: int) -> QPixmap:
+    import numpy as np
+
+    from vlm_desktop.core.explain import overlay as overlay_core
+
     img = overlay_core.legend_image(width, height).convert("RGBA")
     return QPixmap.fromImage(rgba_to_qimage(np.asarray(img)))
 
@@ -81,7 +92,9 @@ class OverlayControls(QWidget):
         opacity_label.setBuddy(self.slider)
 
         self.legend = QLabel()
-        self.legend.setPixmap(legend_pixmap(*LEGEND_SIZE))
+        self.legend.setFixedSize(*LEGEND_SIZE)
+        # Drawn just after the window shows: building the colour map needs numpy.
+        QTimer.singleShot(0, self, self._draw_legend)
         self.legend.setAccessibleName("Colour legend")
         self.legend.setToolTip("Colour legend: dark = the model paid little attention, "
                                "bright = where it looked most")
@@ -101,6 +114,9 @@ class OverlayControls(QWidget):
         layout.addWidget(low)
         layout.addWidget(self.legend)
         layout.addWidget(high)
+
+    def _draw_legend(self) -> None:
+        self.legend.setPixmap(legend_pixmap(*LEGEND_SIZE))
 
     @property
     def opacity(self) -> float:

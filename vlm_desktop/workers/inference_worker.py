@@ -46,7 +46,10 @@ class Priority(enum.IntEnum):
     BATCH = 10  # catalog indexing batches, re-indexing
 
 
-_LOAD_PRIORITY = -1  # a model switch goes ahead of everything queued for the model
+_LOAD_PRIORITY = -1
+
+# Threads whose shutdown timed out, kept referenced so Python never destroys them running.
+_STILL_RUNNING: list[tuple[QThread, QObject]] = []  # a model switch goes ahead of everything queued for the model
 
 
 @dataclass(frozen=True)
@@ -396,6 +399,9 @@ class InferenceClient(QObject):
         stopped = bool(self._thread.wait(timeout_ms))
         if not stopped:
             log.warning("the inference thread did not stop within %d ms", timeout_ms)
+            # A QThread destroyed while running aborts the process; keep it alive until the
+            # job in progress returns (it was cancelled) or the process exits.
+            _STILL_RUNNING.append((self._thread, self._worker))
         return stopped
 
     # --- worker outcomes, on the GUI thread

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Optional, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Optional, Protocol, Sequence, runtime_checkable
 
-import numpy as np
-from PIL import Image
+if TYPE_CHECKING:  # only for annotations; keeps numpy and PIL off the start-up path
+    import numpy as np
+    from PIL import Image
 
 from vlm_desktop.core.cancel import JobState
 from vlm_desktop.core.engine.types import Answer, Caption, HeatMap, ModelInfo

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Optional
+from typing import TYPE_CHECKING, Mapping, Optional
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported lazily: this module is on the window's start-up path
+    import numpy as np
 
 # Capabilities an engine may offer; the window greys out what the active one lacks.
 CAP_CAPTION = "caption"
@@ -35,6 +36,8 @@ class HeatMap:
 
     def peak(self) -> tuple[float, float]:
         """The (x, y) of the hottest cell's centre as fractions of width and height."""
+        import numpy as np
+
         r, c = np.unravel_index(int(np.argmax(self.values)), self.values.shape)
         rows, cols = self.shape
         return ((c + 0.5) / cols, (r + 0.5) / rows)
