@@ -12,6 +12,7 @@ from typing import Callable
 
 from vlm_desktop.core.device import DeviceChoice
 from vlm_desktop.core.engine.protocol import Engine
+from vlm_desktop.core.engine.types import ALL_CAPABILITIES
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ class ModelEntry:
     kind: str
     path: str = ""
     builtin: bool = False
+    capabilities: frozenset[str] = frozenset()
 
 
 EngineFactory = Callable[[DeviceChoice], Engine]
@@ -44,8 +46,32 @@ def available_models() -> list[ModelEntry]:
     """Installed models, the built-in one first."""
     models: list[ModelEntry] = []
     if _builtin_available():
-        models.append(ModelEntry(BUILTIN_NAME, "VLM Lite (built-in)", "lite", builtin=True))
+        models.append(ModelEntry(BUILTIN_NAME, "VLM Lite (built-in)", "lite", builtin=True,
+                                 capabilities=ALL_CAPABILITIES))
+    models.extend(_imported_models())
     return models
+
+
+def _imported_models() -> list[ModelEntry]:
+    """Models imported through the model manager (core.models), after the built-in one."""
+    from vlm_desktop.core import models as manager
+
+    try:
+        records = manager.list_models(include_builtin=False)
+    except manager.ModelFolderError as exc:  # a damaged manifest must not hide the built-in
+        log.error("%s", exc)
+        return []
+    return [ModelEntry(r.name, f"{r.name} ({r.label})", r.kind, r.path,
+                       capabilities=r.capabilities) for r in records]
+
+
+def default_model_for(capability: str) -> str | None:
+    """The model the user chose for `capability` (caption, answer, embed, relevance)."""
+    from vlm_desktop.core import models as manager
+
+    name = manager.default_for(capability)
+    installed = {m.name for m in available_models()}
+    return name if name in installed else default_model_name()
 
 
 def default_model_name() -> str | None:
@@ -69,6 +95,10 @@ def engine_factory(name: str | None) -> EngineFactory:
             from vlm_desktop.core.engine.lite.engine import LiteEngine
 
             return LiteEngine.load(device)
+        if entry.kind.startswith("hf-"):
+            from vlm_desktop.core.engine.hf import load_engine
+
+            return load_engine(entry.path, device, name=entry.name)
         raise ModelUnavailable(f"Model kind '{entry.kind}' is not supported by this version.")
 
     return load

@@ -1,1 +1,25 @@
-"""Hugging Face-format pretrained backends loaded from local folders."""
+"""Hugging Face-format pretrained backends loaded from local folders (never from the network)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from vlm_desktop.core.device import DeviceChoice
+from vlm_desktop.core.engine.hf.families import FAMILIES, Family, UnsupportedModel, family_for
+
+__all__ = ["FAMILIES", "Family", "UnsupportedModel", "family_for", "load_engine"]
+
+
+def load_engine(folder: str | Path, device: DeviceChoice, name: str = ""):  # noqa: ANN201
+    """Load the engine for the model in `folder` (its family is read from config.json)."""
+    folder = Path(folder)
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    _, family = family_for(config)
+    if family.engine == "blip":
+        from vlm_desktop.core.engine.hf.blip import BlipEngine as cls
+    elif family.engine == "contrastive":
+        from vlm_desktop.core.engine.hf.contrastive import ContrastiveEngine as cls
+    else:
+        from vlm_desktop.core.engine.hf.chat import ChatEngine as cls
+    return cls(folder, device, name=name)

@@ -1,0 +1,138 @@
+"""Tiny random-weight BLIP, CLIP and SigLIP models run through the Engine protocol."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from hf_fixtures import blip_folder, clip_folder, sample_image, siglip_folder
+
+from vlm_desktop.core import models
+from vlm_desktop.core.cancel import Cancelled, JobState
+from vlm_desktop.core.device import choose_device
+from vlm_desktop.core.engine import registry
+from vlm_desktop.core.engine.hf.common import CapabilityUnavailable
+from vlm_desktop.core.engine.protocol import Engine
+from vlm_desktop.core.engine.types import CAP_CAPTION, CAP_EMBED, CAP_RELEVANCE
+
+NAMES = {
+    "eng-blip-caption": lambda: blip_folder("BlipForConditionalGeneration"),
+    "eng-blip-vqa": lambda: blip_folder("BlipForQuestionAnswering"),
+    "eng-blip-itm": lambda: blip_folder("BlipForImageTextRetrieval"),
+    "eng-clip": clip_folder,
+    "eng-siglip": siglip_folder,
+}
+
+
+@pytest.fixture(scope="module")
+def engines():
+    """Each tiny model imported through the manager, then loaded by name via the registry."""
+    loaded = {}
+    installed = {r.name for r in models.list_models()}
+    for name, build in NAMES.items():
+        if name not in installed:
+            models.import_model(build(), name=name)
+        loaded[name] = registry.engine_factory(name)(choose_device("cpu"))
+    yield loaded
+    for engine in loaded.values():
+        engine.close()
+
+
+def _check_map(heat, shape=(4, 4)):
+    assert heat.shape == shape
+    assert heat.values.dtype == np.float32
+    assert 0.0 <= float(heat.values.min()) and float(heat.values.max()) <= 1.0
+    assert float(heat.values.max()) == pytest.approx(1.0)  # not flat: the image has structure
+
+
+def test_every_backend_implements_the_engine_protocol(engines):
+    for engine in engines.values():
+        assert isinstance(engine, Engine)
+
+
+def test_blip_caption_streams_words_with_heat_maps(engines):
+    partials: list[str] = []
+    caption = engines["eng-blip-caption"].caption(sample_image(), JobState(on_partial=partials.append))
+    assert caption.text and 0.0 < caption.confidence <= 1.0
+    assert partials[-1] == caption.text
+    assert len(partials) > 3 and all(b.startswith(a) for a, b in zip(partials, partials[1:]))
+    assert [w.text for w in caption.words] == re.findall(r"[\w'-]+", caption.text)
+    for word in caption.words:
+        _check_map(word.heatmap)
+
+
+def test_blip_vqa_answers_with_a_question_heat_map(engines):
+    answer = engines["eng-blip-vqa"].answer(sample_image(), "what colour is the car?")
+    assert answer.text and answer.question == "what colour is the car?"
+    assert answer.kind == "color"
+    _check_map(answer.heatmap)
+
+
+def test_blip_itm_embeddings_are_normalised_and_distinguish_images(engines):
+    itm = engines["eng-blip-itm"]
+    imgs = itm.embed_images([sample_image(), sample_image().rotate(90, expand=True)])
+    txts = itm.embed_texts(["a red car", "a cat on a table", "sky"])
+    assert imgs.shape == (2, 16) and txts.shape == (3, 16)
+    np.testing.assert_allclose(np.linalg.norm(imgs, axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(txts, axis=1), 1.0, rtol=1e-5)
+    assert not np.allclose(imgs[0], imgs[1])
+    again = itm.embed_images([sample_image()])
+    np.testing.assert_allclose(again[0], imgs[0], rtol=1e-5)
+
+
+def test_blip_gradcam_relevance_per_word(engines):
+    itm = engines["eng-blip-itm"]
+    _check_map(itm.relevance(sample_image(), "a red car"))
+    words = itm.relevance_words(sample_image(), "a red car")
+    assert [w.text for w in words] == ["a", "red", "car"]
+    for w in words:
+        assert w.heatmap is not None and w.heatmap.kind == "relevance"
+    assert not np.allclose(words[1].heatmap.values, words[2].heatmap.values)
+
+
+@pytest.mark.parametrize("name", ["eng-clip", "eng-siglip"])
+def test_contrastive_embeddings_tags_and_rollout(engines, name):
+    engine = engines[name]
+    imgs = engine.embed_images([sample_image(), sample_image().transpose(0)])
+    txts = engine.embed_texts(["a red car", "a dog"])
+    assert imgs.shape[0] == 2 and txts.shape == (2, imgs.shape[1])
+    np.testing.assert_allclose(np.linalg.norm(imgs, axis=1), 1.0, rtol=1e-5)
+    tags = engine.tags(sample_image(), ["cat", "dog", "car"], top_k=2)
+    assert len(tags) == 2 and tags[0][1] >= tags[1][1]
+    assert {t for t, _ in tags} <= {"cat", "dog", "car"}
+    _check_map(engine.relevance(sample_image(), "a red car"))
+
+
+def test_capabilities_are_reported_and_enforced(engines):
+    cap = engines["eng-blip-caption"]
+    assert cap.info().capabilities >= {CAP_CAPTION}
+    assert CAP_EMBED not in cap.info().capabilities
+    with pytest.raises(CapabilityUnavailable, match="cannot do image/text embeddings"):
+        cap.embed_texts(["a cat"])
+    with pytest.raises(CapabilityUnavailable, match="cannot do captioning"):
+        engines["eng-clip"].caption(sample_image())
+    assert engines["eng-clip"].info().capabilities == {CAP_EMBED, CAP_RELEVANCE}
+
+
+def test_cancel_in_the_middle_of_generation(engines):
+    engine = engines["eng-blip-caption"]
+    token_counts: list[int] = []
+
+    def on_partial(text: str) -> None:
+        token_counts.append(len(text.split()))
+        if len(token_counts) == 3:
+            state.token.cancel()
+
+    state = JobState(on_partial=on_partial)
+    with pytest.raises(Cancelled):
+        engine.caption(sample_image(), state)
+    # Generation stopped right after the cancel, well before max_new_tokens.
+    assert len(token_counts) == 3
+    assert token_counts[-1] < engine.max_new_tokens
+
+
+def test_close_frees_the_model(engines):
+    engine = registry.engine_factory("eng-clip")(choose_device("cpu"))
+    engine.close()
+    assert engine.model is None

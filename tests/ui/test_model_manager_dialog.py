@@ -1,0 +1,46 @@
+"""The model manager dialog imports off the GUI thread, refuses bad folders, sets defaults."""
+
+from __future__ import annotations
+
+import shutil
+
+from hf_fixtures import blip_folder
+
+from vlm_desktop.core import models
+from vlm_desktop.ui.model_manager_dialog import ModelManagerDialog
+
+
+def _names(dialog):
+    return [dialog.table.item(r, 0).text() for r in range(dialog.table.rowCount())]
+
+
+def test_import_remove_and_defaults(qtbot, home_dir, tmp_path):
+    dialog = ModelManagerDialog()
+    qtbot.addWidget(dialog)
+    assert _names(dialog) == ["lite"]
+    dialog.table.selectRow(0)
+    assert not dialog.remove_button.isEnabled()
+
+    with qtbot.waitSignal(dialog.import_finished, timeout=60000) as blocker:
+        dialog.import_path(str(blip_folder()))
+    assert blocker.args[0] is True
+    name = _names(dialog)[1]
+    assert name == blip_folder().name and "BLIP captioning" in dialog.table.item(1, 1).text()
+
+    dialog.table.selectRow(1)
+    assert dialog.remove_button.isEnabled()
+    assert dialog.default_buttons["caption"].isEnabled()
+    assert not dialog.default_buttons["embed"].isEnabled()
+    dialog.default_buttons["caption"].click()
+    assert models.default_for("caption") == name
+    assert "caption" in dialog.table.item(1, 6).text()
+
+    broken = tmp_path / "broken"
+    shutil.copytree(blip_folder(), broken, ignore=shutil.ignore_patterns("model.safetensors"))
+    with qtbot.waitSignal(dialog.import_finished, timeout=60000) as blocker:
+        dialog.import_path(str(broken))
+    assert blocker.args[0] is False and "missing weights" in dialog.status.text()
+
+    dialog.remove_button.click()
+    assert _names(dialog) == ["lite"]
+    dialog.close()

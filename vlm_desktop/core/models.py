@@ -1,0 +1,371 @@
+"""The model manager: import, verify, list, remove and choose default models per capability.
+
+Imported models live under `data_dir()/models/<name>/`, described by `models.json`. This
+module imports no Qt and no torch at import time; verification reads weights lazily.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+import zipfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from vlm_desktop.core import paths
+from vlm_desktop.core.engine.hf.families import CAPABILITY_NAMES, UnsupportedModel, family_for
+from vlm_desktop.core.engine.hf.weights import WeightsRefused, check_weights
+from vlm_desktop.core.engine.types import ALL_CAPABILITIES
+
+BUILTIN_NAME = "lite"  # mirrors registry.BUILTIN_NAME without importing the registry
+MANIFEST = "models.json"
+_NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+class ModelFolderError(ValueError):
+    """A folder or archive that is not a usable model; the message names what is wrong."""
+
+
+@dataclass(frozen=True)
+class ModelCheck:
+    """What verifying a model folder found."""
+
+    path: str
+    architecture: str
+    kind: str
+    label: str
+    capabilities: frozenset[str]
+    weights_format: str
+    size_bytes: int
+    parameters: int
+    est_ram_bytes: int
+    est_vram_bytes: int
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """One installed model as the manifest keeps it."""
+
+    name: str
+    path: str
+    kind: str
+    label: str
+    architecture: str
+    capabilities: frozenset[str]
+    size_bytes: int = 0
+    parameters: int = 0
+    est_ram_bytes: int = 0
+    est_vram_bytes: int = 0
+    source: str = ""
+    copied: bool = True
+    builtin: bool = False
+    imported_at: float = field(default=0.0)
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["capabilities"] = sorted(self.capabilities)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> "ModelRecord":
+        data = dict(data)
+        data["capabilities"] = frozenset(data.get("capabilities", ()))
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+BUILTIN_RECORD = ModelRecord(
+    BUILTIN_NAME, "", "lite", "VLM Lite (built-in)", "", ALL_CAPABILITIES, builtin=True)
+
+
+# --- verification -------------------------------------------------------------------------
+
+
+def _has_image_processor(folder: Path) -> bool:
+    if (folder / "preprocessor_config.json").is_file():
+        return True
+    proc = folder / "processor_config.json"  # transformers 5 nests the image processor here
+    if proc.is_file():
+        try:
+            return "image_processor" in json.loads(proc.read_text(encoding="utf-8"))
+        except ValueError:
+            return False
+    return False
+
+
+def _has_chat_template(folder: Path) -> bool:
+    if (folder / "chat_template.json").is_file() or (folder / "chat_template.jinja").is_file():
+        return True
+    for name in ("processor_config.json", "tokenizer_config.json"):
+        f = folder / name
+        if f.is_file() and "chat_template" in f.read_text(encoding="utf-8"):
+            return True
+    return False
+
+
+def _folder_size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def _read_config(folder: Path) -> dict:
+    config_path = folder / "config.json"
+    if not config_path.is_file():
+        raise ModelFolderError(f"{folder.name}: missing config.json — not a model folder.")
+    try:
+        return json.loads(config_path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ModelFolderError(f"{folder.name}: config.json is not valid JSON ({exc}).") from exc
+
+
+def verify_folder(folder: str | Path, deep: bool = True) -> ModelCheck:
+    """Check that `folder` holds a complete, safely loadable model of a supported family.
+
+    `deep` also loads the processor/tokenizer (fast, offline) so broken files are caught here,
+    not when the user first asks a question.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ModelFolderError(f"{folder} is not a folder.")
+    config = _read_config(folder)
+    try:
+        arch, family = family_for(config)
+    except UnsupportedModel as exc:
+        raise ModelFolderError(f"{folder.name}: {exc}") from exc
+    if not _has_image_processor(folder):
+        raise ModelFolderError(f"{folder.name}: missing preprocessor_config.json.")
+    if not any(all((folder / f).is_file() for f in group) for group in family.tokenizer_files):
+        wanted = " or ".join(" + ".join(g) for g in family.tokenizer_files)
+        raise ModelFolderError(f"{folder.name}: missing tokenizer files ({wanted}).")
+    if family.needs_chat_template and not _has_chat_template(folder):
+        raise ModelFolderError(f"{folder.name}: missing chat_template.json.")
+    try:
+        weights = check_weights(folder)
+    except WeightsRefused as exc:
+        raise ModelFolderError(f"{folder.name}: {exc}") from exc
+    if deep:
+        _check_processor(folder)
+    return ModelCheck(
+        str(folder), arch, family.kind, family.label, family.capabilities, weights.format,
+        _folder_size(folder), weights.parameters,
+        # float32 on the CPU, float16 on CUDA, plus ~20% for activations and buffers.
+        est_ram_bytes=int(weights.parameters * 4 * 1.2),
+        est_vram_bytes=int(weights.parameters * 2 * 1.2),
+    )
+
+
+def _check_processor(folder: Path) -> None:
+    from vlm_desktop.core.engine.hf.loading import load_processor
+
+    try:
+        load_processor(folder)
+    except Exception as exc:  # transformers raises many types; the user needs the text
+        raise ModelFolderError(
+            f"{folder.name}: the processor/tokenizer files do not load ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''})."
+        ) from exc
+
+
+# --- the manifest -------------------------------------------------------------------------
+
+
+def models_dir() -> Path:
+    path = paths.data_dir() / "models"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _load_manifest() -> dict:
+    f = models_dir() / MANIFEST
+    if not f.is_file():
+        return {"version": 1, "models": [], "defaults": {}}
+    try:
+        data = json.loads(f.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ModelFolderError(f"The model list {f} is damaged ({exc}); fix or delete it.") from exc
+    data.setdefault("models", [])
+    data.setdefault("defaults", {})
+    return data
+
+
+def _save_manifest(data: dict) -> None:
+    target = models_dir() / MANIFEST
+    fd, tmp = tempfile.mkstemp(dir=str(target.parent), prefix=".models-", suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2, sort_keys=True)
+    os.replace(tmp, target)  # atomic: a crash never leaves half a manifest
+
+
+def list_models(include_builtin: bool = True) -> list[ModelRecord]:
+    """Installed models, the built-in one first."""
+    records = [ModelRecord.from_json(m) for m in _load_manifest()["models"]]
+    return ([BUILTIN_RECORD] if include_builtin else []) + records
+
+
+def get_model(name: str) -> ModelRecord:
+    for rec in list_models():
+        if rec.name == name:
+            return rec
+    raise KeyError(name)
+
+
+# --- import / remove / defaults -----------------------------------------------------------
+
+
+def _safe_name(name: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-._")[:64] or "model"
+    return cleaned
+
+
+def _unique_name(base: str, taken: set[str]) -> str:
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{base}-{n}", n + 1
+    return name
+
+
+def _extract_zip(archive: Path, into: Path) -> Path:
+    """Extract `archive` safely (no paths outside `into`) and return the model folder in it."""
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            for member in zf.namelist():
+                target = (into / member).resolve()
+                if not str(target).startswith(str(into.resolve()) + os.sep) and target != into:
+                    raise ModelFolderError(f"{archive.name}: unsafe path in archive: {member}")
+            zf.extractall(into)
+    except zipfile.BadZipFile as exc:
+        raise ModelFolderError(f"{archive.name} is not a valid .zip archive ({exc}).") from exc
+    found = sorted(p.parent for p in into.rglob("config.json"))
+    if not found:
+        raise ModelFolderError(f"{archive.name}: missing config.json — no model in the archive.")
+    return min(found, key=lambda p: len(p.parts))
+
+
+def import_model(source: str | Path, name: Optional[str] = None, copy: bool = True) -> ModelRecord:
+    """Verify a model folder or .zip and add it to the installed models.
+
+    A folder is copied into the app's data folder (so the user may delete the original) unless
+    `copy` is False (models found in the Hugging Face cache are used in place).
+    """
+    source = Path(source).expanduser()
+    if not source.exists():
+        raise ModelFolderError(f"{source} does not exist.")
+    data = _load_manifest()
+    taken = {m["name"] for m in data["models"]} | {BUILTIN_NAME}
+    if name is not None:
+        if not _NAME_OK.match(name):
+            raise ModelFolderError(
+                f"'{name}' is not a usable name: use letters, digits, '.', '_' or '-'.")
+        if name in taken:
+            raise ModelFolderError(f"A model named '{name}' is already installed.")
+    with tempfile.TemporaryDirectory(prefix="vlm-import-", dir=str(models_dir())) as tmp:
+        folder = source
+        if source.is_file():
+            if source.suffix.lower() != ".zip":
+                raise ModelFolderError(f"{source.name}: import a model folder or a .zip of one.")
+            folder = _extract_zip(source, Path(tmp))
+        check = verify_folder(folder)
+        final_name = name or _unique_name(_safe_name(source.stem if source.is_file()
+                                                     else source.name), taken)
+        target = models_dir() / final_name
+        if copy or source.is_file():
+            if target.exists():
+                raise ModelFolderError(f"{target} already exists; remove it first.")
+            shutil.copytree(folder, target)
+            path, copied = target, True
+        else:
+            path, copied = folder, False
+    record = ModelRecord(
+        final_name, str(path), check.kind, check.label, check.architecture, check.capabilities,
+        check.size_bytes, check.parameters, check.est_ram_bytes, check.est_vram_bytes,
+        source=str(source), copied=copied, imported_at=time.time())
+    data["models"].append(record.to_json())
+    _save_manifest(data)
+    return record
+
+
+def remove_model(name: str) -> None:
+    """Uninstall `name` (deleting its copy); the built-in model cannot be removed."""
+    if name == BUILTIN_NAME:
+        raise ModelFolderError("The built-in model cannot be removed.")
+    data = _load_manifest()
+    entry = next((m for m in data["models"] if m["name"] == name), None)
+    if entry is None:
+        raise ModelFolderError(f"No model named '{name}' is installed.")
+    record = ModelRecord.from_json(entry)
+    if record.copied:
+        path = Path(record.path)
+        if path.resolve().parent == models_dir().resolve() and path.exists():
+            shutil.rmtree(path)
+    data["models"] = [m for m in data["models"] if m["name"] != name]
+    data["defaults"] = {c: n for c, n in data["defaults"].items() if n != name}
+    _save_manifest(data)
+
+
+def set_default(capability: str, name: str) -> None:
+    """Use model `name` for `capability` (caption, answer, embed, relevance) by default."""
+    if capability not in CAPABILITY_NAMES:
+        raise ModelFolderError(f"Unknown capability '{capability}'.")
+    record = get_model_or_error(name)
+    if capability not in record.capabilities:
+        raise ModelFolderError(
+            f"{name} ({record.label}) cannot do {CAPABILITY_NAMES[capability]}.")
+    data = _load_manifest()
+    data["defaults"][capability] = name
+    _save_manifest(data)
+
+
+def get_model_or_error(name: str) -> ModelRecord:
+    try:
+        return get_model(name)
+    except KeyError:
+        raise ModelFolderError(f"No model named '{name}' is installed.") from None
+
+
+def default_for(capability: str) -> str:
+    """The model chosen for `capability`, falling back to the built-in model."""
+    name = _load_manifest()["defaults"].get(capability)
+    installed = {r.name for r in list_models()}
+    return name if name in installed else BUILTIN_NAME
+
+
+def defaults() -> dict[str, str]:
+    return {cap: default_for(cap) for cap in sorted(CAPABILITY_NAMES)}
+
+
+# --- the Hugging Face cache (listed, never downloaded) ------------------------------------
+
+
+@dataclass(frozen=True)
+class CachedModel:
+    """A model snapshot already in the local Hugging Face cache."""
+
+    repo_id: str
+    path: str
+    label: str
+
+
+def hf_cache_dir() -> Path:
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"])
+    home = os.environ.get("HF_HOME") or str(Path.home() / ".cache" / "huggingface")
+    return Path(home) / "hub"
+
+
+def find_cached_models(cache: Optional[Path] = None) -> list[CachedModel]:
+    """Supported models in the local HF cache (a quick check; import verifies fully)."""
+    cache = cache or hf_cache_dir()
+    found = []
+    for repo in sorted(cache.glob("models--*")):
+        for snap in sorted((repo / "snapshots").glob("*")):
+            try:
+                _, family = family_for(_read_config(snap))
+            except (ModelFolderError, UnsupportedModel):
+                continue
+            repo_id = repo.name[len("models--"):].replace("--", "/")
+            found.append(CachedModel(repo_id, str(snap), family.label))
+    return found

@@ -1,0 +1,224 @@
+"""Model ▸ Manage models…: list, import (folder or .zip), remove, and defaults per capability.
+
+Verification and copying run on a QThreadPool, never on the GUI thread; this module talks
+only to `core.models` (pure Python at import time) and never imports torch.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from vlm_desktop.core import models
+from vlm_desktop.workers import threads
+
+COLUMNS = ("Name", "Kind", "Can do", "Size", "Parameters", "Est. memory (CPU / GPU)", "Default for")
+DEFAULT_CAPS = ("caption", "answer", "embed")
+
+
+def _human(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
+
+
+class _ImportSignals(QObject):
+    done = Signal(object)  # ModelRecord
+    failed = Signal(str)
+
+
+class _ImportJob(QRunnable):
+    """Verify and install one folder or archive off the GUI thread."""
+
+    def __init__(self, path: str, signals: _ImportSignals) -> None:
+        super().__init__()
+        self.path = path
+        self.signals = signals
+
+    def run(self) -> None:
+        try:
+            record = models.import_model(self.path)
+        except models.ModelFolderError as exc:
+            self.signals.failed.emit(str(exc))
+        except Exception as exc:  # shown to the user, never swallowed
+            self.signals.failed.emit(f"Import failed: {type(exc).__name__}: {exc}")
+        else:
+            self.signals.done.emit(record)
+
+
+class ModelManagerDialog(QDialog):
+    """Lists installed models; imports, removes and sets defaults per capability."""
+
+    models_changed = Signal()
+    import_finished = Signal(bool, str)  # ok, message
+
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Models")
+        self.resize(900, 360)
+        self._pool = threads.register(QThreadPool(self), "model-import")
+        self._pool.setMaxThreadCount(1)
+        self._signals = _ImportSignals(self)
+        self._signals.done.connect(self._on_imported)
+        self._signals.failed.connect(self._on_failed)
+
+        self.table = QTableWidget(0, len(COLUMNS), self)
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+
+        self.status = QLabel("", self)
+        self.status.setWordWrap(True)
+        self.import_folder_button = QPushButton("Import folder…", self)
+        self.import_zip_button = QPushButton("Import .zip…", self)
+        self.remove_button = QPushButton("Remove", self)
+        self.default_buttons = {cap: QPushButton(f"Default for {cap}", self)
+                                for cap in DEFAULT_CAPS}
+        self.import_folder_button.clicked.connect(self._choose_folder)
+        self.import_zip_button.clicked.connect(self._choose_zip)
+        self.remove_button.clicked.connect(self._remove_selected)
+        for cap, button in self.default_buttons.items():
+            button.clicked.connect(lambda _=False, c=cap: self.set_default(c))
+
+        row = QHBoxLayout()
+        for b in (self.import_folder_button, self.import_zip_button, self.remove_button,
+                  *self.default_buttons.values()):
+            row.addWidget(b)
+        row.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.table)
+        layout.addWidget(self.status)
+        layout.addLayout(row)
+        self.refresh()
+
+    # --- listing -------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        try:
+            records = models.list_models()
+            defaults = models.defaults()
+        except models.ModelFolderError as exc:
+            self._say(str(exc))
+            return
+        self.table.setRowCount(len(records))
+        for r, rec in enumerate(records):
+            marks = ", ".join(c for c, n in defaults.items() if n == rec.name)
+            memory = "-" if rec.builtin else (
+                f"{_human(rec.est_ram_bytes)} / {_human(rec.est_vram_bytes)}")
+            cells = (rec.name, rec.label, ", ".join(sorted(rec.capabilities)),
+                     "-" if rec.builtin else _human(rec.size_bytes),
+                     "-" if rec.builtin else f"{rec.parameters / 1e6:.1f} M", memory, marks)
+            for c, text in enumerate(cells):
+                self.table.setItem(r, c, QTableWidgetItem(text))
+        self._update_buttons()
+
+    def selected_name(self) -> Optional[str]:
+        rows = self.table.selectionModel().selectedRows()
+        return self.table.item(rows[0].row(), 0).text() if rows else None
+
+    def _selected_record(self) -> Optional[models.ModelRecord]:
+        name = self.selected_name()
+        try:
+            return models.get_model(name) if name else None
+        except KeyError:
+            return None
+
+    def _update_buttons(self) -> None:
+        rec = self._selected_record()
+        self.remove_button.setEnabled(rec is not None and not rec.builtin)
+        if rec is not None and rec.builtin:
+            self.remove_button.setToolTip("The built-in model cannot be removed.")
+        for cap, button in self.default_buttons.items():
+            can = rec is not None and cap in rec.capabilities
+            button.setEnabled(can)
+            button.setToolTip("" if can or rec is None else f"{rec.name} cannot do {cap}.")
+
+    def _say(self, text: str) -> None:
+        self.status.setText(text)
+
+    # --- actions -------------------------------------------------------------------------
+
+    def _choose_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Import a model folder")
+        if path:
+            self.import_path(path)
+
+    def _choose_zip(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import a model archive", "",
+                                              "Zip archives (*.zip)")
+        if path:
+            self.import_path(path)
+
+    def import_path(self, path: str) -> None:
+        """Verify and install `path` in the background; `import_finished` tells the outcome."""
+        self._say(f"Checking {path}…")
+        self.import_folder_button.setEnabled(False)
+        self.import_zip_button.setEnabled(False)
+        self._pool.start(_ImportJob(path, self._signals))
+
+    def _on_imported(self, record: models.ModelRecord) -> None:
+        self._import_done(True, f"Imported {record.name} ({record.label}, "
+                                f"{record.parameters / 1e6:.1f} M parameters).")
+        self.models_changed.emit()
+
+    def _on_failed(self, message: str) -> None:
+        self._import_done(False, message)
+
+    def _import_done(self, ok: bool, message: str) -> None:
+        self.import_folder_button.setEnabled(True)
+        self.import_zip_button.setEnabled(True)
+        self._say(message)
+        self.refresh()
+        self.import_finished.emit(ok, message)
+
+    def _remove_selected(self) -> None:
+        name = self.selected_name()
+        if name:
+            self.remove(name)
+
+    def remove(self, name: str) -> None:
+        try:
+            models.remove_model(name)
+        except models.ModelFolderError as exc:
+            self._say(str(exc))
+            return
+        self._say(f"Removed {name}.")
+        self.refresh()
+        self.models_changed.emit()
+
+    def set_default(self, capability: str) -> None:
+        name = self.selected_name()
+        if not name:
+            return
+        try:
+            models.set_default(capability, name)
+        except models.ModelFolderError as exc:
+            self._say(str(exc))
+            return
+        self._say(f"{name} is now used for {capability}.")
+        self.refresh()
+        self.models_changed.emit()
+
+    def done(self, result: int) -> None:  # Qt override: wait for an import in flight
+        self._pool.waitForDone(30000)
+        super().done(result)
