@@ -32,7 +32,9 @@ def parse_gui_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument("images", nargs="*", help="image files to open")
     parser.add_argument("--device", default=None,
                         help="auto, cpu, cuda, cuda:N or mps (default: the saved choice)")
-    parser.add_argument("--model", default=None, help="the installed model to use")
+    parser.add_argument("--model", default=None,
+                        help="the installed model to use (default: the one last chosen in "
+                             "the Model menu)")
     parser.add_argument("--debug", action="store_true", help="verbose logging")
     parser.add_argument("--version", action="version", version=f"{APP_ID} {__version__}")
     return parser.parse_known_args(list(argv))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFrame, QLabel, QProgressBar, QHBoxLayout, QVBoxLayout, QWidget
 
 from vlm_desktop.core.engine.types import Caption, WordSpan
@@ -51,6 +52,7 @@ class CaptionPanel(QFrame):
         self.setToolTip("The model's caption of the image. Click a highlighted word to see "
                         "where the model looked for it.")
         self.caption: Caption | None = None
+        self.partial_text = ""  # streamed text shown while the caption is being written
         self._chips: WordChips | None = None
 
         title = QLabel("Caption")
@@ -97,6 +99,15 @@ class CaptionPanel(QFrame):
         self._clear()
         self.status.setText(message)
         self.status.show()
+        self.updateGeometry()
+
+    def show_partial(self, text: str) -> None:
+        """The caption streamed so far, until `show_caption` replaces it."""
+        self._clear()
+        self.partial_text = text
+        self.status.setText(f"{text}…")
+        self.status.show()
+        self.updateGeometry()
 
     def show_caption(self, caption: Caption) -> None:
         self._clear()
@@ -110,6 +121,7 @@ class CaptionPanel(QFrame):
         if caption.evidence:
             self.evidence.setText(f"Evidence: {caption.evidence}")
             self.evidence.show()
+        self.updateGeometry()
 
     def select(self, span: WordSpan | None) -> None:
         if self._chips is not None:
@@ -117,12 +129,28 @@ class CaptionPanel(QFrame):
 
     def _clear(self) -> None:
         self.caption = None
+        self.partial_text = ""
         if self._chips is not None:
             self._chips.setParent(None)
             self._chips.deleteLater()
             self._chips = None
         self.confidence.hide()
         self.evidence.hide()
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        # The side splitter never shrinks a pane below this; without the wrapped chips'
+        # height-for-width here it squashes a caption into one clipped line.
+        hint = super().minimumSizeHint()
+        layout = self.layout()
+        width = self.width() if self.width() > hint.width() else hint.width()
+        if layout is None or not layout.hasHeightForWidth():
+            return hint
+        return QSize(hint.width(), max(hint.height(), layout.totalHeightForWidth(width)))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self.updateGeometry()  # narrower → the chips wrap onto more lines
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
         if theme.scheme_changed(self, event):

@@ -22,6 +22,7 @@ from vlm_desktop.ui.caption_panel import ConfidenceBar
 from vlm_desktop.ui.word_chips import WordChips
 
 MAX_HISTORY = 50
+ASK_TIP = "Type a question and press Enter. Up recalls earlier questions."
 
 
 class QuestionEdit(QLineEdit):
@@ -64,6 +65,7 @@ class ChatEntry(QFrame):
         self.setObjectName("chatEntry")
         self.question = question
         self.answer: Answer | None = None
+        self.partial_text = ""
         self.chips: WordChips | None = None
         self._where: QPushButton | None = None
         self._where_span: WordSpan | None = None
@@ -123,8 +125,11 @@ class ChatEntry(QFrame):
             self._layout.addWidget(ev)
 
     def set_partial(self, text: str) -> None:
+        """The answer streamed so far; `set_answer` replaces it."""
         if self.answer is None:
+            self.partial_text = text
             self.status.setText(f"{text}…")
+            self.status.setStyleSheet("")  # the answer's own colour, no longer "Thinking…"
 
     def set_failed(self, message: str) -> None:
         self.status.setText(message)
@@ -157,6 +162,11 @@ class ChatPanel(QFrame):
                            "“Is there a cat?”, “Where is the cup?”")
         self.hint.setWordWrap(True)
         self.hint.setAccessibleName("Question hint")
+        self.notice = QLabel()
+        self.notice.setWordWrap(True)
+        self.notice.setAccessibleName("Why questions are unavailable")
+        self.notice.setToolTip("The active model decides what the window can do")
+        self.notice.hide()
 
         self._list = QWidget()
         self._list_layout = QVBoxLayout(self._list)
@@ -175,7 +185,7 @@ class ChatPanel(QFrame):
         self.edit = QuestionEdit()
         self.edit.setPlaceholderText("Ask a question about the image…")
         self.edit.setAccessibleName("Question")
-        self.edit.setToolTip("Type a question and press Enter. Up recalls earlier questions.")
+        self.edit.setToolTip(ASK_TIP)
         self.edit.setClearButtonEnabled(True)
         for button in self.edit.findChildren(QToolButton):  # Qt's own clear button
             button.setAccessibleName("Clear question")
@@ -196,15 +206,28 @@ class ChatPanel(QFrame):
         layout.setSpacing(6)
         layout.addWidget(title)
         layout.addWidget(self.scroll, 1)
+        layout.addWidget(self.notice)
         layout.addLayout(row)
         self._enabled = True
         self._apply_colours()
         self._update_button()
 
-    def set_input_enabled(self, enabled: bool, reason: str = "") -> None:
-        """Allow or refuse questions; `reason` shows as the placeholder when refused."""
+    def set_input_enabled(self, enabled: bool, reason: str = "", notice: bool = False) -> None:
+        """Allow or refuse questions; `reason` shows as the placeholder when refused.
+
+        With `notice`, the reason also shows in full above the box (a placeholder is cut
+        short in a narrow panel), e.g. when the active model cannot answer at all.
+        """
         self._enabled = enabled
-        self.edit.setPlaceholderText("Ask a question about the image…" if enabled else reason)
+        shown_notice = notice and not enabled and bool(reason)
+        self.notice.setText(reason if shown_notice else "")
+        self.notice.setVisible(shown_notice)
+        self.hint.setVisible(not shown_notice and not self.entries)  # no example questions then
+        placeholder = reason.split(" — ")[0] if shown_notice else reason
+        self.edit.setPlaceholderText("Ask a question about the image…" if enabled else placeholder)
+        self.edit.setEnabled(enabled)
+        self.edit.setToolTip(ASK_TIP if enabled else reason)
+        self.ask_button.setToolTip("Ask the question (Enter)" if enabled else reason)
         self._update_button()
 
     def ask(self) -> None:

@@ -11,15 +11,34 @@ from typing import Callable, Optional
 from PIL import Image
 from PySide6.QtCore import QMimeData, Qt, QTimer, QUrl
 from PySide6.QtGui import QCloseEvent, QDesktopServices, QGuiApplication, QImage, QShowEvent
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QDockWidget,
+    QFileDialog,
+    QMainWindow,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from vlm_desktop import APP_NAME
 from vlm_desktop.core import paths
 from vlm_desktop.core.device import DeviceChoice
-from vlm_desktop.core.engine.registry import EngineFactory, ModelUnavailable
-from vlm_desktop.core.engine.types import Answer, Caption, HeatMap, ModelInfo, WordSpan
+from vlm_desktop.core.engine import registry
+from vlm_desktop.core.engine.registry import EngineFactory, ModelEntry, ModelUnavailable
+from vlm_desktop.core.engine.types import (
+    CAP_ANSWER,
+    CAP_CAPTION,
+    CAP_EMBED,
+    Answer,
+    Caption,
+    HeatMap,
+    ModelInfo,
+    WordSpan,
+)
 from vlm_desktop.core.images import file_dialog_filter
 from vlm_desktop.ui.about_dialog import AboutDialog
+from vlm_desktop.ui.capabilities import missing_reason
 from vlm_desktop.ui.caption_panel import CaptionPanel
 from vlm_desktop.ui.chat_panel import ChatEntry, ChatPanel
 from vlm_desktop.ui.image_view import ImageView
@@ -39,9 +58,7 @@ SHUTDOWN_TIMEOUT_MS = 5000
 
 
 def _registry_factory(name: str | None) -> EngineFactory:
-    from vlm_desktop.core.engine.registry import engine_factory
-
-    return engine_factory(name)
+    return registry.engine_factory(name)  # looked up per call, so tests can swap the registry
 
 
 def _list_cuda_devices() -> list[tuple[str, str]]:
@@ -51,7 +68,11 @@ def _list_cuda_devices() -> list[tuple[str, str]]:
 
 
 class MainWindow(QMainWindow):
-    """The application window. `resolve_factory` maps a model name to an engine factory."""
+    """The application window. `resolve_factory` maps a model name to an engine factory.
+
+    `model_name` (from `--model`) wins over the model saved in the settings; a model chosen
+    in the Model menu is saved.
+    """
 
     def __init__(self, settings: AppSettings, *, model_name: str | None = None,
                  device: str | None = None,
@@ -63,7 +84,9 @@ class MainWindow(QMainWindow):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.settings = settings
-        self.model_name = model_name
+        self.model_name = model_name or settings.model or None
+        self._installed: list[ModelEntry] = []
+        self._model_dialog: QDialog | None = None
         self.device = device or settings.device
         self._resolve_factory = resolve_factory
         self._device_lister = device_lister
@@ -95,6 +118,7 @@ class MainWindow(QMainWindow):
         self.catalog_panel = self._add_catalog_dock() if with_catalog else None
         self._connect()
         self._refresh_recent()
+        self.refresh_models()
         self.actions_.set_devices([], self.device)
         self._update_actions()
         self._restore_geometry()
@@ -138,7 +162,8 @@ class MainWindow(QMainWindow):
             "zoom_out": self.view.zoom_out, "heatmap": self._on_heatmap_toggled,
             "fullscreen": self._on_fullscreen, "recaption": self.caption_current,
             "cancel": self.cancel, "about": self.show_about, "log_folder": self.open_log_folder,
-            "device": self.set_device,
+            "device": self.set_device, "model": self.select_model,
+            "manage_models": self.open_model_manager,
         }
 
     def _add_catalog_dock(self) -> QWidget | None:
@@ -184,14 +209,64 @@ class MainWindow(QMainWindow):
     # --- the model ----------------------------------------------------------------------
     def start_model(self) -> None:
         """Load the model on the worker thread (called once the window is on screen)."""
+        name = self.active_model_name()
         try:
-            factory = self._resolve_factory(self.model_name)
+            factory = self._resolve_factory(name)
         except ModelUnavailable as exc:
             self._no_model(str(exc))
             return
         self._loading_model = True
         self._update_busy()
-        self.client.load_engine(factory, self.device, self.model_name or "")
+        self.client.load_engine(factory, self.device, name or "")
+
+    def active_model_name(self) -> str | None:
+        """The chosen model, or the default captioning model when none was chosen."""
+        if self.model_name:
+            return self.model_name
+        try:
+            return registry.default_model_for(CAP_CAPTION)
+        except ValueError as exc:  # a damaged model list: say so, fall back to the built-in
+            log.error("%s", exc)
+            self.message_bar.show_error(str(exc))
+            return None
+
+    def select_model(self, name: str) -> None:
+        """Model menu: remember `name` and switch to it (the worker frees the old model)."""
+        self.settings.model = name
+        if name == self.active_model_name() and (self.client.has_engine()
+                                                  or self._loading_model):
+            return
+        self.model_name = name
+        self.cancel()  # work queued for the old model is no longer wanted
+        self.start_model()
+
+    def refresh_models(self) -> None:
+        """Re-read the installed models into the Model menu (after the manager changed them)."""
+        self._installed = registry.available_models()
+        self.actions_.set_models(self._installed, self.active_model_name())
+
+    def open_model_manager(self) -> QDialog:
+        """Model ▸ Manage Models…: a window-modal dialog; its changes refresh the menu."""
+        from vlm_desktop.ui.model_manager_dialog import ModelManagerDialog
+
+        if self._model_dialog is not None:
+            self._model_dialog.raise_()
+            return self._model_dialog
+        dialog = ModelManagerDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.models_changed.connect(self.refresh_models)
+        dialog.finished.connect(self._on_model_dialog_closed)
+        self._model_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _on_model_dialog_closed(self) -> None:
+        self._model_dialog = None
+        self.refresh_models()
+
+    def can(self, capability: str) -> bool:
+        """Whether the loaded model offers `capability` (False while none is loaded)."""
+        return self.info is not None and capability in self.info.capabilities
 
     @property
     def is_loading_model(self) -> bool:
@@ -217,7 +292,9 @@ class MainWindow(QMainWindow):
         self.info = None
         self.caption_panel.show_status("Loading model…")
         self.status.set_model(None, "Loading model…")
+        self._update_question_box()
         self._update_busy()
+        self._update_actions()
 
     def _on_engine_ready(self, info: ModelInfo, choice: DeviceChoice) -> None:
         self._loading_model = False
@@ -225,11 +302,14 @@ class MainWindow(QMainWindow):
         self.status.set_model(info)
         self.status.set_device(choice)
         log.info("model ready: %s on %s", info.name, choice.device)
+        self.actions_.set_models(self._installed, self.active_model_name())
         if self.image is not None:
-            self.caption_current()
-            self.chat_panel.set_input_enabled(True)
-        else:
+            self.caption_current()  # a new model captions the image afresh
+        elif self.can(CAP_CAPTION):
             self.caption_panel.show_status("Open an image to see its caption.")
+        else:
+            self.caption_panel.show_status(missing_reason(CAP_CAPTION))
+        self._update_question_box()
         if self._device_lister is not None and "devices" not in self._other.values():
             lister = self._device_lister
             rid = self.client.submit(Request("devices", lambda engine, state: lister(),
@@ -310,11 +390,11 @@ class MainWindow(QMainWindow):
             self.settings.add_recent_file(str(Path(label).resolve()))
             self.settings.last_folder = str(Path(label).resolve().parent)
             self._refresh_recent()
-        if self.catalog_panel is not None:
+        if self.catalog_panel is not None and (self.info is None or self.can(CAP_EMBED)):
             self.catalog_panel.show_similar_to(image)
         if self.client.has_engine() and self.info is not None:
-            self.chat_panel.set_input_enabled(True)
             self.caption_current()
+        self._update_question_box()
         self._update_busy()
         self._update_actions()
 
@@ -329,6 +409,9 @@ class MainWindow(QMainWindow):
         image = self.image
         if image is None or self.info is None:
             return
+        if not self.can(CAP_CAPTION):
+            self.caption_panel.show_status(missing_reason(CAP_CAPTION))
+            return
         self.caption_panel.show_status("Captioning…")
         rid = self.client.submit(Request("caption", lambda engine, state: engine.caption(image, state),
                                          topic="caption"))
@@ -338,7 +421,7 @@ class MainWindow(QMainWindow):
 
     def ask(self, question: str) -> None:
         image = self.image
-        if image is None or self.info is None:
+        if image is None or not self.can(CAP_ANSWER):
             return
         entry = self.chat_panel.add_question(question)
         rid = self.client.submit(Request(
@@ -386,7 +469,12 @@ class MainWindow(QMainWindow):
             self._answers[rid].set_failed("Cancelled.")
 
     def _on_partial(self, rid: int, value: object) -> None:
-        if rid in self._answers and isinstance(value, str):
+        """Streamed text so far; the final result replaces it."""
+        if not isinstance(value, str):
+            return
+        if rid == self.caption_id:
+            self.caption_panel.show_partial(value)
+        elif rid in self._answers:
             self._answers[rid].set_partial(value)
 
     def _on_finished(self, rid: int) -> None:
@@ -494,8 +582,23 @@ class MainWindow(QMainWindow):
         for action in (a.fit, a.zoom_in, a.zoom_out):
             action.setEnabled(has_image)
         a.export.setEnabled(has_image and self.heatmap is not None)
-        a.recaption.setEnabled(has_image and self.info is not None)
+        a.recaption.setEnabled(has_image and self.can(CAP_CAPTION))
+        no_caption = self.info is not None and not self.can(CAP_CAPTION)
+        a.recaption.setToolTip(missing_reason(CAP_CAPTION) if no_caption
+                               else "Caption the current image again (F5)")
         a.heatmap.setEnabled(has_image)
+
+    def _update_question_box(self) -> None:
+        """Allow questions only with an image and a model that answers; else say why not."""
+        if self.info is not None and not self.can(CAP_ANSWER):
+            self.chat_panel.set_input_enabled(False, missing_reason(CAP_ANSWER), notice=True)
+        elif self.info is None:
+            self.chat_panel.set_input_enabled(
+                False, "The model is loading…" if self._loading_model else "No model is loaded")
+        elif self.image is None:
+            self.chat_panel.set_input_enabled(False, "Open an image to ask about it")
+        else:
+            self.chat_panel.set_input_enabled(True)
 
     def _refresh_recent(self) -> None:
         self.actions_.set_recent(self.settings.recent_files, self.open_path, self._clear_recent)

@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
+    QDialogButtonBox,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
@@ -72,7 +73,7 @@ class ModelManagerDialog(QDialog):
     def __init__(self, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Models")
-        self.resize(900, 360)
+        self.resize(1040, 380)
         self._pool = threads.register(QThreadPool(self), "model-import")
         self._pool.setMaxThreadCount(1)
         self._signals = _ImportSignals(self)
@@ -85,6 +86,9 @@ class ModelManagerDialog(QDialog):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().hide()  # row numbers mean nothing here
+        self.table.setAccessibleName("Installed models")
         self.table.itemSelectionChanged.connect(self._update_buttons)
 
         self.status = QLabel("", self)
@@ -105,10 +109,18 @@ class ModelManagerDialog(QDialog):
                   *self.default_buttons.values()):
             row.addWidget(b)
         row.addStretch(1)
+        intro = QLabel("The built-in model is always available. Import a model folder "
+                       "(e.g. one saved with huggingface-cli download … --local-dir) to use "
+                       "it offline; choose the active model in the Model menu.", self)
+        intro.setWordWrap(True)
+        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        close.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
+        layout.addWidget(intro)
         layout.addWidget(self.table)
         layout.addWidget(self.status)
         layout.addLayout(row)
+        layout.addWidget(close)
         self.refresh()
 
     # --- listing -------------------------------------------------------------------------
@@ -122,7 +134,8 @@ class ModelManagerDialog(QDialog):
             return
         self.table.setRowCount(len(records))
         for r, rec in enumerate(records):
-            marks = ", ".join(c for c, n in defaults.items() if n == rec.name)
+            # "stream" is a property of a model, not a job one is chosen for.
+            marks = ", ".join(c for c, n in defaults.items() if n == rec.name and c != "stream")
             memory = "-" if rec.builtin else (
                 f"{_human(rec.est_ram_bytes)} / {_human(rec.est_vram_bytes)}")
             cells = (rec.name, rec.label, ", ".join(sorted(rec.capabilities)),

@@ -83,6 +83,15 @@ class AppSettings:
         self.store.setValue("model/device", value)
 
     @property
+    def model(self) -> str:
+        """The installed model chosen in the Model menu; "" means the default one."""
+        return str(self.store.value("model/name", "", type=str) or "")
+
+    @model.setter
+    def model(self, value: str) -> None:
+        self.store.setValue("model/name", value)
+
+    @property
     def overlay_opacity(self) -> float:
         value = self.store.value("view/overlay_opacity", DEFAULT_OPACITY)
         try:

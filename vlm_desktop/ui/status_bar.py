@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from vlm_desktop.core.device import DeviceChoice
 from vlm_desktop.core.engine.types import ModelInfo
+from vlm_desktop.ui.capabilities import describe
 
 
 def format_timings(timings_ms: Mapping[str, float]) -> str:
@@ -100,9 +101,10 @@ class StatusBar(QStatusBar):
             self.model.setToolTip("The model in use")
             return
         self.model.setText(info.name)
-        tip = f"{info.name} {info.version} · {info.dtype}"
+        tip = f"{info.name} {info.version} · {info.dtype}\n{describe(info.capabilities)}"
         if info.description:
             tip += f"\n{info.description}"
+        tip += "\nChoose another in the Model menu"
         self.model.setToolTip(tip)
 
     def set_device(self, choice: DeviceChoice | None) -> None:

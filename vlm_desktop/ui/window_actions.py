@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu
+
+from vlm_desktop.core.engine.registry import ModelEntry
+from vlm_desktop.ui.capabilities import describe
 
 StandardKey = QKeySequence.StandardKey
 
@@ -59,9 +62,15 @@ class WindowActions:
         self.log_folder = make_action(w, "Open &Log Folder",
                                       "Open the folder with the app's log files", None,
                                       s["log_folder"])
+        self.manage_models = make_action(w, "&Manage Models…",
+                                         "Import, remove and choose default models",
+                                         "Ctrl+Shift+M", s["manage_models"])
         self.device_group = QActionGroup(w)
         self.device_group.setExclusive(True)
         self._device_slot = s["device"]
+        self.model_group = QActionGroup(w)
+        self.model_group.setExclusive(True)
+        self._model_slot = s["model"]
 
         bar = w.menuBar()
         file_menu = bar.addMenu("&File")
@@ -82,7 +91,10 @@ class WindowActions:
         self.view_menu.addSeparator()
         self.view_menu.addAction(self.fullscreen)
 
-        model_menu = bar.addMenu("&Model")
+        self.model_menu = model_menu = bar.addMenu("&Model")
+        model_menu.setToolTipsVisible(True)
+        self._models_end = model_menu.addSeparator()  # set_models inserts the list above it
+        model_menu.addAction(self.manage_models)
         self.device_menu = model_menu.addMenu("&Device")
         self.device_menu.setToolTipsVisible(True)
         model_menu.addSeparator()
@@ -93,6 +105,34 @@ class WindowActions:
         help_menu.addAction(self.about)
         help_menu.addAction(self.log_folder)
         self.set_devices([], "auto")
+        self.set_models([], None)
+
+    def set_models(self, entries: Sequence[ModelEntry], current: str | None) -> None:
+        """Rebuild the Model menu's radio list: installed models, the built-in one first."""
+        for action in self.model_group.actions():
+            self.model_group.removeAction(action)
+            self.model_menu.removeAction(action)
+            action.deleteLater()
+        ordered = sorted(entries, key=lambda e: not e.builtin)  # stable: keeps the rest's order
+        if not ordered:
+            none = QAction("No models installed", self.model_menu)
+            none.setEnabled(False)
+            self.model_group.addAction(none)
+            self.model_menu.insertAction(self._models_end, none)
+        for i, entry in enumerate(ordered):
+            prefix = f"&{i + 1} " if i < 9 else f"{i + 1} "  # keyboard: Alt+M, then the digit
+            action = make_action(self.model_menu, prefix + entry.display_name.replace("&", "&&"),
+                                 describe(entry.capabilities), checkable=True)
+            action.setData(entry.name)
+            action.setChecked(entry.name == current)
+            action.triggered.connect(lambda _=False, n=entry.name: self._model_slot(n))
+            self.model_group.addAction(action)
+            self.model_menu.insertAction(self._models_end, action)
+
+    def checked_model(self) -> str | None:
+        """The name of the model ticked in the Model menu."""
+        action = self.model_group.checkedAction()
+        return str(action.data()) if action is not None else None
 
     def set_devices(self, cuda: list[tuple[str, str]], current: str) -> None:
         """Rebuild Model ▸ Device: Auto, CPU, then one entry per CUDA device."""

@@ -16,6 +16,7 @@ from PIL import Image
 
 from vlm_desktop.core.cancel import JobState
 from vlm_desktop.core.engine.types import (
+    ALL_CAPABILITIES,
     Answer,
     Caption,
     HeatMap,
@@ -47,10 +48,15 @@ def _brightness_map(image: Image.Image, label: str) -> HeatMap:
 class FakeEngine:
     """Implements `Engine` with cheap deterministic rules; `delay_s` simulates slow work."""
 
-    def __init__(self, delay_s: float = 0.0, fail_on: str | None = None) -> None:
+    def __init__(self, delay_s: float = 0.0, fail_on: str | None = None,
+                 capabilities: frozenset[str] = ALL_CAPABILITIES,
+                 name: str = "Fake test engine") -> None:
         self.delay_s = delay_s
         self.fail_on = fail_on  # a question text that raises, for error-path tests
+        self.capabilities = capabilities  # what info() claims, for greying-out tests
+        self.model_name = name  # not `name`: subclasses in tests use that for their own labels
         self.encodes = 0
+        self.closed = False
 
     def _work(self, state: Optional[JobState]) -> None:
         end = time.monotonic() + self.delay_s
@@ -63,8 +69,9 @@ class FakeEngine:
 
     def info(self) -> ModelInfo:
         return ModelInfo(
-            name="Fake test engine", version="1", device="cpu", dtype="float32",
+            name=self.model_name, version="1", device="cpu", dtype="float32",
             licence="test only", source="vlm_desktop.core.engine.fake",
+            capabilities=self.capabilities,
         )
 
     def caption(self, image: Image.Image, state: Optional[JobState] = None) -> Caption:
@@ -117,4 +124,4 @@ class FakeEngine:
         return _brightness_map(image, text)
 
     def close(self) -> None:
-        pass
+        self.closed = True
