@@ -11,6 +11,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["VLM_DESKTOP_HOME"] = tempfile.mkdtemp(prefix="vlm-desktop-test-home-")
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the app sets it (see app.main)
 
 import pytest  # noqa: E402
 

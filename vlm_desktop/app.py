@@ -70,6 +70,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     # The app never downloads: keep the Hugging Face libraries off the network everywhere.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    # Idle OpenMP threads must sleep, not spin: spinning threads starve the GUI thread and,
+    # on a busy machine, slowed every torch op 5-10x (measured in benchmarks/bench_vision.py).
+    # Read once when torch loads, so it is set before anything imports torch.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
     from vlm_desktop import cli
 

@@ -43,6 +43,8 @@ _STEM_CHANNELS = 32
 # The checkpoint was trained with TF's batch-norm settings (eps 1e-3, momentum 0.99).
 _BN_EPS = 1e-3
 _BN_MOMENTUM = 0.01
+# Pixels per forward pass in `encode` (four 448x448 images).
+_BATCH_PIXELS = 4 * 448 * 448
 
 
 class WeightsMissingError(RuntimeError):
@@ -66,7 +68,7 @@ class SameConv2d(nn.Conv2d):
 
 
 def tf_same_pads(size: int, kernel: int, stride: int) -> tuple[int, int]:
-    """TF "SAME" padding (before, after) of one spatial dimension; after exceeds before by 0 or 1."""
+    """TF "SAME" padding (before, after) of one dimension; after exceeds before by 0 or 1."""
     total = max((math.ceil(size / stride) - 1) * stride + kernel - size, 0)
     return total // 2, total - total // 2
 
@@ -206,20 +208,23 @@ def _fold(parent: nn.Module, conv_name: str, bn_name: str) -> None:
     weight = conv.weight * scale[:, None, None, None]
     bias = conv.bias if conv.bias is not None else torch.zeros_like(scale)
     kind: type[nn.Conv2d] = nn.Conv2d
-    kernel = conv.kernel_size
+    kernel = (conv.kernel_size[0], conv.kernel_size[1])
+    stride = (conv.stride[0], conv.stride[1])
+    padding = conv.padding if isinstance(conv.padding, str) else (conv.padding[0], conv.padding[1])
     if kernel == (1, 1) and conv.groups == 1:
         kind = PointwiseConv2d
     elif isinstance(conv, SameConv2d):
         kind = SameConv2d
-        if conv.stride != (1, 1):
+        if stride != (1, 1):
             kind = ShiftedSameConv2d
             kernel = (kernel[0] + 1, kernel[1] + 1)
             weight = F.pad(weight, (1, 0, 1, 0))
-    fused = kind(conv.in_channels, conv.out_channels, kernel, stride=conv.stride,
-                 padding=conv.padding, groups=conv.groups, bias=True)
-    fused.weight.copy_(weight)
-    fused.bias.copy_((bias - norm.running_mean) * scale + norm.bias)
-    setattr(parent, conv_name, fused.to(conv.weight.device, conv.weight.dtype))
+    # Built on the meta device: no random initialisation only to be overwritten.
+    fused = kind(conv.in_channels, conv.out_channels, kernel, stride=stride, padding=padding,
+                 groups=conv.groups, bias=True, device="meta")
+    fused.weight = nn.Parameter(weight)
+    fused.bias = nn.Parameter((bias - norm.running_mean) * scale + norm.bias)
+    setattr(parent, conv_name, fused)
     setattr(parent, bn_name, nn.Identity())
 
 
@@ -247,8 +252,11 @@ def load_vision_tower(device: str = "cpu", dtype: torch.dtype = torch.float32,
         state = torch.load(path, map_location="cpu", weights_only=True)
     except (OSError, RuntimeError) as exc:
         raise WeightsMissingError(f"Cannot read the built-in model's weights at {path}: {exc}") from exc
-    tower = VisionTower()
-    tower.load_state_dict(state, strict=True)
+    # Built on the meta device and handed the loaded tensors (strict, so every key must be
+    # there): no random initialisation, no copy.
+    with torch.device("meta"):
+        tower = VisionTower()
+    tower.load_state_dict(state, strict=True, assign=True)
     tower.eval()
     if fuse:
         # Folded in float32 on the CPU, before any cast to half precision.
@@ -331,6 +339,9 @@ def encode(tower: VisionTower, images: Sequence[Image.Image],
     groups: dict[tuple[int, ...], list[int]] = {}
     for i, x in enumerate(inputs):
         groups.setdefault(tuple(x.shape), []).append(i)
+    groups = {(*shape, start): members[start:start + _batch_limit(shape)]
+              for shape, members in groups.items()
+              for start in range(0, len(members), _batch_limit(shape))}
     out: list[VisionFeatures | None] = [None] * len(inputs)
     with torch.inference_mode():
         for members in groups.values():
@@ -341,6 +352,13 @@ def encode(tower: VisionTower, images: Sequence[Image.Image],
             for j, i in enumerate(members):
                 out[i] = _features(np.ascontiguousarray(grid[j]), weight, bias)
     return [f for f in out if f is not None]
+
+
+def _batch_limit(shape: tuple[int, ...]) -> int:
+    """Images per forward pass for inputs of `shape` [1, 3, H, W]."""
+    # Beyond about four 448 px images a batch's activations (tens of MB an image) outgrow
+    # the caches and each image gets slower on the CPU (measured: benchmarks/bench_vision.py).
+    return max(1, _BATCH_PIXELS // (shape[-2] * shape[-1]))
 
 
 def _features(grid: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> VisionFeatures:
