@@ -2,7 +2,7 @@
 
 Sets: scikit-image photos (captions and yes/no), Fashion-MNIST test images (Debian package
 `dataset-fashion-mnist`; caption words mapped to the 10 classes), generated coloured shapes
-(colour questions). Run: python benchmarks/eval_lite.py [--fashion N]
+(colour questions). Run: python benchmarks/eval_lite.py [--fashion N] [--threads N]
 """
 
 from __future__ import annotations
@@ -123,11 +123,16 @@ def eval_kinds(engine) -> list[tuple[str, int, int, str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fashion", type=int, default=200)
+    parser.add_argument("--threads", type=int, default=0,
+                        help="CPU threads (default: what the device module picks)")
     args = parser.parse_args()
+    from dataclasses import replace
+
     from vlm_desktop.core.device import choose_device
     from vlm_desktop.core.engine.lite.engine import LiteEngine
 
-    engine = LiteEngine.load(choose_device("cpu"))
+    device = choose_device("cpu")
+    engine = LiteEngine.load(replace(device, threads=args.threads) if args.threads else device)
     rows = eval_photos(engine) + eval_colours(engine) + eval_kinds(engine) + \
         eval_fashion(engine, args.fashion)
     print(f"\n{'set / measure':48} {'score':>12} {'rate':>6}  chance")

@@ -123,3 +123,45 @@ def test_text_and_images_share_one_space(engine):
     assert np.allclose(np.linalg.norm(images, axis=1), 1.0, atol=1e-4)
     sims = texts @ images.T
     assert sims[0, 0] > sims[0, 1] and sims[1, 1] > sims[1, 0]
+
+
+def test_loading_uses_the_shipped_label_cache(engine):
+    """A fresh home computes no label embeddings or ridge map: they ship with the app."""
+    from vlm_desktop.core.paths import cache_dir
+
+    lite = cache_dir() / "lite"
+    assert engine.joint.labels.shape == (1000, 384)
+    assert not (lite.exists() and list(lite.glob("*.npz"))), list(lite.iterdir())
+
+
+def test_split_breeds_back_off_to_cat(engine):
+    cap = engine.caption(_photo("chelsea"))
+    words = {w.text.lower() for w in cap.words}
+    assert "cat" in words and not words & {"egyptian", "tiger", "tabby", "persian", "siamese"}, cap.text
+    assert "→ cat" in cap.evidence and "%" in cap.evidence
+
+
+def test_colour_of_a_cup_found_through_a_related_concept(engine):
+    ans = engine.answer(_photo("coffee"), "what colour is the cup?")
+    assert ans.kind == "color"
+    assert "don't see" not in ans.text, ans.text
+    assert {w.text.lower() for w in ans.words} & {"orange", "brown", "white", "beige", "black"}
+    assert "espresso" in ans.evidence and ans.confidence > 0.3
+
+
+def _cats_on_white(xs: tuple[int, ...]) -> Image.Image:
+    small = _photo("chelsea").resize((160, 106))
+    canvas = Image.new("RGB", (512, 200), "white")
+    for x in xs:
+        canvas.paste(small, (x, 30))
+    return canvas
+
+
+@pytest.mark.parametrize("image, count", [
+    (lambda: _photo("chelsea"), 1), (lambda: _cats_on_white((8,)), 1),
+    (lambda: _cats_on_white((8, 344)), 2),
+])
+def test_counting_separate_objects(engine, image, count):
+    ans = engine.answer(image(), "how many cats are there?")
+    assert ans.kind == "count"
+    assert f"about {count} cat" in ans.text, ans.text

@@ -11,7 +11,7 @@ from typing import Callable
 
 import numpy as np
 
-from vlm_desktop.core.engine.lite.attention import count_blobs, unit_range
+from vlm_desktop.core.engine.lite.attention import separate_peaks, unit_range
 from vlm_desktop.core.engine.lite.captioner import (
     article, colour_map, compose_caption, main_object, name_maps, object_colour,
 )
@@ -41,6 +41,7 @@ class Target:
     presence: float  # probability the thing is in the image (0..1)
     known: bool  # the phrase matched concepts the classifier knows
     evidence: str
+    via: str = ""  # a related present concept standing in for the phrase ("cup" -> "coffee")
 
 
 Resolver = Callable[[str], Match]
@@ -57,20 +58,48 @@ def _presence_line(hier: Hierarchy, ev: ImageEvidence, classes: np.ndarray, name
 def resolve(hier: Hierarchy, ev: ImageEvidence, phrase: str, match_fn: Resolver,
             attend: AttentionFn) -> Target:
     """The target of a question: the main object when the phrase is empty, else the concepts
-    the phrase names, else (unknown phrase) its attention map with no presence claim."""
+    the phrase names; when those are absent, the best-matching related concept that is
+    present ("cup" -> the espresso); else (unknown phrase) its attention map, no presence."""
     if not phrase:
         first = main_object(hier, ev)
         return Target(first.name, first.classes, first.cam, first.confidence, True, first.evidence)
     m = match_fn(phrase)
+    direct = None
     if m.exact or m.similarity >= GOOD_MATCH:
         classes = hier.union_classes(m.nodes)
-        glob, local = ev.presence(classes)
-        presence = max(glob, 0.8 * local)  # a local view alone is a little less sure
-        return Target(phrase, classes, ev.concept_map(classes), presence, True,
-                      _presence_line(hier, ev, classes, phrase))
+        direct = Target(phrase, classes, ev.concept_map(classes), _presence(ev, classes), True,
+                        _presence_line(hier, ev, classes, phrase))
+        if direct.presence >= YES_AT:
+            return direct
+    alternative = _related_present(hier, ev, phrase, m)
+    if alternative is not None:
+        return alternative
+    if direct is not None:
+        return direct
     return Target(phrase, np.zeros(0, int), attend(phrase), 0.0, False,
                   f"'{phrase}' matches no known concept well (best {hier.name(m.nodes[0])}, "
                   f"similarity {m.similarity:.2f}); attention map only")
+
+
+def _presence(ev: ImageEvidence, classes: np.ndarray) -> float:
+    glob, local = ev.presence(classes)
+    return max(glob, 0.8 * local)  # a local view alone is a little less sure
+
+
+def _related_present(hier: Hierarchy, ev: ImageEvidence, phrase: str, m: Match) -> Target | None:
+    """The best-matching related concept (by match score, then presence) that is present."""
+    best: tuple[float, float, int, str] | None = None
+    for node, score, why in m.related:
+        p = _presence(ev, hier.classes_of(node))
+        if p >= YES_AT and (best is None or (score, p) > best[:2]):
+            best = (score, p, node, why)
+    if best is None:
+        return None
+    score, p, node, why = best
+    classes = hier.classes_of(node)
+    name = hier.name(node)
+    line = f"'{phrase}' → related concept {name} ({why}); " + _presence_line(hier, ev, classes, name)
+    return Target(phrase, classes, ev.concept_map(classes), p * score, True, line, via=name)
 
 
 def _answer(q: ParsedQuestion, text: str, conf: float, heat: HeatMap | None,
@@ -130,6 +159,8 @@ def answer_color(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence, match_fn
         return _answer(q, "I can't tell its colour.", 0.0, HeatMap(t.name, unit_range(t.cam), "cam"),
                        t.evidence)
     subject = f"The {q.target}" if q.target else "It"
+    if t.via and t.via != q.target:
+        subject += f" (the {t.via} I see)"
     verb = "are" if q.target.endswith("s") and not q.target.endswith("ss") else "is"
     text = f"{subject} {verb} {colour.name}."
     heat = HeatMap(colour.name, cmap, kind="relevance")
@@ -158,6 +189,12 @@ def answer_yesno(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence, match_fn
                        f"{t.evidence}; joint-space similarity {sim:.2f}")
     p = t.presence
     noun = f"{article(q.target)} {q.target}"
+    if t.via:
+        # Only a related concept is there (asked for a cup, an espresso is seen): say so.
+        text = (f"Probably: I see {article(t.via)} {t.via} {position_words(t.cam)}, "
+                f"which fits '{q.target}'.")
+        return _answer(q, text, min(0.6, 0.5 + 0.5 * (p - YES_AT)), heat,
+                       f"{t.evidence}; joint-space similarity {sim:.2f}", name_maps(t.via, t.cam))
     if p >= YES_AT:
         text = f"Yes, there is {noun} {position_words(t.cam)}."
         conf = min(0.99, 0.5 + 0.5 * (p - YES_AT) / (1 - YES_AT))
@@ -169,8 +206,8 @@ def answer_yesno(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence, match_fn
 
 
 def _answer_colour_yesno(q: ParsedQuestion, ev: ImageEvidence, t: Target, heat: HeatMap) -> Answer:
-    weights = ev.pixel_weights(np.clip(unit_range(t.cam) - 0.3, 0.0, None)) * ev.foreground()
-    spread = colour_spread(ev.pixels, weights)
+    weights = ev.pixel_weights(np.clip(unit_range(t.cam) - 0.3, 0.0, None)) * ev.foreground
+    spread = colour_spread(ev.pixels, weights, names=ev.pixel_colours)
     asked = _canonical_colour(q.colour)
     share = next((c.fraction for c in spread if c.name == asked), 0.0)
     top = spread[0].name if spread else "unknown"
@@ -197,6 +234,8 @@ def answer_where(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence, match_fn
     heat = HeatMap(t.name, unit_range(t.cam), "cam" if t.known else "attention")
     where = position_words(t.cam)
     subject = f"The {q.target}" if q.target else f"The {t.name}"
+    if t.via and t.via != q.target:
+        subject += f" (the {t.via} I see)"
     if t.known and t.presence >= YES_AT:
         text, conf = f"{subject} is {where}.", t.presence
     elif t.known:
@@ -215,12 +254,12 @@ def answer_count(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence, match_fn
     plural = (q.target or t.name) + ("" if (q.target or t.name).endswith("s") else "s")
     if t.known and t.presence < YES_AT:
         return _answer(q, f"I don't see any {plural}.", 0.5 * (1 - t.presence), heat, t.evidence)
-    found = count_blobs(t.cam)
+    found = separate_peaks(t.cam)
     n = max(1, len(found))
     text = f"I count about {n} {plural if n > 1 else (q.target or t.name)} (approximate)."
     conf = (0.5 if t.known else 0.15) * (t.presence if t.known else 1.0) / (1 + 0.3 * (n - 1))
-    return _answer(q, text, conf, heat, f"{len(found)} separate hot regions of the map; {t.evidence}",
-                   name_maps(q.target or t.name, t.cam) if t.known else {})
+    why = f"{len(found)} separate peaks of the map (gap below half the lower peak); {t.evidence}"
+    return _answer(q, text, conf, heat, why, name_maps(q.target or t.name, t.cam) if t.known else {})
 
 
 def answer_refusal(q: ParsedQuestion, heat: HeatMap, catalog: bool) -> Answer:

@@ -119,3 +119,51 @@ def count_blobs(values: np.ndarray, rel_threshold: float = 0.5, peak_threshold: 
         if v[top] >= peak_threshold and len(cells) >= min_cells:
             found.append((float(v[top]), top))
     return [rc for _, rc in sorted(found, reverse=True)]
+
+
+def separate_peaks(values: np.ndarray, min_peak: float = 0.5,
+                   valley: float = 0.5) -> list[tuple[int, int]]:
+    """Peaks of a map that stand for separate objects, hottest first.
+
+    The map is scaled to [0, 1] first, so the rule does not depend on the CAM's units. Two
+    peaks count as two objects only when every path between them dips below `valley` times
+    the lower peak (a real gap, not the dip between a cat's head and its body); a peak
+    below `min_peak` of the maximum is noise. Found by flooding cells from the hottest
+    down and merging regions where they meet (topographic prominence).
+    """
+    v = unit_range(values)
+    h, w = v.shape
+    order = np.argsort(-v, axis=None, kind="stable")
+    owner = np.full(h * w, -1)  # union-find parent of each flooded cell
+    peak_of: dict[int, int] = {}  # root -> its peak cell
+    separate: set[int] = set()  # peaks that ended as their own object
+
+    def find(i: int) -> int:
+        while owner[i] != i:
+            owner[i] = owner[owner[i]]
+            i = int(owner[i])
+        return i
+
+    flat = v.ravel()
+    for idx in order:
+        i = int(idx)
+        owner[i] = i
+        peak_of[i] = i
+        r, c = divmod(i, w)
+        for rr, cc in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1),
+                       (r - 1, c - 1), (r - 1, c + 1), (r + 1, c - 1), (r + 1, c + 1)):
+            if not (0 <= rr < h and 0 <= cc < w) or owner[rr * w + cc] < 0:
+                continue
+            a, b = find(i), find(rr * w + cc)
+            if a == b:
+                continue
+            pa, pb = peak_of[a], peak_of[b]
+            high, low = (pa, pb) if flat[pa] >= flat[pb] else (pb, pa)
+            # Meeting at level flat[i]: the lower peak was its own object if the gap was deep.
+            if flat[low] >= min_peak and flat[i] < valley * flat[low]:
+                separate.add(low)
+            owner[b if peak_of[b] == low else a] = a if peak_of[b] == low else b
+            peak_of[find(i)] = high
+    top = int(order[0]) if len(order) else 0
+    found = [top] + sorted(separate - {top}, key=lambda i: -flat[i])
+    return [divmod(i, w) for i in found] if flat.size and flat[top] > 0 else []

@@ -9,16 +9,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from vlm_desktop.core.engine.lite.attention import unit_range
-from vlm_desktop.core.engine.lite.colors import ColourName, colour_spread, pixel_names, COLOUR_WORDS
+from vlm_desktop.core.engine.lite.colors import ColourName, colour_spread, COLOUR_WORDS
 from vlm_desktop.core.engine.lite.evidence import ImageEvidence
 from vlm_desktop.core.engine.lite.hierarchy import Hierarchy
 from vlm_desktop.core.engine.types import Caption, HeatMap, word_spans
 
 SURE_MASS = 0.5  # a node named without hedging holds at least this much probability
+# A node is named only when it is a clear winner among its siblings: it holds at least this
+# share of its parent's mass (3:1 odds against all its siblings together). Otherwise the
+# caption backs off to the parent ("tiger cat 39%, Egyptian cat 36%, tabby 17% → cat").
+CLEAR_SHARE = 0.75
 WEAK_MASS = 0.15  # below this even "possibly" names only the single best class
 COLOUR_MIN_SHARE = 0.35  # a colour is named when it covers this share of the object
 SECOND_MIN_PROB = 0.15  # a second object must win a local view by this much
 SECOND_MIN_CELLS = 3.0
+SECOND_COHERENT = 0.25  # a second object's best class holds at least this share of its mass
 SECOND_SURE = 0.4  # a weaker second object is named with "possibly"  # ... with its map's peak this many cells from the first one's
 
 
@@ -39,13 +44,22 @@ def article(phrase: str) -> str:
     return "an" if phrase[:1].lower() in "aeiou" else "a"
 
 
-def choose_node(hier: Hierarchy, masses: np.ndarray,
-                sure: float = SURE_MASS) -> tuple[int, bool]:
-    """(node, hedged): the deepest sayable node holding `sure` mass, else the best weaker one."""
+def sibling_share(hier: Hierarchy, masses: np.ndarray) -> np.ndarray:
+    """Each node's share of its parent's mass (1 for the root): how clearly it beats its siblings."""
+    parent_mass = np.where(hier.parent >= 0, masses[np.maximum(hier.parent, 0)], masses)
+    return np.minimum(1.0, masses / np.maximum(parent_mass, 1e-12))
+
+
+def choose_node(hier: Hierarchy, masses: np.ndarray, sure: float = SURE_MASS,
+                share: float = CLEAR_SHARE) -> tuple[int, bool]:
+    """(node, hedged): the deepest sayable node holding `sure` mass that is also a clear
+    winner among its siblings (`share` of its parent's mass); else the same at a weaker
+    mass, hedged; else the best single class, hedged."""
+    ok = (sibling_share(hier, masses) >= share) & hier.sayable_mask
     for threshold, hedged in ((sure, False), (WEAK_MASS * 2, True)):
-        cands = [n for n in np.flatnonzero(masses >= threshold) if hier.sayable(int(n))]
-        if cands:
-            return int(max(cands, key=lambda n: (hier.depth[n], masses[n]))), hedged
+        cands = np.flatnonzero((masses >= threshold) & ok)
+        if cands.size:  # deepest first, then the larger mass
+            return int(cands[np.lexsort((masses[cands], hier.depth[cands]))[-1]]), hedged
     return int(np.argmax(masses[: hier.num_classes])), True
 
 
@@ -60,7 +74,14 @@ def describe_split(hier: Hierarchy, probs: np.ndarray, node: int, name: str) -> 
 
 
 def main_object(hier: Hierarchy, ev: ImageEvidence) -> ObjectFinding:
-    """The main object from the whole-image probabilities."""
+    """The main object from the whole-image probabilities (composed once per image)."""
+    key = ("main_object", id(hier))
+    if key not in ev.memo:
+        ev.memo[key] = _main_object(hier, ev)
+    return ev.memo[key]
+
+
+def _main_object(hier: Hierarchy, ev: ImageEvidence) -> ObjectFinding:
     masses = hier.masses(ev.probs)
     node, hedged = choose_node(hier, masses)
     name = hier.name(node)
@@ -73,10 +94,13 @@ def second_object(hier: Hierarchy, ev: ImageEvidence, first: ObjectFinding) -> O
     """An object that wins a local view, away from the first and not its hypernym relative."""
     peak_1 = np.unravel_index(int(np.argmax(first.cam)), first.cam.shape)
     best: ObjectFinding | None = None
-    for view in ev.local_probs:
-        masses = hier.masses(view)
+    for view, masses in zip(ev.local_probs, hier.masses(ev.local_probs)):
         node, hedged = choose_node(hier, masses, sure=SECOND_MIN_PROB)
         conf = float(masses[node])
+        # A coarse node smeared over many classes (a local view's texture read as "animal")
+        # is no object: its best class must hold a fair share of it.
+        if float(view[hier.classes_of(node)].max()) < SECOND_COHERENT * conf:
+            continue
         if hedged or conf < SECOND_MIN_PROB or ev.probs[hier.classes_of(node)].sum() < 0.01 or hier.related(node, first.node):
             continue
         if any(hier.related(node, int(c)) for c in first.classes[:50]) or \
@@ -96,10 +120,10 @@ def second_object(hier: Hierarchy, ev: ImageEvidence, first: ObjectFinding) -> O
 
 def object_colour(ev: ImageEvidence, cam: np.ndarray) -> tuple[ColourName | None, np.ndarray]:
     """The dominant colour under an object's map (foreground-weighted) and its grid map."""
-    weights = ev.pixel_weights(np.clip(unit_range(cam) - 0.3, 0.0, None)) * ev.foreground()
+    weights = ev.pixel_weights(np.clip(unit_range(cam) - 0.3, 0.0, None)) * ev.foreground
     if float(weights.sum()) <= 1e-6:
-        weights = ev.foreground()
-    spread = colour_spread(ev.pixels, weights)
+        weights = ev.foreground
+    spread = colour_spread(ev.pixels, weights, names=ev.pixel_colours)
     if not spread:
         return None, np.zeros(ev.grid_shape, np.float32)
     top = spread[0]
@@ -108,7 +132,7 @@ def object_colour(ev: ImageEvidence, cam: np.ndarray) -> tuple[ColourName | None
 
 def colour_map(ev: ImageEvidence, name: str, weights: np.ndarray) -> np.ndarray:
     """Where `name` is, on the grid: the weighted share of the colour's pixels per cell."""
-    idx = pixel_names(ev.pixels)
+    idx = ev.pixel_colours
     hit = (idx == COLOUR_WORDS.index(name)).astype(np.float32) * weights
     h, w = ev.grid_shape
     ppc_r, ppc_c = ev.pixels.shape[0] // h, ev.pixels.shape[1] // w
@@ -123,7 +147,14 @@ def name_maps(name: str, values: np.ndarray, kind: str = "cam") -> dict[str, Hea
 
 
 def compose_caption(hier: Hierarchy, ev: ImageEvidence) -> Caption:
-    """Caption text, per-word maps and a line of evidence for one image."""
+    """Caption text, per-word maps and a line of evidence for one image (composed once)."""
+    key = ("caption", id(hier))
+    if key not in ev.memo:
+        ev.memo[key] = _compose_caption(hier, ev)
+    return ev.memo[key]
+
+
+def _compose_caption(hier: Hierarchy, ev: ImageEvidence) -> Caption:
     first = main_object(hier, ev)
     colour, cmap = object_colour(ev, first.cam)
     maps = name_maps(first.name, first.cam)

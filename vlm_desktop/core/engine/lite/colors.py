@@ -95,8 +95,11 @@ def pixel_names(pixels: np.ndarray) -> np.ndarray:
     return index
 
 
-def colour_spread(pixels: np.ndarray, weights: np.ndarray | None = None) -> list[ColourName]:
-    """Every colour present under `weights` (default: all pixels equal), largest share first."""
+def colour_spread(pixels: np.ndarray, weights: np.ndarray | None = None,
+                  names: np.ndarray | None = None) -> list[ColourName]:
+    """Every colour present under `weights` (default: all pixels equal), largest share first.
+
+    `names` may pass `pixel_names(pixels)` already computed (it is the costly part)."""
     pixels = np.asarray(pixels)
     if pixels.ndim != 3 or pixels.shape[-1] != 3:
         raise ValueError(f"expected an [H, W, 3] RGB array, got shape {pixels.shape}")
@@ -108,14 +111,17 @@ def colour_spread(pixels: np.ndarray, weights: np.ndarray | None = None) -> list
     if not np.isfinite(total) or total <= 0:
         raise ValueError("weights select no pixels")
     flat = pixels.reshape(-1, 3).astype(np.float64)
-    names = pixel_names(pixels).ravel()
+    names = (pixel_names(pixels) if names is None else np.asarray(names)).ravel()
     shares = np.bincount(names, weights=w, minlength=len(COLOUR_WORDS)) / total
+    # Weighted channel sums per colour name in three bincounts (no per-name masks).
+    sums = np.stack([np.bincount(names, weights=w * flat[:, k], minlength=len(COLOUR_WORDS))
+                     for k in range(3)], axis=1)
+    counts = np.bincount(names, weights=w, minlength=len(COLOUR_WORDS))
     out = []
     for i in np.argsort(-shares, kind="stable"):
         if shares[i] <= 0:
             break
-        mask = names == i
-        mean = (flat[mask] * w[mask, None]).sum(axis=0) / w[mask].sum()
+        mean = sums[i] / counts[i]
         rgb = tuple(int(round(v)) for v in mean)
         out.append(ColourName(COLOUR_WORDS[i], float(shares[i]), (rgb[0], rgb[1], rgb[2])))
     return out

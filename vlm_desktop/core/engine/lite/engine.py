@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from dataclasses import replace
 from typing import Optional, Sequence
@@ -28,7 +29,7 @@ from vlm_desktop.core.engine.lite.evidence import ImageEvidence, encode_evidence
 from vlm_desktop.core.engine.lite.hierarchy import Hierarchy, Match
 from vlm_desktop.core.engine.lite.joint import PROMPT, JointSpace, build_joint_space
 from vlm_desktop.core.engine.lite.questions import parse_question
-from vlm_desktop.core.engine.lite.text import MODEL_NAME, TextTower, model_dir
+from vlm_desktop.core.engine.lite.text import TextTower, fingerprint, model_dir
 from vlm_desktop.core.engine.types import Answer, Caption, HeatMap, ModelInfo
 from vlm_desktop.core.images import image_content_hash as content_hash
 from vlm_desktop.core.paths import cache_dir
@@ -41,6 +42,11 @@ LICENCE = ("EfficientNet-Lite0 ImageNet weights: Apache-2.0; all-MiniLM-L6-v2: A
            "University)")
 CACHE_SIZE = 32
 RELEVANCE_MATCH = 0.8  # a phrase this close to known concepts gets their CAM, else attention
+
+
+def class_terms(concepts: Concepts) -> list[list[str]]:
+    """Each class's name then synonyms: the terms its label embedding is made from."""
+    return [[n, *s] for n, s in zip(concepts.names, concepts.synonyms)]
 
 
 def _check(state: Optional[JobState]) -> None:
@@ -62,6 +68,9 @@ class LiteEngine:
         self.node_vecs = np.concatenate([joint.labels, joint.nodes]).astype(np.float32)
         self._cache: OrderedDict[str, ImageEvidence] = OrderedDict()
         self._phrases: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._matches: OrderedDict[str, Match] = OrderedDict()
+        # Keyed weakly by the cached evidence, so they go when it leaves the LRU.
+        self._regions: weakref.WeakKeyDictionary[ImageEvidence, np.ndarray] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
         self.encode_count = 0
         self.load_seconds = 0.0
@@ -79,9 +88,8 @@ class LiteEngine:
         text = TextTower.load(dev, dtype)
         concepts = Concepts.load()
         hier = Hierarchy(concepts)
-        class_terms = [[n, *s] for n, s in zip(concepts.names, concepts.synonyms)]
         weight = tower.classifier.weight.detach().float().cpu().numpy()
-        joint = build_joint_space(text.encode, MODEL_NAME, class_terms,
+        joint = build_joint_space(text.encode, fingerprint(), class_terms(concepts),
                                   hier.node_names[hier.num_classes:], weight,
                                   cache_dir() / "lite")
         engine = cls(tower, text, concepts, joint,
@@ -124,26 +132,51 @@ class LiteEngine:
         """The phrase prompted like the labels ("a photo of a …"), embedded; small LRU."""
         key = phrase.lower().strip()
         if key not in self._phrases:
-            self._phrases[key] = self.text.encode([PROMPT.format(key)])[0]
+            self._phrases[key] = self._known_vector(key)
+            if self._phrases[key] is None:
+                self._phrases[key] = self.text.encode([PROMPT.format(key)])[0]
             while len(self._phrases) > 256:
                 self._phrases.popitem(last=False)
         return self._phrases[key]
 
+    def _known_vector(self, key: str) -> Optional[np.ndarray]:
+        """The cached label embedding when a concept was embedded from exactly this prompt
+        (a hypernym such as "cat", or a class without synonyms): no text-tower run."""
+        for n in self.hier.exact_nodes(key):
+            single = not self.hier.is_class(n) or not self.concepts.synonyms[n]
+            if single and self.hier.node_names[n].lower() == key:
+                return self.node_vecs[n]
+        return None
+
+    def regions(self, ev: ImageEvidence) -> np.ndarray:
+        """Region embeddings of an image's grid (grid @ W), computed once per image."""
+        found = self._regions.get(ev)
+        if found is None:
+            found = self._regions[ev] = self.joint.regions(ev.grid)
+        return found
+
     def match(self, phrase: str) -> Match:
-        return self.hier.match(phrase, self.phrase_vector(phrase), self.node_vecs)
+        """Concepts a phrase names (and related ones); cached, it does not depend on the image."""
+        key = phrase.lower().strip()
+        found = self._matches.get(key)
+        if found is None:
+            found = self.hier.match(phrase, self.phrase_vector(phrase), self.node_vecs)
+            self._matches[key] = found
+            while len(self._matches) > 256:
+                self._matches.popitem(last=False)
+        return found
 
     def attention_rows(self, ev: ImageEvidence, text: str) -> tuple[list[str], np.ndarray]:
         """Words of `text` and their attention rows A = softmax(R·Tᵀ/τ): ([T], [T, h, w])."""
         words, states = self.text.token_states(text)
         if not words:
             return [], np.zeros((0, *ev.grid_shape), np.float32)
-        regions = self.joint.regions(ev.grid)
-        return words, attention(regions, self.joint.centre_text(states))
+        return words, attention(self.regions(ev), self.joint.centre_text(states))
 
     def phrase_attention(self, ev: ImageEvidence, phrase: str) -> np.ndarray:
         """One attention map for a whole phrase (its sentence embedding as the query)."""
         vec = self.joint.centre_text(self.text.encode([phrase]))
-        return attention(self.joint.regions(ev.grid), vec)[0]
+        return attention(self.regions(ev), vec)[0]
 
     # --- Engine protocol ------------------------------------------------------------------
     def info(self) -> ModelInfo:
@@ -239,6 +272,7 @@ class LiteEngine:
         with self._lock:
             self._cache.clear()
         self._phrases.clear()
+        self._matches.clear()
         self.tower = None  # type: ignore[assignment]
         self.text = None  # type: ignore[assignment]
         if self.device.is_cuda:

@@ -1,14 +1,18 @@
 """Everything the built-in model measures in one image, computed once and cached.
 
-Two views of the image: the whole image at 224 px (the scale the classifier was trained at)
-gives the class probabilities and pooled feature; the whole image at 448 px gives a 14-cell
-feature grid for the maps. Windows of that grid about 224 px wide, pooled and classified,
-are free "local views" that find objects too small to win the global vote.
+Three views of the image. The class probabilities average two views at the scale the
+classifier was trained at (224 px): the whole image, so nothing off-centre is lost, and the
+training protocol's centre crop (short side 256, crop 224), so one view's overconfidence
+(the whole cat photo says "Egyptian cat 85%", its crop "tiger cat 39%, Egyptian cat 36%")
+does not decide alone. The whole image at 448 px gives a 14-cell feature grid for the maps;
+windows of that grid about 224 px wide, pooled and classified, are free "local views" that
+find objects too small to win the global vote. The image is downscaled once, up front.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Sequence
 
 import numpy as np
@@ -16,11 +20,13 @@ from PIL import Image
 
 from vlm_desktop.core.engine.lite import vision
 from vlm_desktop.core.engine.lite.attention import resize_map, unit_range
+from vlm_desktop.core.engine.lite.colors import pixel_names
 
 MAP_LONG_SIDE = 448
 CLASSIFY_LONG_SIDE = 224
 WINDOW_CELLS = 7  # a 7-cell window of the 448 px grid sees about 224 px, the training scale
 PIXELS_PER_CELL = 12  # colour measurements use a thumbnail this many pixels per grid cell
+CROP_FRACTION = 0.875  # EfficientNet's evaluation crop: 224 px out of a 256 px short side
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -40,6 +46,9 @@ class ImageEvidence:
     classifier_weight: np.ndarray  # [1000, 1280]
     pixels: np.ndarray  # [h*PPC, w*PPC, 3] uint8 thumbnail with the grid's aspect
     size: tuple[int, int]  # original (width, height)
+    # Results derived from this evidence alone (its caption, main object), kept with it so
+    # a caption plus several questions compose them once; never part of its identity.
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def grid_shape(self) -> tuple[int, int]:
@@ -73,6 +82,12 @@ class ImageEvidence:
         """A grid map resampled to the thumbnail (nearest cell), for weighting pixels."""
         return resize_map(grid_map, self.pixels.shape[:2])
 
+    @cached_property
+    def pixel_colours(self) -> np.ndarray:
+        """Colour-word index of every thumbnail pixel (computed once per image)."""
+        return pixel_names(self.pixels)
+
+    @cached_property
     def foreground(self) -> np.ndarray:
         """Soft foreground weights [H, W] of the thumbnail: how far each pixel is from a
         uniform border colour (1 everywhere when the border is busy)."""
@@ -97,25 +112,60 @@ def _local_views(grid: np.ndarray, weight: np.ndarray, bias: np.ndarray
                  ) -> tuple[np.ndarray, tuple[tuple[int, int, int, int], ...]]:
     h, w, _ = grid.shape
     boxes = _windows(h, w)
-    pooled = np.stack([grid[r0:r1, c0:c1].mean(axis=(0, 1)) for r0, c0, r1, c1 in boxes])
+    # Window means from an integral image: four lookups a window instead of a slice mean.
+    integral = np.zeros((h + 1, w + 1, grid.shape[2]), np.float64)
+    integral[1:, 1:] = grid.cumsum(axis=0, dtype=np.float64).cumsum(axis=1)
+    r0, c0, r1, c1 = (np.array(v) for v in zip(*boxes))
+    sums = integral[r1, c1] - integral[r0, c1] - integral[r1, c0] + integral[r0, c0]
+    pooled = (sums / ((r1 - r0) * (c1 - c0))[:, None]).astype(np.float32)
     return _softmax(pooled @ weight.T + bias), tuple(boxes)
 
 
 def _thumbnail(image: Image.Image, shape: tuple[int, int]) -> np.ndarray:
     size = (shape[1] * PIXELS_PER_CELL, shape[0] * PIXELS_PER_CELL)
-    return np.asarray(vision.to_rgb(image).resize(size, Image.Resampling.BILINEAR), np.uint8)
+    return np.asarray(image.resize(size, Image.Resampling.BILINEAR), np.uint8)
+
+
+def _sized(source: Image.Image, original: Image.Image, long_side: int) -> Image.Image:
+    """`source` resized to the tower's input size for `original` at `long_side`."""
+    size = vision.input_size(original.width, original.height, long_side)
+    return source if source.size == size else source.resize(size, Image.Resampling.BICUBIC)
+
+
+def working_copy(image: Image.Image, long_side: int = MAP_LONG_SIDE) -> Image.Image:
+    """RGB copy no larger than needed: a big photo is box-reduced by an integer factor once
+    (cheap), keeping its long side at least `long_side`, so later resizes are small."""
+    rgb = vision.to_rgb(image)
+    factor = max(rgb.width, rgb.height) // long_side
+    return rgb.reduce(factor) if factor >= 2 else rgb
+
+
+def centre_crop(image: Image.Image, side: int = CLASSIFY_LONG_SIDE) -> Image.Image:
+    """The classifier's evaluation view: short side to side/CROP_FRACTION, centre side×side."""
+    scale = side / CROP_FRACTION / min(image.width, image.height)
+    w, h = max(side, round(image.width * scale)), max(side, round(image.height * scale))
+    left, top = (w - side) // 2, (h - side) // 2
+    return image.resize((side, side), Image.Resampling.BICUBIC,
+                        box=(left / scale, top / scale, (left + side) / scale, (top + side) / scale))
 
 
 def encode_evidence(tower: vision.VisionTower, images: Sequence[Image.Image]) -> list[ImageEvidence]:
-    """Run both views of each image through the tower (batched where sizes agree)."""
-    maps = vision.encode(tower, images, long_side=MAP_LONG_SIDE)
-    global_views = vision.encode(tower, images, long_side=CLASSIFY_LONG_SIDE)
+    """Run the three views of each image through the tower (batched where sizes agree)."""
+    # One resize from the (box-reduced) photo to the map view; the small views and the
+    # thumbnail are cut from that, and each view is handed over at the exact size the tower
+    # takes (sized from the original's aspect), so the tower's own resize is a no-op copy.
+    big = [_sized(working_copy(im), im, MAP_LONG_SIDE) for im in images]
+    maps = vision.encode(tower, big, long_side=MAP_LONG_SIDE)
+    wholes = vision.encode(tower, [_sized(b, im, CLASSIFY_LONG_SIDE) for b, im in zip(big, images)],
+                           long_side=CLASSIFY_LONG_SIDE)
+    crops = vision.encode(tower, [centre_crop(b) for b in big], long_side=CLASSIFY_LONG_SIDE)
     out = []
-    for image, m, g in zip(images, maps, global_views):
+    for image, small, m, g, c in zip(images, big, maps, wholes, crops):
         local, boxes = _local_views(m.grid, m.classifier_weight, m.classifier_bias)
         out.append(ImageEvidence(
-            probs=g.probs, pooled=g.pooled, local_probs=local, local_boxes=boxes, grid=m.grid,
-            classifier_weight=m.classifier_weight, pixels=_thumbnail(image, m.grid_shape),
+            probs=((g.probs + c.probs) / 2).astype(np.float32), pooled=g.pooled,
+            local_probs=local, local_boxes=boxes, grid=m.grid,
+            classifier_weight=m.classifier_weight, pixels=_thumbnail(small, m.grid_shape),
             size=(image.width, image.height)))
     return out
 

@@ -7,7 +7,8 @@ probability of all classes under it, computed as one matrix product per image.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -62,6 +63,14 @@ class Match:
     nodes: tuple[int, ...]
     similarity: float
     exact: bool
+    # Other concepts the phrase may refer to ("cup" -> coffee mug, coffee): (node, score, why),
+    # best first; never a hypernym of `nodes` (asked for a dog, "an animal" is no answer).
+    related: tuple[tuple[int, float, str], ...] = field(default=(), compare=False)
+
+
+ASSOCIATED_SIM = 0.7  # label-embedding cosine from which a concept counts as related
+NAME_SCORE = 0.9  # the phrase is a word of the concept's name, synonym or hypernym's name
+DEFINITION_SCORE = 0.75  # the phrase is a word of the concept's definition
 
 
 class Hierarchy:
@@ -102,11 +111,22 @@ class Hierarchy:
         self.membership = np.zeros((len(self.node_wnids), self.num_classes), np.float32)
         for n, cs in members.items():
             self.membership[n, cs] = 1.0
+        # The same membership as (node, class) pairs: one bincount gives all node masses.
+        self._member_node, self._member_class = np.nonzero(self.membership)  # sorted by node
+        self._node_starts = np.searchsorted(self._member_node, np.arange(len(self.node_wnids)))
+        self._ancestor_sets: list[frozenset[int]] = []
         self.children: dict[int, list[int]] = {}
         for child, p in enumerate(self.parent):
             if p >= 0:
                 self.children.setdefault(int(p), []).append(child)
         self._lexicon = self._build_lexicon(concepts)
+        self._ancestor_sets = [frozenset(self.ancestors(n)) for n in range(len(self.node_names))]
+        self.sayable_mask = np.array([self.sayable(n) for n in range(len(self.node_names))])
+        self._names_text = ["\n".join([self.node_names[n], everyday_name(self.node_names[n]),
+                                        *(getattr(concepts, "synonyms", [[]] * self.num_classes)[n]
+                                          if self.is_class(n) else [])]).lower()
+                            for n in range(len(self.node_names))]
+        self._definitions = [d.lower() for d in getattr(concepts, "definitions", [])]
 
     def _build_lexicon(self, concepts: object) -> dict[str, list[int]]:
         lex: dict[str, list[int]] = {}
@@ -122,8 +142,11 @@ class Hierarchy:
 
     # --- masses and names ---------------------------------------------------------------
     def masses(self, probs: np.ndarray) -> np.ndarray:
-        """Probability mass of every node (class or hypernym): [N]."""
-        return self.membership @ probs.astype(np.float32)
+        """Probability mass of every node (class or hypernym): [N], or [K, N] for [K, 1000]."""
+        # A gather and a segmented sum over (node, class) pairs: ~15 pairs a class, so far
+        # cheaper than the dense [N, 1000] product (every node has at least one class).
+        p = np.asarray(probs, np.float32)
+        return np.add.reduceat(p[..., self._member_class], self._node_starts, axis=-1)
 
     def is_class(self, n: int) -> bool:
         return n < self.num_classes
@@ -152,7 +175,7 @@ class Hierarchy:
 
     def related(self, a: int, b: int) -> bool:
         """True when one node is the other or its hypernym."""
-        return a == b or a in self.ancestors(b) or b in self.ancestors(a)
+        return a == b or a in self._ancestor_sets[b] or b in self._ancestor_sets[a]
 
     # --- phrase matching ----------------------------------------------------------------
     def exact_nodes(self, phrase: str) -> list[int]:
@@ -166,11 +189,41 @@ class Hierarchy:
         exact = self.exact_nodes(phrase)
         sims = node_vecs @ phrase_vec
         if exact:
-            return Match(phrase, tuple(exact), 1.0, True)
+            return Match(phrase, tuple(exact), 1.0, True, self.related_nodes(phrase, sims, exact))
         best = float(sims.max())
         chosen = np.flatnonzero(sims >= best - margin)
         chosen = chosen[np.argsort(-sims[chosen])][:8]
-        return Match(phrase, tuple(int(i) for i in chosen), best, False)
+        nodes = tuple(int(i) for i in chosen)
+        return Match(phrase, nodes, best, False, self.related_nodes(phrase, sims, nodes))
+
+    def related_nodes(self, phrase: str, sims: np.ndarray, matched: Sequence[int],
+                      limit: int = 24) -> tuple[tuple[int, float, str], ...]:
+        """Concepts a phrase may mean besides its matches: the phrase as a word of a name,
+        synonym or hypernym name, or of a definition, or a close label embedding.
+        Matches, their hypernyms and abstract nodes are left out."""
+        key = phrase.lower().strip()
+        if not key:
+            return ()
+        excluded = set(matched)
+        for n in matched:
+            excluded.update(self.ancestors(n))
+        word = re.compile(rf"\b{re.escape(key)}s?\b")
+        found: dict[int, tuple[float, str]] = {}
+
+        def add(n: int, score: float, why: str) -> None:
+            if n not in excluded and self.sayable(n) and score > found.get(n, (0.0, ""))[0]:
+                found[n] = (score, why)
+
+        for n, text in enumerate(self._names_text):
+            if word.search(text):
+                add(n, NAME_SCORE, f"'{key}' in its name")
+        for c, text in enumerate(self._definitions):
+            if word.search(text):
+                add(c, DEFINITION_SCORE, f"'{key}' in its definition")
+        for n in np.flatnonzero(sims[: len(self.node_names)] >= ASSOCIATED_SIM):
+            add(int(n), float(sims[n]), f"close in meaning ({float(sims[n]):.2f})")
+        ranked = sorted(found.items(), key=lambda kv: -kv[1][0])[:limit]
+        return tuple((n, score, why) for n, (score, why) in ranked)
 
     def union_classes(self, nodes: Sequence[int]) -> np.ndarray:
         """Class indices under any of `nodes`."""

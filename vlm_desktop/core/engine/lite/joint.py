@@ -4,7 +4,9 @@ Images enter it two ways, as in the design: through their concept distribution (
 combination of label embeddings, "ConSE") and through a linear map W: 1280 -> 384 fit by
 ridge regression on (classifier weight row, label embedding) pairs. A grid cell mapped by W
 is a region embedding; text tokens are scored against those for the attention maps.
-Label embeddings and W are computed once and cached on disk.
+Label embeddings and W ship precomputed (resources/lite/, written by
+tools/make_label_cache.py, each with the hash of what produced it); when the hash does not
+match this install they are computed once and cached on disk.
 """
 
 from __future__ import annotations
@@ -19,7 +21,11 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = "2"
+CACHE_VERSION = "3"
+# Precomputed by tools/make_label_cache.py and shipped, so a fresh install skips ~1 min of work.
+RESOURCE_DIR = "lite"
+LABELS_FILE = "label_embeddings.npz"
+MAP_FILE = "ridge_map.npz"
 PROMPT = "a photo of a {}"
 CONSE_TOP_K = 10
 # Share of the concept path (ConSE) in the image embedding; the rest is the W path.
@@ -65,31 +71,33 @@ def embed_terms(encode: Encoder, terms: Sequence[Sequence[str]]) -> np.ndarray:
 
 def ridge_fit(x: np.ndarray, y: np.ndarray, lam: float) -> np.ndarray:
     """W minimising |x W - y|² + lam |W|², in dual form (fewer rows than columns)."""
+    return _ridge_path(x, y, (lam,))[0]
+
+
+def _ridge_path(x: np.ndarray, y: np.ndarray, lams: Sequence[float]) -> list[np.ndarray]:
+    """Ridge solutions for several strengths from one eigendecomposition of the Gram matrix."""
     x64, y64 = x.astype(np.float64), y.astype(np.float64)
-    gram = x64 @ x64.T
-    alpha = np.linalg.solve(gram + lam * np.eye(len(gram)), y64)
-    return (x64.T @ alpha).astype(np.float32)
+    s, u = np.linalg.eigh(x64 @ x64.T)
+    uy = u.T @ y64
+    return [(x64.T @ (u @ (uy / (s + lam)[:, None]))).astype(np.float32) for lam in lams]
 
 
 def choose_lambda(x: np.ndarray, y: np.ndarray, folds: int = 5, seed: int = 0) -> float:
     """The ridge strength whose held-out classes retrieve their own label most often."""
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(x))
-    best, best_score = RIDGE_LAMBDAS[0], -1.0
     yn = _normalise(y)
-    for lam in RIDGE_LAMBDAS:
-        hits = 0
-        for f in range(folds):
-            test = order[f::folds]
-            train = np.setdiff1d(order, test)
-            w = ridge_fit(x[train], y[train], lam)
+    hits = np.zeros(len(RIDGE_LAMBDAS))
+    for f in range(folds):
+        test = order[f::folds]
+        train = np.setdiff1d(order, test)
+        for i, w in enumerate(_ridge_path(x[train], y[train], RIDGE_LAMBDAS)):
             pred = _normalise(x[test] @ w)
-            hits += int(np.sum(np.argmax(pred @ yn.T, axis=1) == test))
-        score = hits / len(x)
-        if score > best_score:
-            best, best_score = lam, score
-    log.info("ridge lambda %.3g (held-out class retrieval %.1f%%)", best, 100 * best_score)
-    return best
+            hits[i] += int(np.sum(np.argmax(pred @ yn.T, axis=1) == test))
+    best = int(np.argmax(hits))  # first of equals: the weakest regulariser, as before
+    log.info("ridge lambda %.3g (held-out class retrieval %.1f%%)", RIDGE_LAMBDAS[best],
+             100 * hits[best] / len(x))
+    return float(RIDGE_LAMBDAS[best])
 
 
 @dataclass(frozen=True, eq=False)
@@ -125,44 +133,93 @@ class JointSpace:
         return _normalise(vectors - self.label_mean)
 
 
-def _cache_key(model_id: str, groups: Sequence[Sequence[str]], node_names: Sequence[str],
-               weight: np.ndarray) -> str:
+def label_key(model_id: str, groups: Sequence[Sequence[str]], node_names: Sequence[str]) -> str:
+    """Hash of everything the label embeddings depend on: text model, prompts, names."""
     h = hashlib.blake2b(digest_size=12)
-    h.update(f"{CACHE_VERSION}|{model_id}|{PROMPT}|{CONSE_TOP_K}".encode())
+    h.update(f"labels|{CACHE_VERSION}|{model_id}".encode())
     for group in groups:
-        h.update(("\x1f".join(group) + "\x1e").encode())
+        prompts = prompts_for(group[0], group[1:]) if group else [PROMPT.format("thing")]
+        h.update(("\x1f".join(prompts) + "\x1e").encode())
     h.update("\x1d".join(node_names).encode())
-    h.update(np.ascontiguousarray(weight[:, :16]).tobytes())
     return h.hexdigest()
+
+
+def map_key(labels_key: str, weight: np.ndarray) -> str:
+    """Hash of what the ridge map W depends on: the label embeddings and the classifier."""
+    h = hashlib.blake2b(digest_size=12)
+    h.update(f"map|{CACHE_VERSION}|{labels_key}|{RIDGE_LAMBDAS}|{CONSE_TOP_K}".encode())
+    # At half precision, so a CUDA float16 tower and a CPU float32 one share the key.
+    h.update(np.ascontiguousarray(weight, dtype=np.float16).tobytes())
+    return h.hexdigest()
+
+
+def _resource(name: str):  # noqa: ANN202 - an importlib Traversable
+    from importlib.resources import files
+
+    return files("vlm_desktop.resources") / RESOURCE_DIR / name
+
+
+def _read_npz(source, key: str) -> dict[str, np.ndarray] | None:  # noqa: ANN001 - path or Traversable
+    """The arrays of an .npz written for `key`, as float32; None when absent, stale or unreadable."""
+    try:
+        if not source.is_file():
+            return None
+        with source.open("rb") as fh, np.load(fh) as z:
+            if str(z["key"]) != key:
+                return None
+            return {k: z[k].astype(np.float32) for k in z.files if k != "key"}
+    except (OSError, KeyError, ValueError) as exc:
+        log.warning("cache %s unreadable (%s); rebuilding", source, exc)
+        return None
+
+
+def _write_npz(path: Path, key: str, arrays: dict[str, np.ndarray]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, key=np.str_(key), **arrays)
+    tmp.replace(path)  # atomic, so a crash never leaves half a cache
+
+
+def label_embeddings(encode: Encoder, model_id: str, class_terms: Sequence[Sequence[str]],
+                     node_names: Sequence[str], cache_root: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, nodes): from the shipped resource when its hash matches, else from the disk
+    cache, else computed once (~2,500 prompts through the text tower) and cached."""
+    key = label_key(model_id, class_terms, node_names)
+    for source in (_resource(LABELS_FILE), cache_root / f"labels-{key}.npz"):
+        found = _read_npz(source, key)
+        if found is not None:  # stored at half precision: renormalise
+            return _normalise(found["labels"]), _normalise(found["nodes"])
+    log.info("label embeddings not shipped for this text model/concepts; computing them once")
+    labels = embed_terms(encode, class_terms)
+    nodes = embed_terms(encode, [[n] for n in node_names]) if node_names else \
+        np.zeros((0, labels.shape[1]), np.float32)
+    _write_npz(cache_root / f"labels-{key}.npz", key, {"labels": labels, "nodes": nodes})
+    return labels, nodes
 
 
 def build_joint_space(encode: Encoder, model_id: str, class_terms: Sequence[Sequence[str]],
                       node_names: Sequence[str], classifier_weight: np.ndarray,
                       cache_root: Path) -> JointSpace:
-    """Load the joint space from the cache, or compute it once (embeds ~3000 prompts)."""
-    key = _cache_key(model_id, class_terms, node_names, classifier_weight)
-    path = cache_root / f"joint-{key}.npz"
-    if path.is_file():
-        try:
-            with np.load(path) as z:
-                return JointSpace(z["labels"], z["nodes"], z["weight_mean"], z["label_mean"],
-                                  z["w"], float(z["region_scale"]))
-        except (OSError, KeyError, ValueError) as exc:
-            log.warning("joint-space cache %s unreadable (%s); rebuilding", path, exc)
-    space = _compute(encode, class_terms, node_names, classifier_weight)
-    cache_root.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, labels=space.labels, nodes=space.nodes, weight_mean=space.weight_mean,
-             label_mean=space.label_mean, w=space.w, region_scale=np.float32(space.region_scale))
-    tmp.replace(path)  # atomic, so a crash never leaves half a cache
-    return space
+    """The joint space: label embeddings and W from the shipped resources when they match,
+    else from the disk cache, else computed once and cached."""
+    labels, nodes = label_embeddings(encode, model_id, class_terms, node_names, cache_root)
+    key = map_key(label_key(model_id, class_terms, node_names), classifier_weight)
+    for source in (_resource(MAP_FILE), cache_root / f"map-{key}.npz"):
+        found = _read_npz(source, key)
+        if found is not None:
+            return _space(labels, nodes, found)
+    fitted = fit_map(labels, classifier_weight)
+    _write_npz(cache_root / f"map-{key}.npz", key, fitted)
+    return _space(labels, nodes, fitted)
 
 
-def _compute(encode: Encoder, class_terms: Sequence[Sequence[str]], node_names: Sequence[str],
-             classifier_weight: np.ndarray) -> JointSpace:
-    labels = embed_terms(encode, class_terms)
-    nodes = embed_terms(encode, [[n] for n in node_names]) if node_names else \
-        np.zeros((0, labels.shape[1]), np.float32)
+def _space(labels: np.ndarray, nodes: np.ndarray, fitted: dict[str, np.ndarray]) -> JointSpace:
+    return JointSpace(labels, nodes, fitted["weight_mean"], fitted["label_mean"], fitted["w"],
+                      float(fitted["region_scale"]))
+
+
+def fit_map(labels: np.ndarray, classifier_weight: np.ndarray) -> dict[str, np.ndarray]:
+    """The ridge map W: 1280 -> 384 on centred (classifier row, label embedding) pairs."""
     weight_mean = classifier_weight.mean(axis=0)
     label_mean = labels.mean(axis=0)
     x = classifier_weight - weight_mean
@@ -172,5 +229,5 @@ def _compute(encode: Encoder, class_terms: Sequence[Sequence[str]], node_names: 
     # A grid cell's features are non-negative activations, unlike the centred weight rows;
     # scale by the rows' own mapped norm so region scores have a stable range.
     scale = float(np.linalg.norm(x @ w, axis=1).mean()) or 1.0
-    return JointSpace(labels, nodes, weight_mean.astype(np.float32), label_mean.astype(np.float32),
-                      w, scale)
+    return {"weight_mean": weight_mean.astype(np.float32), "label_mean": label_mean.astype(np.float32),
+            "w": w, "region_scale": np.float32(scale)}

@@ -47,6 +47,21 @@ def model_dir() -> Path:
     return path
 
 
+def fingerprint() -> str:
+    """Identity of the installed text model (name, weight size, hash of config, tokenizer and
+    the weights' header), cheap enough to check at every load; keys the label cache."""
+    import hashlib
+
+    path = model_dir()
+    h = hashlib.blake2b(digest_size=8)
+    for name in ("config.json", "tokenizer.json"):
+        h.update((path / name).read_bytes())
+    weights = path / "model.safetensors"
+    with weights.open("rb") as fh:
+        h.update(fh.read(1 << 20))
+    return f"{MODEL_NAME}|{weights.stat().st_size}|{h.hexdigest()}"
+
+
 class TextTower:
     """MiniLM sentence encoder (BERT forward over the package's weights) with word states."""
 
