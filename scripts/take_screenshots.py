@@ -42,6 +42,9 @@ def dark_palette():  # noqa: ANN201 - Qt imported lazily
                       (roles.ToolTipBase, (60, 60, 60)), (roles.ToolTipText, (230, 230, 230)),
                       (roles.PlaceholderText, (150, 150, 150))):
         pal.setColor(role, QColor(*rgb))
+    # Desktop palettes grey out disabled controls too; without this they look enabled.
+    for role in (roles.WindowText, roles.Text, roles.ButtonText):
+        pal.setColor(QPalette.ColorGroup.Disabled, role, QColor(125, 125, 128))
     return pal
 
 

@@ -11,6 +11,9 @@ from vlm_desktop.ui import theme
 from vlm_desktop.ui.word_chips import WordChips
 
 
+BAR_WIDTH = (40, 120)  # the confidence bar's narrowest and widest, in pixels
+
+
 def confidence_text(confidence: float) -> str:
     word = "high" if confidence >= 0.7 else "medium" if confidence >= 0.4 else "low"
     return f"Confidence {confidence:.0%} ({word})"
@@ -25,9 +28,11 @@ class ConfidenceBar(QWidget):
         self.bar.setRange(0, 100)
         self.bar.setTextVisible(False)
         self.bar.setFixedHeight(6)
-        self.bar.setMaximumWidth(120)
+        self.bar.setMinimumWidth(BAR_WIDTH[0])
+        self.bar.setMaximumWidth(BAR_WIDTH[1])
         self.bar.setAccessibleName("Confidence")
         self.label = QLabel()
+        self.label.setWordWrap(True)
         self.label.setAccessibleName("Confidence")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -39,6 +44,18 @@ class ConfidenceBar(QWidget):
     def set_confidence(self, confidence: float) -> None:
         self.bar.setValue(round(confidence * 100))
         self.label.setText(confidence_text(confidence))
+        self._fit_bar(self.width())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._fit_bar(event.size().width())
+
+    def _fit_bar(self, width: int) -> None:
+        # In a narrow column the bar gives way first, so the label stays on one line; only
+        # below the bar's minimum does the label wrap. It is never clipped.
+        text = self.label.fontMetrics().horizontalAdvance(self.label.text()) + 4
+        room = width - self.layout().spacing() - text
+        self.bar.setMaximumWidth(max(BAR_WIDTH[0], min(BAR_WIDTH[1], room)))
 
 
 class CaptionPanel(QFrame):

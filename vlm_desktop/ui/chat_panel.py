@@ -23,6 +23,8 @@ from vlm_desktop.ui.word_chips import WordChips
 
 MAX_HISTORY = 50
 ASK_TIP = "Type a question and press Enter. Up recalls earlier questions."
+# Short enough to read whole in the narrowest centre column; ASK_TIP says the rest.
+ASK_PLACEHOLDER = "Ask about the image…"
 
 
 class QuestionEdit(QLineEdit):
@@ -118,7 +120,8 @@ class ChatEntry(QFrame):
         self._layout.addLayout(row)
         if answer.evidence:
             ev = QLabel(f"Evidence: {answer.evidence}")
-            ev.setWordWrap(True)
+            ev.setWordWrap(True)  # the card grows to fit it (the conversation scrolls)
+            ev.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             ev.setAccessibleName("Evidence")
             ev.setToolTip("What the model based the answer on")
             ev.setStyleSheet(f"color: {self._muted};")
@@ -183,7 +186,7 @@ class ChatPanel(QFrame):
         self.scroll.setToolTip("The conversation about the current image")
 
         self.edit = QuestionEdit()
-        self.edit.setPlaceholderText("Ask a question about the image…")
+        self.edit.setPlaceholderText(ASK_PLACEHOLDER)
         self.edit.setAccessibleName("Question")
         self.edit.setToolTip(ASK_TIP)
         self.edit.setClearButtonEnabled(True)
@@ -224,7 +227,7 @@ class ChatPanel(QFrame):
         self.notice.setVisible(shown_notice)
         self.hint.setVisible(not shown_notice and not self.entries)  # no example questions then
         placeholder = reason.split(" — ")[0] if shown_notice else reason
-        self.edit.setPlaceholderText("Ask a question about the image…" if enabled else placeholder)
+        self.edit.setPlaceholderText(ASK_PLACEHOLDER if enabled else placeholder)
         self.edit.setEnabled(enabled)
         self.edit.setToolTip(ASK_TIP if enabled else reason)
         self.ask_button.setToolTip("Ask the question (Enter)" if enabled else reason)

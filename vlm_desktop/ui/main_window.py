@@ -55,6 +55,9 @@ log = logging.getLogger(__name__)
 FactoryResolver = Callable[[Optional[str]], EngineFactory]
 DeviceLister = Callable[[], "list[tuple[str, str]]"]
 SHUTDOWN_TIMEOUT_MS = 5000
+# First-run layout, as shares of the window's width: image, centre (caption and questions)
+# and the catalog dock. A saved window state or splitter state wins over these.
+FIRST_RUN_SHARES = (45, 25, 30)
 
 
 def _registry_factory(name: str | None) -> EngineFactory:
@@ -146,10 +149,12 @@ class MainWindow(QMainWindow):
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self._image_column)
         self.splitter.addWidget(self.side)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
+        image_share, centre_share, _ = FIRST_RUN_SHARES
+        # Stretch in the same ratio as the sizes, so resizing the window keeps the split.
+        self.splitter.setStretchFactor(0, image_share)
+        self.splitter.setStretchFactor(1, centre_share)
         self.splitter.setChildrenCollapsible(False)
-        self.splitter.setSizes([720, 420])
+        self.splitter.setSizes([image_share * 10, centre_share * 10])  # a ratio: Qt scales it
         self.setCentralWidget(self.splitter)
         self.status = StatusBar()
         self.setStatusBar(self.status)
@@ -652,7 +657,8 @@ class MainWindow(QMainWindow):
         if dock is not None and self.settings.window_state.isEmpty() and not self._sized_dock:
             # First run: a modest catalog column; later runs restore the user's layout.
             self._sized_dock = True
-            self.resizeDocks([dock], [340], Qt.Orientation.Horizontal)
+            width = round(self.width() * FIRST_RUN_SHARES[2] / sum(FIRST_RUN_SHARES))
+            self.resizeDocks([dock], [width], Qt.Orientation.Horizontal)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self.shutdown()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QImage, QPainter, QPaintEvent, QPixmap
+from PySide6.QtGui import QAction, QImage, QPainter, QPaintEvent, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QToolButton, QWidget
 
 from vlm_desktop.core.engine.types import HeatMap
@@ -16,8 +16,10 @@ if TYPE_CHECKING:  # numpy and the overlay maths load on first use, not at windo
 # The heat map is a coarse grid (e.g. 14×14); rendering it larger than this adds nothing
 # and would cost the GUI thread time on big photos. The view scales it to the image.
 OVERLAY_MAX_SIDE = 1024
-LEGEND_SIZE = (100, 12)
-HINT = "Click a highlighted word to see where the model looked"
+LEGEND_SIZE = (64, 12)
+# Short, so it reads whole beside the other controls at the window's default size.
+HINT = "Click a word"
+HINT_TIP = "Click a highlighted word to see where the model looked"
 
 
 def heatmap_qimage(heatmap: HeatMap, image_size: tuple[int, int]) -> QImage:
@@ -49,7 +51,30 @@ def legend_pixmap(width: int, height: int) -> QPixmap:
 
 
 class ElidedLabel(QLabel):
-    """A one-line label that ends in "…" when it is narrower than its text."""
+    """A one-line label that ends in "…" when it is narrower than its text.
+
+    While elided, its tooltip starts with the full text.
+    """
+
+    def __init__(self, text: str, tooltip: str, parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self._tip = tooltip
+        self._sync_tip()
+
+    def set_text(self, text: str, tooltip: str) -> None:
+        self.setText(text)
+        self._tip = tooltip
+        self._sync_tip()
+
+    def is_elided(self) -> bool:
+        return self.fontMetrics().horizontalAdvance(self.text()) > self.contentsRect().width()
+
+    def _sync_tip(self) -> None:
+        self.setToolTip(f"{self.text()}\n{self._tip}" if self.is_elided() else self._tip)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._sync_tip()
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
         painter = QPainter(self)
@@ -73,18 +98,18 @@ class OverlayControls(QWidget):
         self.toggle.setDefaultAction(toggle_action)
         self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.toggle.setAccessibleName("Show heat map")
-        self.word = ElidedLabel(HINT)
+        self.word = ElidedLabel(HINT, HINT_TIP)
         self.word.setAccessibleName("Heat map word")
-        self.word.setToolTip("The word whose heat map is shown over the image")
-        # Long words must not widen the window: the label gives way and elides instead.
+        # Long words must not widen the window: the label gives way and elides instead,
+        # but never below the hint, which always reads whole.
         self.word.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.word.setMinimumWidth(60)
+        self.word.setMinimumWidth(self.word.fontMetrics().horizontalAdvance(HINT) + 4)
         self.word.setAlignment(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft)
 
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, 100)
         self.slider.setValue(round(opacity * 100))
-        self.slider.setFixedWidth(90)
+        self.slider.setFixedWidth(80)
         self.slider.setAccessibleName("Heat map opacity")
         self.slider.setToolTip("How strongly the heat map covers the image")
         self.slider.valueChanged.connect(lambda v: self.opacity_changed.emit(v / 100))
@@ -105,12 +130,12 @@ class OverlayControls(QWidget):
 
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 4)
-        layout.setSpacing(8)
+        layout.setSpacing(6)
         layout.addWidget(self.toggle)
         layout.addWidget(self.word, 1)
         layout.addWidget(opacity_label)
         layout.addWidget(self.slider)
-        layout.addSpacing(8)
+        layout.addSpacing(6)
         layout.addWidget(low)
         layout.addWidget(self.legend)
         layout.addWidget(high)
@@ -123,4 +148,9 @@ class OverlayControls(QWidget):
         return self.slider.value() / 100
 
     def show_word(self, word: str | None) -> None:
-        self.word.setText(f"Heat map: “{word}”" if word else HINT)
+        if word:
+            # Just the word: the checked "Heat map" button beside it already says what it is.
+            self.word.set_text(f"“{word}”", f"The heat map over the image is for “{word}”; "
+                               "click the word again to hide it")
+        else:
+            self.word.set_text(HINT, HINT_TIP)
