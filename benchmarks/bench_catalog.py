@@ -1,0 +1,198 @@
+"""Catalog speed and size: indexing rate, search latency and recall, bytes per item.
+
+1. Indexing items/s end to end (read + decode + encode + commit, via the Indexer) beside the
+   model-only encode rate on the same images already decoded, in the same run.
+2. Search p50/p99 for the app's vector index (exact below HNSW_THRESHOLD, HNSW above) beside
+   NumPy brute force, at 10k / 100k / 1M synthetic 384-d vectors (clustered like real
+   embeddings: a mixture of Gaussians, normalised), with recall@10 of the app's index
+   against exact search.
+3. Bytes per item: the SQLite file on disk and the index in memory.
+
+    python benchmarks/bench_catalog.py [--sizes 10000,100000,1000000] [--queries 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from vlm_desktop.core.catalog.demo import demo_folder  # noqa: E402
+from vlm_desktop.core.catalog.importer import import_folder  # noqa: E402
+from vlm_desktop.core.catalog.indexer import DEFAULT_BATCH, Indexer  # noqa: E402
+from vlm_desktop.core.catalog.store import CatalogStore  # noqa: E402
+from vlm_desktop.core.catalog.vector_index import HNSW_THRESHOLD, build_index  # noqa: E402
+from vlm_desktop.core.images import load_image  # noqa: E402
+
+DIM = 384
+
+
+def load_engine():
+    try:
+        from vlm_desktop.core.device import choose_device
+        from vlm_desktop.core.engine.lite.engine import LiteEngine
+
+        return LiteEngine.load(choose_device("cpu")), "LiteEngine"
+    except Exception as exc:  # noqa: BLE001 - a benchmark reports and goes on
+        from vlm_desktop.core.engine.fake import FakeEngine
+
+        print(f"!! LiteEngine not available ({exc}); using the FakeEngine")
+        return FakeEngine(), "FakeEngine"
+
+
+def bench_indexing(engine, name: str, copies: int, limit: int) -> None:
+    src = demo_folder()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "cat"
+        for c in range(copies):  # distinct bytes per copy so nothing dedups
+            shutil.copytree(src / "images", root / f"copy{c}")
+        files = sorted(root.rglob("*.png"))
+        for extra in files[limit:]:
+            extra.unlink()
+        files = files[:limit]
+        for c, f in enumerate(files):
+            with open(f, "ab") as fp:
+                fp.write(c.to_bytes(4, "big"))  # trailing bytes after IEND: same picture
+        store = CatalogStore(Path(tmp) / "c.db")
+        import_folder(store, root)
+        engine.embed_images([load_image(str(files[0]))])  # warm-up
+        indexer = Indexer(store)
+        t0 = time.perf_counter()
+        final = indexer.run(engine)
+        end_to_end = final.done / (time.perf_counter() - t0)
+        indexer.close()
+        images = [load_image(str(f)) for f in files]
+        for im in images:
+            im.thumbnail((512, 512))
+        t0 = time.perf_counter()
+        for i in range(0, len(images), DEFAULT_BATCH):
+            engine.embed_images(images[i:i + DEFAULT_BATCH])
+        encode_only = len(images) / (time.perf_counter() - t0)
+        db_bytes = sum(p.stat().st_size for p in Path(tmp).glob("c.db*"))
+        n = store.stats().items
+        print(f"\n1. Indexing ({name}, {n} items, batch {DEFAULT_BATCH})")
+        print(f"{'end to end (decode+encode+commit)':<38}{end_to_end:10.1f} items/s")
+        print(f"{'model-only encode (pre-decoded)':<38}{encode_only:10.1f} items/s")
+        print(f"{'ratio':<38}{end_to_end / encode_only:10.0%}")
+        print(f"{'SQLite bytes per item (with WAL)':<38}{db_bytes / n:10.0f}")
+        store.close()
+
+
+def synthetic(n: int, seed: int = 0, clusters: int = 2000) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((clusters, DIM)).astype(np.float32)
+    out = np.empty((n, DIM), np.float32)
+    step = 100_000
+    for s in range(0, n, step):
+        m = min(step, n - s)
+        x = centres[rng.integers(0, clusters, m)] + 0.6 * rng.standard_normal((m, DIM),
+                                                                              np.float32)
+        out[s:s + m] = x / np.linalg.norm(x, axis=1, keepdims=True)
+    return out
+
+
+def percentiles(times: list[float]) -> tuple[float, float]:
+    ms = np.asarray(times) * 1000
+    return float(np.percentile(ms, 50)), float(np.percentile(ms, 99))
+
+
+def _sweep(index, queries, exact: list[list[int]], efs: list[int]) -> None:
+    """recall@10 and latency of the HNSW graph as efSearch grows (same graph, same queries)."""
+    from vlm_desktop.core.catalog import vector_index
+
+    default = vector_index.HNSW_EF_SEARCH
+    for ef in efs:
+        vector_index.HNSW_EF_SEARCH = ef
+        times, res = [], []
+        for q in queries:
+            t = time.perf_counter()
+            res.append([i for i, _ in index.search(q, 10)[0]])
+            times.append(time.perf_counter() - t)
+        recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(res, exact)])
+        p50, p99 = percentiles(times)
+        print(f"{'':>10}   efSearch {ef:>4}: p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  "
+              f"recall@10 {recall:.3f}")
+    vector_index.HNSW_EF_SEARCH = default
+
+
+def bench_search(sizes: list[int], n_queries: int, ef_sweep: list[int]) -> None:
+    print(f"\n2. Search, k=10, single queries, {DIM}-d (HNSW above {HNSW_THRESHOLD:,})")
+    print(f"{'vectors':>10} {'index':>6} {'build s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+          f"{'numpy p50':>10} {'numpy p99':>10} {'speed-up':>9} {'recall@10':>10} "
+          f"{'mem B/item':>11}")
+    rng = np.random.default_rng(1)
+    for n in sizes:
+        vecs = synthetic(n)
+        queries = vecs[rng.choice(n, n_queries, replace=False)] + 0.05 * rng.standard_normal(
+            (n_queries, DIM)).astype(np.float32)
+        queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+        ids = np.arange(1, n + 1)
+        t0 = time.perf_counter()
+        index = build_index(ids, vecs)
+        build_s = time.perf_counter() - t0
+        app_t, app_res = [], []
+        for q in queries:
+            t = time.perf_counter()
+            app_res.append([i for i, _ in index.search(q, 10)[0]])
+            app_t.append(time.perf_counter() - t)
+        np_t, np_res = [], []
+        for q in queries:
+            t = time.perf_counter()
+            sims = vecs @ q
+            top = np.argpartition(-sims, 10)[:10]
+            top = top[np.argsort(-sims[top])]
+            np_t.append(time.perf_counter() - t)
+            np_res.append(ids[top].tolist())
+        recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(app_res, np_res)])
+        mem = _index_bytes(index) / n
+        a50, a99 = percentiles(app_t)
+        n50, n99 = percentiles(np_t)
+        print(f"{n:>10,} {index.kind:>6} {build_s:8.1f} {a50:8.2f} {a99:8.2f} {n50:10.2f} "
+              f"{n99:10.2f} {n50 / a50:8.1f}x {recall:10.3f} {mem:11.0f}")
+        if ef_sweep and index.kind == "hnsw":
+            _sweep(index, queries, np_res, ef_sweep)
+        del vecs, index
+
+
+def _index_bytes(index) -> int:
+    import faiss
+
+    if not hasattr(index, "index"):  # exact: the NumPy matrix and the ids
+        return index.matrix.nbytes + index.ids.nbytes
+    with tempfile.NamedTemporaryFile(suffix=".faiss") as fp:
+        faiss.write_index(index.index, fp.name)
+        return os.path.getsize(fp.name) + index.ids.nbytes
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--copies", type=int, default=2, help="demo catalog copies to index")
+    parser.add_argument("--limit", type=int, default=10**9, help="at most this many images")
+    parser.add_argument("--skip-indexing", action="store_true")
+    parser.add_argument("--skip-search", action="store_true")
+    parser.add_argument("--ef-sweep", default="", help="e.g. 96,192,384: HNSW efSearch sweep")
+    args = parser.parse_args()
+    import faiss
+
+    print(f"faiss {faiss.__version__}, {faiss.omp_get_max_threads()} threads")
+    if not args.skip_indexing:
+        engine, name = load_engine()
+        bench_indexing(engine, name, args.copies, args.limit)
+    if not args.skip_search:
+        efs = [int(e) for e in args.ef_sweep.split(",")] if args.ef_sweep else []
+        bench_search([int(s) for s in args.sizes.split(",")], args.queries, efs)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

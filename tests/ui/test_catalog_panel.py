@@ -1,0 +1,113 @@
+"""The catalog panel: similar items for the current image, opening an item, search, recommendations."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from PySide6.QtCore import Qt
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
+from _catalog_helpers import make_catalog, near_duplicate  # noqa: E402
+
+from vlm_desktop.core.catalog.importer import import_folder  # noqa: E402
+from vlm_desktop.core.catalog.indexer import Indexer  # noqa: E402
+from vlm_desktop.core.catalog.store import CatalogStore  # noqa: E402
+from vlm_desktop.core.engine.fake import FakeEngine  # noqa: E402
+from vlm_desktop.ui.catalog_panel import CatalogPanel  # noqa: E402
+from vlm_desktop.workers.inference_worker import InferenceClient  # noqa: E402
+
+TIMEOUT = 10000
+
+
+@pytest.fixture()
+def setup(qtbot, tmp_path, home_dir):
+    root = tmp_path / "cat"
+    paths = make_catalog(root, n_per=5)
+    meta = tmp_path / "m.csv"
+    meta.write_text("image,title,category,price\ncameras/camera_03.png,Pocket zoom camera,"
+                    "Cameras,120\n")
+    store = CatalogStore(tmp_path / "c.db")
+    import_folder(store, root, metadata=meta)
+    indexer = Indexer(store)
+    indexer.run(FakeEngine())
+    indexer.close()
+    client = InferenceClient()
+    with qtbot.waitSignal(client.engine_ready, timeout=TIMEOUT):
+        client.load_engine(lambda device: FakeEngine(), "cpu", "fake")
+    panel = CatalogPanel(client, store=store, open_demo=False)
+    qtbot.addWidget(panel)
+    yield panel, paths, store
+    panel.shutdown()
+    assert client.shutdown(TIMEOUT)
+
+
+def test_similar_items_then_open_one_as_the_current_image(qtbot, setup):
+    panel, paths, store = setup
+    query = near_duplicate(Image.open(paths["shoe_02"]))
+    with qtbot.waitSignal(panel.results_shown, timeout=TIMEOUT) as shown:
+        panel.show_similar_to(query)
+    assert shown.args[0] >= 1
+    first = panel.model.entry(0)
+    assert first.item.path == "shoes/shoe_02.png"
+    panel.grid.setCurrentIndex(panel.model.index(0))
+    assert panel.item_title.text() == first.item.title and panel.open_button.isEnabled()
+    with qtbot.waitSignal(panel.open_item_requested, timeout=TIMEOUT) as opened:
+        qtbot.mouseClick(panel.open_button, Qt.MouseButton.LeftButton)
+    assert opened.args == [str(paths["shoe_02"].resolve())]
+    assert Path(opened.args[0]).is_file()
+
+
+def test_text_search_and_recommendations(qtbot, setup):
+    panel, paths, store = setup
+    panel.mode_box.setCurrentText("keyword")
+    panel.search_box.setText("zoom")
+    with qtbot.waitSignal(panel.results_shown, timeout=TIMEOUT):
+        qtbot.keyClick(panel.search_box, Qt.Key.Key_Return)
+    assert panel.model.entry(0).item.title == "Pocket zoom camera"
+    panel.grid.setCurrentIndex(panel.model.index(0))
+    with qtbot.waitSignal(panel.recommendations_shown, timeout=TIMEOUT) as recs:
+        qtbot.mouseClick(panel.bought_button, Qt.MouseButton.LeftButton)
+    assert recs.args[0] > 0
+    texts = [panel.recs.item(i).text() for i in range(panel.recs.count())]
+    assert all("Because you bought Pocket zoom camera" in t for t in texts)
+    assert not any(t.startswith("Pocket zoom camera") for t in texts)
+
+
+def test_panel_opens_the_demo_catalog_by_itself(qtbot, home_dir):
+    client = InferenceClient()
+    try:
+        with qtbot.waitSignal(client.engine_ready, timeout=TIMEOUT):
+            client.load_engine(lambda device: FakeEngine(), "cpu", "fake")
+        panel = CatalogPanel(client)
+        qtbot.addWidget(panel)
+        with qtbot.waitSignal(panel.catalog_opened, timeout=TIMEOUT) as opened:
+            pass
+        assert opened.args[0].endswith("demo.db")
+        assert panel.category_box.count() == 9  # "All categories" + 8
+        with qtbot.waitSignal(panel.jobs.index_state, timeout=60000,
+                              check_params_cb=lambda s: s == "finished"):
+            pass
+        assert panel.jobs.store.stats().indexed == panel.jobs.store.stats().items
+        panel.shutdown()
+    finally:
+        assert client.shutdown(TIMEOUT)
+
+
+def test_open_folder_imports_it_and_reports_refused_rows(qtbot, setup, tmp_path):
+    panel, paths, store = setup
+    root = tmp_path / "shop"
+    make_catalog(root, n_per=2)
+    (root / "catalog.csv").write_text("image,title,price\nshoes/shoe_00.png,Boot,12\n"
+                                      "shoes/gone.png,Ghost,3\n")
+    with qtbot.waitSignal(panel.catalog_opened, timeout=TIMEOUT) as opened:
+        panel.open_folder(str(root))
+    assert Path(opened.args[0]).parent.name == "catalogs"
+    assert panel.jobs.store.stats().items == 4
+    assert "4 new" in panel.status.text() and "1 metadata rows refused" in panel.status.text()
+    assert "row 3" in panel.status.toolTip()
+    with qtbot.waitSignal(panel.jobs.index_state, timeout=TIMEOUT,
+                          check_params_cb=lambda s: s == "finished"):
+        pass

@@ -1,0 +1,225 @@
+"""`vlm-desktop catalog import|stats|search|recommend|quarantine`: the catalog, headless.
+
+Results are JSON, one object per line on stdout; progress goes to stderr. Core modules are
+imported inside the commands so `--help` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TYPE_CHECKING, Any, Iterator, Optional
+
+if TYPE_CHECKING:
+    from vlm_desktop.core.catalog.search import SearchHit
+    from vlm_desktop.core.catalog.store import CatalogStore
+    from vlm_desktop.core.engine.protocol import Engine
+
+
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """Add the `catalog` command and its subcommands."""
+    from vlm_desktop.cli import add_model_options
+
+    catalog = sub.add_parser("catalog", help="import, search and recommend from a product catalog",
+                             description="Work with a local product catalog (a SQLite file).")
+    cmds = catalog.add_subparsers(dest="catalog_command", metavar="SUBCOMMAND", required=True)
+
+    imp = cmds.add_parser("import", help="create or update a catalog from a folder of images")
+    imp.add_argument("folder", metavar="DIR", help="folder of product images (searched recursively)")
+    imp.add_argument("--metadata", metavar="FILE", help="CSV, JSON or JSON Lines metadata")
+    imp.add_argument("--no-index", action="store_true", help="import only; do not embed images")
+    _catalog_option(imp)
+    add_model_options(imp)
+    imp.set_defaults(func=_cmd_import)
+
+    stats = cmds.add_parser("stats", help="item, indexed and quarantined counts")
+    _catalog_option(stats)
+    stats.add_argument("--json", action="store_true", help="(always JSON)")
+    stats.set_defaults(func=_cmd_stats)
+
+    search = cmds.add_parser("search", help="search by text or image")
+    _catalog_option(search)
+    query = search.add_mutually_exclusive_group(required=True)
+    query.add_argument("--text", metavar="T")
+    query.add_argument("--image", metavar="PATH")
+    query.add_argument("--queries", metavar="FILE",
+                       help='JSON Lines of {"text": ...} or {"image": ...}')
+    search.add_argument("--k", type=int, default=10)
+    search.add_argument("--mode", choices=("hybrid", "vector", "keyword"), default="hybrid")
+    search.add_argument("--category", default=None)
+    search.add_argument("--min-price", type=float, default=None)
+    search.add_argument("--max-price", type=float, default=None)
+    search.add_argument("--no-cut", action="store_true",
+                        help="return k results instead of cutting at the score drop")
+    add_model_options(search)
+    search.set_defaults(func=_cmd_search)
+
+    recommend = cmds.add_parser("recommend", help="recommendations from a purchase history")
+    _catalog_option(recommend)
+    recommend.add_argument("--history", metavar="FILE", required=True,
+                           help="CSV with item_id or image, timestamp, quantity")
+    recommend.add_argument("--k", type=int, default=10)
+    add_model_options(recommend)
+    recommend.set_defaults(func=_cmd_recommend)
+
+    quarantine = cmds.add_parser("quarantine", help="files that could not be used, and why")
+    _catalog_option(quarantine)
+    quarantine.add_argument("--json", action="store_true", help="(always JSON)")
+    quarantine.set_defaults(func=_cmd_quarantine)
+
+
+def _catalog_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--catalog", metavar="DB", required=True, help="the catalog database file")
+
+
+def _open_engine(args: argparse.Namespace) -> "Engine":
+    from vlm_desktop.cli import open_engine
+
+    return open_engine(args)[0]
+
+
+def _out(record: dict[str, Any]) -> None:
+    print(json.dumps(record, ensure_ascii=False), flush=True)
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _store(args: argparse.Namespace, must_exist: bool = True) -> "CatalogStore":
+    from pathlib import Path
+
+    from vlm_desktop.core.catalog.store import CatalogStore
+
+    if must_exist and not Path(args.catalog).is_file():
+        raise FileNotFoundError(f"No catalog at {args.catalog}; create it with `catalog import`.")
+    return CatalogStore(args.catalog)
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from vlm_desktop.core.cancel import JobState
+    from vlm_desktop.core.catalog.importer import import_folder
+    from vlm_desktop.core.catalog.indexer import Indexer
+
+    store = _store(args, must_exist=False)
+    state = JobState(on_progress=lambda f, m: _err(f"[{f:4.0%}] {m}"))
+    report = import_folder(store, args.folder, metadata=args.metadata, state=state)
+    for p in report.problems:
+        _err(f"metadata row {p.row}: {p.reason}")
+    record: dict[str, Any] = {
+        "added": report.added, "updated": report.updated, "unchanged": report.unchanged,
+        "removed": report.removed, "skipped_quarantined": report.skipped_quarantined,
+        "problems": [{"row": p.row, "reason": p.reason} for p in report.problems],
+    }
+    if not args.no_index:
+        engine = _open_engine(args)
+        indexer = Indexer(store)
+        try:
+            final = indexer.run(engine, state)
+        finally:
+            indexer.close()
+        record.update(indexed=final.done - final.quarantined, newly_quarantined=final.quarantined,
+                      rate=round(final.rate, 2))
+    stats = store.stats()
+    record.update(items=stats.items, quarantined=stats.quarantined)
+    _out(record)
+    return 0
+
+
+def _cmd_stats(args: argparse.Namespace) -> int:
+    store = _store(args)
+    stats = store.stats()
+    _out({"items": stats.items, "indexed": stats.indexed, "quarantined": stats.quarantined,
+          "purchases": stats.purchases, "models": store.models(),
+          "categories": store.categories(), "root": store.get_meta("root")})
+    return 0
+
+
+def _hit_record(store: "CatalogStore", hit: "SearchHit") -> dict[str, Any]:
+    it = hit.item
+    return {"id": it.id, "title": it.title, "path": str(store.root / it.path),
+            "category": it.category, "price": it.price, "score": round(hit.score, 6)}
+
+
+def _queries(args: argparse.Namespace) -> Iterator[dict[str, str]]:
+    if args.text is not None:
+        yield {"text": args.text}
+    elif args.image is not None:
+        yield {"image": args.image}
+    else:
+        with open(args.queries, encoding="utf-8") as fp:
+            for n, line in enumerate(fp, 1):
+                if line.strip():
+                    try:
+                        yield json.loads(line)
+                    except json.JSONDecodeError as exc:
+                        yield {"error": f"line {n}: not JSON ({exc.msg})"}
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    from vlm_desktop.core.catalog.search import CatalogSearch, SearchFilters
+    from vlm_desktop.core.images import ImageLoadError, load_image
+
+    store = _store(args)
+    filters = SearchFilters(args.category, args.min_price, args.max_price)
+    queries = list(_queries(args))
+    needs_engine = args.mode != "keyword" or any("image" in q for q in queries)
+    engine: Optional["Engine"] = _open_engine(args) if needs_engine else None
+    search = _keyword_only_search(store) if engine is None else \
+        CatalogSearch.for_engine(store, engine)
+    status = 0
+    for q in queries:
+        try:
+            if "error" in q:
+                raise ValueError(q["error"])
+            if "image" in q:
+                assert engine is not None
+                hits = search.by_image(engine, load_image(q["image"]), args.k, filters,
+                                       cut=not args.no_cut)
+            elif "text" in q:
+                hits = search.by_text(engine, str(q["text"]), args.k, args.mode, filters,
+                                      cut=not args.no_cut)
+            else:
+                raise ValueError('a query needs "text" or "image"')
+        except (ImageLoadError, ValueError, OSError) as exc:
+            _out({"query": q, "error": str(exc), "results": []})
+            status = 1
+            continue
+        _out({"query": q, "results": [_hit_record(store, h) for h in hits]})
+    return status
+
+
+def _keyword_only_search(store: "CatalogStore"):
+    from vlm_desktop.core.catalog.search import CatalogSearch
+    from vlm_desktop.core.catalog.vector_index import CatalogIndex
+
+    return CatalogSearch(store, CatalogIndex(store, "keyword-only"))
+
+
+def _cmd_recommend(args: argparse.Namespace) -> int:
+    from vlm_desktop.core.catalog.recommend import read_history, recommend
+    from vlm_desktop.core.catalog.search import CatalogSearch
+
+    store = _store(args)
+    purchases, report = read_history(store, args.history)
+    for p in report.problems:
+        _err(f"history row {p.row}: {p.reason}")
+    engine = _open_engine(args)
+    index = CatalogSearch.for_engine(store, engine).index
+    for r in recommend(store, index, args.k, purchases=purchases):
+        _out({"id": r.item.id, "title": r.item.title, "path": str(store.root / r.item.path),
+              "category": r.item.category, "price": r.item.price, "score": round(r.score, 6),
+              "because": [{"id": b.id, "title": b.title} for b in r.because],
+              "reason": r.reason})
+    return 0
+
+
+def _cmd_quarantine(args: argparse.Namespace) -> int:
+    store = _store(args)
+    for q in store.quarantine():
+        _out({"path": q.path, "reason": q.reason, "when": q.when})
+    return 0

@@ -1,0 +1,227 @@
+"""Embed a catalog's pending items in batches, resumably.
+
+`Indexer.next_batch` does one batch: take the decoded images prefetched during the previous
+batch, start decoding the following batch in a small thread pool (decoding overlaps with
+encoding), encode, and commit the embeddings and any quarantined files in one transaction.
+A process killed at any point therefore loses at most the batch in flight and never
+writes an item twice: pending work is simply "items with no embedding for this model and
+their current content hash". The worker's batch lane calls `next_batch` once per request
+so interactive requests get in between; the CLI calls `run`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+from PIL import Image
+
+from vlm_desktop.core.cancel import Cancelled, JobState
+from vlm_desktop.core.catalog.store import CatalogItem, CatalogStore
+from vlm_desktop.core.engine.protocol import Engine
+from vlm_desktop.core.images import ImageLoadError, load_image
+
+DEFAULT_BATCH = 32
+# Engines look at ~224-px inputs; decoding straight to a modest size keeps batches small in memory.
+DECODE_MAX_SIDE = 512
+
+
+def model_key(engine: Engine) -> str:
+    """The name embeddings are stored under: one set of vectors per model and version."""
+    info = engine.info()
+    return f"{info.name}@{info.version}"
+
+
+@dataclass(frozen=True)
+class IndexProgress:
+    """Where an indexing run stands after a batch."""
+
+    done: int
+    total: int
+    batch: int
+    quarantined: int
+    rate: float  # items per second, this run
+    eta_s: Optional[float]
+    finished: bool
+
+    @property
+    def fraction(self) -> float:
+        return 1.0 if self.total == 0 else min(1.0, self.done / self.total)
+
+    @property
+    def message(self) -> str:
+        eta = "" if self.eta_s is None else f", about {_fmt_duration(self.eta_s)} left"
+        return f"Indexed {self.done}/{self.total} ({self.rate:.1f} items/s{eta})"
+
+
+@dataclass(frozen=True)
+class _Decoded:
+    item: CatalogItem
+    image: Optional[Image.Image]
+    digest: str
+    size: int
+    mtime: float
+    error: str = ""
+
+
+class Indexer:
+    """Indexes one store with one engine; not thread-safe, drive it from one thread."""
+
+    def __init__(self, store: CatalogStore, batch_size: int = DEFAULT_BATCH,
+                 decode_workers: int = 2) -> None:
+        self.store = store
+        self.batch_size = batch_size
+        # One thread prepares the next batch while the engine encodes this one; it fans the
+        # batch's files out to the decoders (Pillow releases the GIL while decoding).
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="catalog-prefetch")
+        self._decoders = ThreadPoolExecutor(decode_workers, thread_name_prefix="catalog-decode")
+        self._next: Optional[Future[list[_Decoded]]] = None
+        self._next_ids: list[int] = []
+        self._model: Optional[str] = None
+        self._total = 0
+        self._done = 0
+        self._quarantined = 0
+        self._busy_s = 0.0
+        self._resume = threading.Event()
+        self._resume.set()
+        self._closed = False
+
+    # --- pause / resume ------------------------------------------------------------------
+
+    def pause(self) -> None:
+        self._resume.clear()
+
+    def resume(self) -> None:
+        self._resume.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._resume.is_set()
+
+    # --- batches -------------------------------------------------------------------------
+
+    def next_batch(self, engine: Engine, state: Optional[JobState] = None
+                   ) -> Optional[IndexProgress]:
+        """Index one batch; None when nothing is left to index."""
+        state = state or JobState()
+        started = time.monotonic()
+        model = model_key(engine)
+        if model != self._model:
+            self._reset(model)
+        if self._next is None:
+            self._prefetch(exclude=())
+        assert self._next is not None
+        state.check()
+        current = self._next.result()
+        self._next = None
+        if not current:
+            return None
+        self._prefetch(exclude=[d.item.id for d in current])
+        good = [d for d in current if d.image is not None]
+        # The engine shares the cancel token but not the progress line, which counts items.
+        inner = JobState(token=state.token)
+        vectors = engine.embed_images([d.image for d in good if d.image is not None], inner) \
+            if good else None
+        state.check()  # a cancelled batch commits nothing, so the next run redoes it whole
+        self._commit(model, good, vectors, [d for d in current if d.image is None])
+        self._done += len(current)
+        self._quarantined += sum(1 for d in current if d.image is None)
+        self._busy_s += time.monotonic() - started
+        progress = self._progress(len(current))
+        state.progress(progress.fraction, progress.message)
+        return progress
+
+    def run(self, engine: Engine, state: Optional[JobState] = None) -> IndexProgress:
+        """Index everything pending, honouring pause and cancel."""
+        state = state or JobState()
+        last = self._progress(0)
+        while True:
+            while not self._resume.wait(0.05):
+                state.check()
+            step = self.next_batch(engine, state)
+            if step is None:
+                return IndexProgress(last.done, last.done, 0, last.quarantined, last.rate,
+                                     0.0, True)
+            last = step
+
+    def close(self) -> None:
+        """Stop the decode threads (pending decodes are dropped; nothing was committed)."""
+        self._closed = True
+        if self._next is not None:
+            self._next.cancel()
+            self._next = None
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._decoders.shutdown(wait=True, cancel_futures=True)
+
+    # --- internals -----------------------------------------------------------------------
+
+    def _reset(self, model: str) -> None:
+        if self._next is not None:
+            self._next.cancel()
+            self._next = None
+        self._model = model
+        self._done = 0
+        self._quarantined = 0
+        self._busy_s = 0.0
+        self._total = self.store.pending_count(model)
+
+    def _prefetch(self, exclude: Sequence[int]) -> None:
+        assert self._model is not None
+        if self._closed:
+            raise Cancelled()  # closed while a batch ran (window closing): stop quietly
+        items = self.store.pending_items(self._model, self.batch_size, exclude=exclude)
+        self._next = self._pool.submit(self._decode_all, items)
+
+    def _decode_all(self, items: list[CatalogItem]) -> list[_Decoded]:
+        root = self.store.root
+        return list(self._decoders.map(lambda it: _decode(root, it), items))
+
+    def _commit(self, model: str, good: list[_Decoded], vectors, bad: list[_Decoded]) -> None:
+        with self.store.write() as c:
+            for d in good:
+                if d.digest != d.item.content_hash:
+                    # The file changed after import: record what was actually embedded.
+                    c.execute("UPDATE items SET size=?, mtime=?, content_hash=? WHERE id=?",
+                              (d.size, d.mtime, d.digest, d.item.id))
+            if good:
+                self.store.put_embeddings(
+                    c, model, [(d.item.id, d.digest, vectors[i]) for i, d in enumerate(good)])
+            if bad:
+                self.store.quarantine_items(c, [(d.item, d.error) for d in bad])
+
+    def _progress(self, batch: int) -> IndexProgress:
+        total = max(self._total, self._done)
+        rate = self._done / self._busy_s if self._busy_s > 0 else 0.0
+        eta = (total - self._done) / rate if rate > 0 else None
+        return IndexProgress(self._done, total, batch, self._quarantined, rate, eta,
+                             self._done >= total)
+
+
+def _decode(root, item: CatalogItem) -> _Decoded:
+    path = root / item.path
+    try:
+        data = path.read_bytes()
+        st = path.stat()
+    except OSError as exc:
+        return _Decoded(item, None, "", item.size, item.mtime,
+                        f"cannot read the file: {exc.strerror or exc}")
+    digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+    try:
+        image = load_image(data)
+    except ImageLoadError as exc:
+        return _Decoded(item, None, digest, st.st_size, st.st_mtime, str(exc))
+    if max(image.size) > DECODE_MAX_SIDE:
+        image.thumbnail((DECODE_MAX_SIDE, DECODE_MAX_SIDE), Image.Resampling.BILINEAR)
+    return _Decoded(item, image, digest, st.st_size, st.st_mtime)
+
+
+def _fmt_duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

@@ -1,0 +1,163 @@
+"""Catalog search: by image, by text (hybrid / vector / keyword), and "more like this".
+
+Hybrid text search fuses the FTS5 keyword ranking and the vector ranking by reciprocal
+rank fusion (RRF), which needs no score calibration between BM25 and cosine. Result lists
+are cut where the score distribution drops (the largest gap after a minimum count), not at
+a fixed threshold, because useful similarity levels differ between models and catalogs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import numpy as np
+from PIL import Image
+
+from vlm_desktop.core.catalog.indexer import model_key
+from vlm_desktop.core.catalog.store import CatalogItem, CatalogStore
+from vlm_desktop.core.catalog.vector_index import CatalogIndex
+from vlm_desktop.core.engine.protocol import Engine
+
+MODES = ("hybrid", "vector", "keyword")
+RRF_K = 60  # the usual constant; damps the weight of the very first ranks
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    category: Optional[str] = None
+    min_price: Optional[float] = None
+    max_price: Optional[float] = None
+
+    @property
+    def active(self) -> bool:
+        return bool(self.category) or self.min_price is not None or self.max_price is not None
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One result. `score` ranks the list (cosine, BM25 or RRF by mode); `similarity` is
+    the cosine between query and item where the query has a vector."""
+
+    item: CatalogItem
+    score: float
+    similarity: Optional[float]
+    source: str  # "vector" | "keyword" | "both"
+
+
+def adaptive_cut(scores: Sequence[float], min_count: int = 3, ratio: float = 3.0,
+                 min_share: float = 0.25) -> int:
+    """How many of the (descending) scores to keep: cut at the largest gap after `min_count`
+    when that gap stands out — at least `ratio` times the median gap and `min_share` of the
+    whole spread, so the rule works the same for cosines, BM25 and RRF scores."""
+    n = len(scores)
+    if n <= min_count:
+        return n
+    s = np.asarray(scores, np.float64)
+    gaps = s[:-1] - s[1:]
+    tail = gaps[min_count - 1:]
+    j = int(np.argmax(tail))
+    spread = float(s[0] - s[-1])
+    typical = float(np.median(gaps))
+    if spread > 0 and tail[j] >= min_share * spread and tail[j] > ratio * typical:
+        return min_count + j
+    return n
+
+
+class CatalogSearch:
+    """Search one store with one engine's vectors."""
+
+    def __init__(self, store: CatalogStore, index: CatalogIndex) -> None:
+        self.store = store
+        self.index = index
+
+    @classmethod
+    def for_engine(cls, store: CatalogStore, engine: Engine) -> "CatalogSearch":
+        return cls(store, CatalogIndex(store, model_key(engine)))
+
+    # --- entry points --------------------------------------------------------------------
+
+    def by_vector(self, vector: np.ndarray, k: int = 20, filters: SearchFilters = SearchFilters(),
+                  exclude: Sequence[int] = (), cut: bool = True) -> list[SearchHit]:
+        allowed = self._allowed(filters)
+        pairs = self.index.get().search(vector, k + len(exclude), allowed)[0]
+        skip = set(exclude)
+        pairs = [(i, s) for i, s in pairs if i not in skip][:k]
+        hits = self._hits([(i, s, s, "vector") for i, s in pairs])
+        return self._cut(hits) if cut else hits
+
+    def by_image(self, engine: Engine, image: Image.Image, k: int = 20,
+                 filters: SearchFilters = SearchFilters(), cut: bool = True) -> list[SearchHit]:
+        return self.by_vector(engine.embed_images([image])[0], k, filters, cut=cut)
+
+    def more_like_this(self, item_id: int, k: int = 20, filters: SearchFilters = SearchFilters()
+                       ) -> list[SearchHit]:
+        vec = self.index.get().vector(item_id)
+        if vec is None:
+            return []
+        return self.by_vector(vec, k, filters, exclude=[item_id])
+
+    def by_text(self, engine: Optional[Engine], text: str, k: int = 20, mode: str = "hybrid",
+                filters: SearchFilters = SearchFilters(), cut: bool = True) -> list[SearchHit]:
+        if mode not in MODES:
+            raise ValueError(f"Unknown search mode '{mode}' (use one of: {', '.join(MODES)}).")
+        if not text.strip():
+            return []
+        if mode == "keyword" or engine is None:
+            return self._keyword(text, k, filters, cut)
+        qvec = engine.embed_texts([text])[0]
+        if mode == "vector":
+            return self.by_vector(qvec, k, filters, cut=cut)
+        return self._hybrid(text, qvec, k, filters, cut)
+
+    # --- internals -----------------------------------------------------------------------
+
+    def _allowed(self, filters: SearchFilters) -> Optional[set[int]]:
+        if not filters.active:
+            return None
+        return self.store.filter_ids(filters.category, filters.min_price, filters.max_price)
+
+    def _keyword(self, text: str, k: int, filters: SearchFilters, cut: bool) -> list[SearchHit]:
+        pairs = self.store.keyword_search(text, k, filters.category, filters.min_price,
+                                          filters.max_price)
+        hits = self._hits([(i, s, None, "keyword") for i, s in pairs])
+        return self._cut(hits) if cut else hits
+
+    def _hybrid(self, text: str, qvec: np.ndarray, k: int, filters: SearchFilters,
+                cut: bool) -> list[SearchHit]:
+        depth = max(50, 3 * k)
+        vec = self.index.get().search(qvec, depth, self._allowed(filters))[0]
+        kw = self.store.keyword_search(text, depth, filters.category, filters.min_price,
+                                       filters.max_price)
+        fused: dict[int, float] = {}
+        for ranking in (vec, kw):
+            for rank, (item_id, _s) in enumerate(ranking):
+                fused[item_id] = fused.get(item_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+        sims = dict(vec)
+        kw_ids = {i for i, _ in kw}
+        missing = [i for i in kw_ids if i not in sims]
+        sims.update(self._cosines(qvec, missing))
+        order = sorted(fused, key=lambda i: -fused[i])[:k]
+        rows = [(i, fused[i], sims.get(i),
+                 "both" if i in kw_ids and i in dict(vec) else
+                 ("keyword" if i in kw_ids else "vector")) for i in order]
+        hits = self._hits(rows)
+        return self._cut(hits) if cut else hits
+
+    def _cosines(self, qvec: np.ndarray, ids: Sequence[int]) -> dict[int, float]:
+        index = self.index.get()
+        out = {}
+        for i in ids:
+            v = index.vector(i)
+            if v is not None:
+                out[i] = float(np.dot(qvec, v))
+        return out
+
+    def _hits(self, rows: Sequence[tuple[int, float, Optional[float], str]]) -> list[SearchHit]:
+        items = self.store.items(r[0] for r in rows)
+        return [SearchHit(items[i], float(s), None if sim is None else float(sim), src)
+                for i, s, sim, src in rows if i in items]
+
+    @staticmethod
+    def _cut(hits: list[SearchHit]) -> list[SearchHit]:
+        return hits[: adaptive_cut([h.score for h in hits])]
