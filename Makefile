@@ -32,3 +32,20 @@ test-fast: $(VENV)/.stamp-test
 
 clean:
 	rm -rf build dist .pytest_cache
+
+# --- packaged installer (packaging/; see packaging/build_linux.sh) -------------------------
+APP_VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' vlm_desktop/__init__.py)
+DEB := dist/vlm-desktop_$(APP_VERSION)_amd64.deb
+
+$(VENV)/.stamp-package: $(VENV)/.stamp-base
+	$(PIP) install --quiet -e '.[package]'
+	touch $@
+
+# dist/vlm-desktop/, dist/vlm-desktop-X.Y.Z-linux-x86_64.tar.gz, dist/vlm-desktop_X.Y.Z_amd64.deb
+package: $(VENV)/.stamp-package
+	PYTHON=$(PY) bash packaging/build_linux.sh
+
+# Runs the frozen app from the unpacked .deb: offline, empty HOME, offscreen (builds it if absent).
+package-test: $(VENV)/.stamp-base
+	test -f $(DEB) || $(MAKE) package
+	PYTHON=$(PY) bash packaging/smoke_test.sh
