@@ -63,6 +63,21 @@ def _probe_until_model(window: MainWindow) -> None:
     QTimer.singleShot(0, no_model)
 
 
+def _app_icon():  # noqa: ANN202 - Qt is imported lazily
+    """The app icon from the bundled PNGs (no Qt SVG plugin needed)."""
+    from importlib.resources import files
+
+    from PySide6.QtGui import QIcon
+
+    icon = QIcon()
+    icons = files("vlm_desktop.resources").joinpath("icons")
+    for size in (16, 24, 32, 48, 64, 128, 256, 512):
+        png = icons.joinpath(f"vlm-desktop-{size}.png")
+        if png.is_file():
+            icon.addFile(str(png))
+    return icon
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of `vlm-desktop` and `python -m vlm_desktop`."""
     args_in = list(sys.argv[1:] if argv is None else argv)
@@ -95,6 +110,7 @@ def run_gui(args: argparse.Namespace, qt_args: list[str]) -> int:
     app.setApplicationName(APP_ID)
     app.setApplicationVersion(__version__)
     app.setDesktopFileName(APP_ID)
+    app.setWindowIcon(_app_icon())
 
     from vlm_desktop.ui.main_window import MainWindow
     from vlm_desktop.ui.settings import AppSettings
