@@ -226,3 +226,16 @@ def test_why_similar_falls_back_to_relevance_maps(indexed):
 
     maps = why_similar(Spatial(), a, a, "same")
     assert maps.method == "spatial" and maps.query.values.max() == 1.0
+
+
+def test_a_catalog_with_nothing_indexed_yet_searches_and_recommends_empty(tmp_path):
+    # First run: the demo catalog is imported but not yet indexed when the panel first asks.
+    make_catalog(tmp_path / "cat", n_per=2)
+    store = CatalogStore(tmp_path / "fresh.db")
+    import_folder(store, tmp_path / "cat")
+    engine = FakeEngine()
+    search = CatalogSearch.for_engine(store, engine)
+    assert search.by_text(engine, "shoe", mode="vector") == []
+    assert rec.recommend(store, search.index, k=5) == []
+    assert build_index(np.zeros(0, np.int64), np.zeros((0, 64), np.float32)).search(
+        np.ones(64, np.float32), 5) == [[]]

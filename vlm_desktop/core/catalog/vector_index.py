@@ -184,8 +184,11 @@ class HnswIndex(VectorIndex):
 def build_index(ids: np.ndarray, vectors: np.ndarray, kind: Optional[str] = None) -> VectorIndex:
     """Exact for small sets, HNSW above HNSW_THRESHOLD (or as `kind` says)."""
     vectors = np.ascontiguousarray(vectors, np.float32)
+    if len(ids) == 0:  # nothing indexed yet: an empty index answers every search with []
+        dim = int(vectors.shape[1]) if vectors.ndim == 2 else 0
+        return ExactIndex(np.zeros(0, np.int64), np.zeros((0, dim), np.float32))
     kind = kind or ("hnsw" if len(ids) > HNSW_THRESHOLD else "exact")
-    if kind == "exact" or vectors.ndim != 2 or vectors.shape[0] == 0:
+    if kind == "exact" or vectors.ndim != 2:
         return ExactIndex(np.asarray(ids, np.int64), vectors.reshape(len(ids), -1))
     faiss = _faiss()
     index = faiss.IndexHNSWFlat(int(vectors.shape[1]), HNSW_M, faiss.METRIC_INNER_PRODUCT)
