@@ -8,24 +8,30 @@ The panel opens the shipped demo catalog on first use.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Optional
 
 from PIL import Image
-from PySide6.QtCore import QModelIndex, QSize, Qt, Signal, Slot
-from PySide6.QtGui import QPixmap
+from PySide6.QtCore import QModelIndex, QSettings, QSize, Qt, Signal, Slot
+from PySide6.QtGui import QPainter, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
+    QDialog,
     QDoubleSpinBox,
     QFileDialog,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListView,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSplitter,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -33,15 +39,27 @@ from PySide6.QtWidgets import (
 from vlm_desktop.core.catalog.importer import ImportReport
 from vlm_desktop.core.catalog.indexer import IndexProgress
 from vlm_desktop.core.catalog.search import SearchFilters, SearchHit
+from vlm_desktop.core.catalog.qa import is_catalog_question
 from vlm_desktop.core.catalog.store import CatalogItem, CatalogStore
+from vlm_desktop.core.engine.types import HeatMap
 from vlm_desktop.ui.catalog_model import CatalogGridModel, GridEntry, ItemRole, price_text
-from vlm_desktop.workers.catalog_jobs import CatalogJobs, StoreOpener, ThumbnailLoader
-from vlm_desktop.workers.inference_worker import InferenceClient
+from vlm_desktop.workers.catalog_jobs import (
+    CatalogJobs,
+    Recommendations,
+    StoreOpener,
+    ThumbnailLoader,
+    WhySimilar,
+)
+from vlm_desktop.workers.inference_worker import InferenceClient, Request
 
 log = logging.getLogger(__name__)
 
 RESULTS_K = 24
 RECOMMEND_K = 8
+ITEM_SIDE = 112  # the item pane's picture
+MAX_RECENT = 6
+RECENT_KEY = "catalog/recent"
+WHY_OPACITY = 0.8  # the thumbnail is small: a stronger tint than the main view
 
 
 class CatalogPanel(QWidget):
@@ -51,14 +69,20 @@ class CatalogPanel(QWidget):
     catalog_opened = Signal(str)  # database path
     results_shown = Signal(int)  # number of entries now in the grid
     recommendations_shown = Signal(int)
+    # "Why similar": the query-side map to lay over the current image (None: hide it)
+    query_map_changed = Signal(object)  # HeatMap | None
 
     def __init__(self, client: InferenceClient, parent: Optional[QWidget] = None,
-                 store: Optional[CatalogStore] = None, open_demo: bool = True) -> None:
+                 store: Optional[CatalogStore] = None, open_demo: bool = True,
+                 settings: Optional[QSettings] = None) -> None:
         super().__init__(parent)
         self.client = client
         self.jobs: Optional[CatalogJobs] = None
+        self._settings = settings
         self._image: Optional[Image.Image] = None
         self._current: Optional[CatalogItem] = None
+        self._item_pixmap = QPixmap()
+        self._recs_wait_index = False  # a history but no vectors yet: retry as indexing goes
         self.thumbs = ThumbnailLoader(self)
         self.model = CatalogGridModel(self.thumbs, self)
         self._opener = StoreOpener(self)
@@ -69,89 +93,86 @@ class CatalogPanel(QWidget):
         if store is not None:
             self.set_store(store)
         elif open_demo:
-            self.status.setText("Opening the demo catalog…")
-            self._opener.open_demo()
+            last = next((p for p in self.recent_catalogs() if Path(p).is_file()), None)
+            if last is not None:  # the catalog used last time, else the demo
+                self.open_database(last)
+            else:
+                self.status.setText("Opening the demo catalog…")
+                self._opener.open_demo()
 
     # --- layout ---------------------------------------------------------------------------
 
     def _build(self) -> None:
         self.search_box = QLineEdit(placeholderText="Search the catalog…", clearButtonEnabled=True)
         self.search_box.setAccessibleName("Catalog search")
-        self.folder_button = QPushButton("Open folder…")
-        self.folder_button.setToolTip("Use a folder of product images (and its catalog.csv) "
-                                      "as the catalog")
+        self.catalog_button = QToolButton(text="Catalog")
+        self.catalog_button.setToolTip("Open, import or switch catalogs")
+        self.catalog_button.setAccessibleName("Catalog menu")
+        self.catalog_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.catalog_menu = QMenu(self)
+        self.catalog_button.setMenu(self.catalog_menu)
+        self.catalog_menu.aboutToShow.connect(self._fill_catalog_menu)
         self.mode_box = QComboBox()
         self.mode_box.addItems(["hybrid", "vector", "keyword"])
         self.mode_box.setToolTip("Hybrid: keywords and meaning fused; vector: meaning only; "
                                  "keyword: title, tags and category words")
         self.category_box = QComboBox()
         self.category_box.setAccessibleName("Category filter")
-        self.category_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        # Long category names must not widen the dock: the box elides, its popup does not.
+        self.category_box.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.category_box.setMinimumContentsLength(8)
         self.min_price = _price_box("Minimum price")
         self.max_price = _price_box("Maximum price")
-        filters = QHBoxLayout()
-        for w in (self.mode_box, self.category_box, QLabel("Price"), self.min_price,
-                  QLabel("–"), self.max_price):
-            filters.addWidget(w)
+        filters = QGridLayout()
+        filters.setContentsMargins(0, 0, 0, 0)
+        filters.addWidget(self.mode_box, 0, 0)
+        filters.addWidget(self.category_box, 0, 1, 1, 3)
+        filters.addWidget(QLabel("Price"), 1, 0, Qt.AlignmentFlag.AlignRight)
+        filters.addWidget(self.min_price, 1, 1)
+        filters.addWidget(QLabel("–"), 1, 2)
+        filters.addWidget(self.max_price, 1, 3)
+        filters.setColumnStretch(1, 1)
+        filters.setColumnStretch(3, 1)
         self.status = QLabel("", wordWrap=True)
 
         self.grid = QListView()
         self.grid.setViewMode(QListView.ViewMode.IconMode)
         self.grid.setResizeMode(QListView.ResizeMode.Adjust)
         self.grid.setMovement(QListView.Movement.Static)
-        self.grid.setIconSize(QSize(96, 96))
-        self.grid.setGridSize(QSize(132, 150))
+        # Three columns fit a 360-px dock.
+        self.grid.setIconSize(QSize(80, 80))
+        self.grid.setGridSize(QSize(106, 150))
         self.grid.setWordWrap(True)
         self.grid.setUniformItemSizes(True)
         self.grid.setModel(self.model)
         self.grid.setAccessibleName("Catalog items")
 
-        self.item_image = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
-        self.item_image.setMinimumSize(120, 120)
-        self.item_title = QLabel(wordWrap=True)
-        self.item_title.setStyleSheet("font-weight: bold")
-        self.item_details = QLabel(wordWrap=True)
-        self.open_button = QPushButton("Open as current image")
-        self.more_button = QPushButton("More like this")
-        self.bought_button = QPushButton("Mark as bought")
-        buttons = QHBoxLayout()
-        for b in (self.open_button, self.more_button, self.bought_button):
-            b.setEnabled(False)
-            buttons.addWidget(b)
-        pane = QWidget()
-        pane_layout = QVBoxLayout(pane)
-        for w in (self.item_image, self.item_title, self.item_details):
-            pane_layout.addWidget(w)
-        pane_layout.addLayout(buttons)
-
-        self.recs = QListWidget()
-        self.recs.setAccessibleName("Recommendations")
-        recs_box = QWidget()
-        recs_layout = QVBoxLayout(recs_box)
-        recs_layout.setContentsMargins(0, 0, 0, 0)
-        recs_layout.addWidget(QLabel("Recommended for you"))
-        recs_layout.addWidget(self.recs)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.grid)
+        split.addWidget(self._build_item_pane())
+        split.addWidget(self._build_recs())
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 0)
+        split.setStretchFactor(2, 1)
+        split.setChildrenCollapsible(False)
+        self.splitter = split
 
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         self.pause_button = QPushButton("Pause")
         self.cancel_button = QPushButton("Cancel")
-        self.index_label = QLabel("")
+        self.index_label = QLabel("", wordWrap=True)
         index_row = QHBoxLayout()
         for w in (self.progress, self.pause_button, self.cancel_button):
             index_row.addWidget(w)
         self.pause_button.setVisible(False)
         self.cancel_button.setVisible(False)
 
-        split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(self.grid)
-        split.addWidget(pane)
-        split.addWidget(recs_box)
-        split.setStretchFactor(0, 3)
         layout = QVBoxLayout(self)
         top = QHBoxLayout()
         top.addWidget(self.search_box, 1)
-        top.addWidget(self.folder_button)
+        top.addWidget(self.catalog_button)
         layout.addLayout(top)
         layout.addLayout(filters)
         layout.addWidget(self.status)
@@ -160,31 +181,141 @@ class CatalogPanel(QWidget):
         layout.addLayout(index_row)
 
         self.search_box.returnPressed.connect(self.run_search)
-        self.folder_button.clicked.connect(self.choose_folder)
         self.mode_box.currentIndexChanged.connect(lambda _i: self.run_search())
         self.category_box.currentIndexChanged.connect(lambda _i: self.run_search())
         self.min_price.editingFinished.connect(self.run_search)
         self.max_price.editingFinished.connect(self.run_search)
         self.grid.selectionModel().currentChanged.connect(self._on_current)
         self.grid.activated.connect(lambda _i: self.open_current())
-        self.open_button.clicked.connect(self.open_current)
-        self.more_button.clicked.connect(self.more_like_current)
-        self.bought_button.clicked.connect(self.mark_current_bought)
         self.recs.itemActivated.connect(self._on_rec_activated)
+        self.recs.currentItemChanged.connect(lambda cur, _prev: self._on_rec_activated(cur))
         self.pause_button.clicked.connect(self._toggle_pause)
         self.cancel_button.clicked.connect(self._cancel_index)
 
-    # --- catalog --------------------------------------------------------------------------
+    def _build_item_pane(self) -> QWidget:
+        """Picture on the left; title, details and the item's buttons beside it."""
+        self.item_image = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
+        self.item_image.setFixedSize(ITEM_SIDE, ITEM_SIDE)
+        self.item_image.setAccessibleName("Item picture")
+        self.item_title = QLabel(wordWrap=True)
+        self.item_title.setStyleSheet("font-weight: bold")
+        self.item_details = QLabel(wordWrap=True)
+        self.open_button = _tool_button("Open", "Open this item as the current image (Enter)")
+        self.more_button = _tool_button("More like this", "Search the catalog for items like this")
+        self.bought_button = _tool_button("Bought", "Mark as bought: recommendations follow "
+                                          "your purchases")
+        self.why_button = _tool_button("Why similar?", "Show which regions of this item and of "
+                                       "the current image match")
+        self.why_button.setCheckable(True)
+        buttons = QGridLayout()
+        buttons.setSpacing(4)
+        for i, b in enumerate((self.open_button, self.more_button, self.bought_button,
+                               self.why_button)):
+            b.setEnabled(False)
+            b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            buttons.addWidget(b, i // 2, i % 2)
+        text = QVBoxLayout()
+        text.setContentsMargins(0, 0, 0, 0)
+        text.addWidget(self.item_title)
+        text.addWidget(self.item_details)
+        text.addStretch(1)
+        text.addLayout(buttons)
+        pane = QWidget()
+        pane.setAccessibleName("Selected item")
+        row = QHBoxLayout(pane)
+        row.setContentsMargins(0, 4, 0, 4)
+        row.addWidget(self.item_image, 0, Qt.AlignmentFlag.AlignTop)
+        row.addLayout(text, 1)
+        pane.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        pane.setVisible(False)  # shown once an item is selected: no empty block meanwhile
+        self.item_pane = pane
+        self.open_button.clicked.connect(self.open_current)
+        self.more_button.clicked.connect(self.more_like_current)
+        self.bought_button.clicked.connect(self.mark_current_bought)
+        self.why_button.toggled.connect(self._on_why_toggled)
+        return pane
+
+    def _build_recs(self) -> QWidget:
+        self.recs = QListWidget()
+        self.recs.setAccessibleName("Recommendations")
+        self.recs.setWordWrap(True)
+        self.recs_hint = QLabel(wordWrap=True)
+        self.recs_hint.setAccessibleName("Recommendations note")
+        self.recs_hint.setVisible(False)
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(QLabel("Recommended for you"))
+        layout.addWidget(self.recs_hint)
+        layout.addWidget(self.recs, 1)
+        return box
+
+    # --- catalogs: open, import, recent ---------------------------------------------------
+
+    def _fill_catalog_menu(self) -> None:
+        m = self.catalog_menu
+        m.clear()
+        m.addAction("Open catalog…", self.choose_database)
+        m.addAction("Import folder as catalog…", self.choose_folder)
+        m.addAction("Demo catalog", self.open_demo)
+        recent = self.recent_catalogs()
+        if recent:
+            m.addSection("Recent catalogs")
+            current = str(self.jobs.store.path) if self.jobs is not None else ""
+            for path in recent:
+                act = m.addAction(Path(path).stem, lambda p=path: self.open_database(p))
+                act.setToolTip(path)
+                act.setCheckable(True)
+                act.setChecked(path == current)
+                act.setEnabled(Path(path).is_file())
+
+    def recent_catalogs(self) -> list[str]:
+        """Catalog databases opened lately, newest first (kept in the settings)."""
+        if self._settings is None:
+            return []
+        value = self._settings.value(RECENT_KEY, [])
+        if isinstance(value, str):  # INI files give back one string for a one-element list
+            value = [value] if value else []
+        return [str(v) for v in (value or [])][:MAX_RECENT]
+
+    def _remember(self, path: str) -> None:
+        if self._settings is not None:
+            recent = [path] + [p for p in self.recent_catalogs() if p != path]
+            self._settings.setValue(RECENT_KEY, recent[:MAX_RECENT])
+
+    def choose_database(self) -> None:
+        from vlm_desktop.core.catalog.demo import catalogs_dir
+
+        path, _ = QFileDialog.getOpenFileName(self, "Open catalog", str(catalogs_dir()),
+                                              "Catalog database (*.db);;All files (*)")
+        if path:
+            self.open_database(path)
+
+    def open_database(self, path: str) -> None:
+        """Open a catalog database (refreshed from its folder off the GUI thread)."""
+        self.status.setText(f"Opening {Path(path).stem}…")
+        self._opener.open_database(path)
+
+    def open_demo(self) -> None:
+        self.status.setText("Opening the demo catalog…")
+        self._opener.open_demo()
 
     def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a folder of product images")
-        if folder:
-            self.open_folder(folder)
+        folder = QFileDialog.getExistingDirectory(self, "Import a folder of product images")
+        if not folder:
+            return
+        from vlm_desktop.ui.catalog_import_dialog import CatalogImportDialog
+        from vlm_desktop.workers.catalog_jobs import find_metadata
 
-    def open_folder(self, folder: str, metadata: Optional[str] = None) -> None:
+        dialog = CatalogImportDialog(folder, find_metadata(Path(folder)), self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.open_folder(folder, dialog.metadata, dialog.mapping())
+
+    def open_folder(self, folder: str, metadata: Optional[str] = None,
+                    mapping: Optional[dict[str, str]] = None) -> None:
         """Import a folder as a catalog (off the GUI thread) and switch to it."""
         self.status.setText(f"Importing {folder}…")
-        self._opener.open_folder(folder, metadata)
+        self._opener.open_folder(folder, metadata, mapping)
 
     @Slot(object, object)
     def _on_opened(self, store: CatalogStore, report: Optional[ImportReport]) -> None:
@@ -214,6 +345,9 @@ class CatalogPanel(QWidget):
         self.jobs.job_failed.connect(self._on_job_failed)
         self.jobs.index_progress.connect(self._on_index_progress)
         self.jobs.index_state.connect(self._on_index_state)
+        self.model.set_entries([])
+        self._show_item(None)
+        self.recs.clear()
         self.category_box.blockSignals(True)
         self.category_box.clear()
         self.category_box.addItem("All categories", None)
@@ -222,6 +356,8 @@ class CatalogPanel(QWidget):
         self.category_box.blockSignals(False)
         stats = store.stats()
         self.status.setText(f"{stats.items} items in {store.path.stem}")
+        self.status.setToolTip(str(store.path))
+        self._remember(str(store.path))
         self.catalog_opened.emit(str(store.path))
         if self.client.has_engine():
             self._after_engine()
@@ -248,7 +384,10 @@ class CatalogPanel(QWidget):
     @Slot(object)
     def show_similar_to(self, image: Image.Image) -> None:
         """Show the catalog items that look like `image` (searched on the worker)."""
+        if image is not self._image:
+            self.why_button.setChecked(False)  # its maps were of the previous image
         self._image = image
+        self.why_button.setEnabled(self._current is not None)
         if self.jobs is None or not self.client.has_engine():
             return
         self.status.setText("Looking for similar items…")
@@ -274,6 +413,13 @@ class CatalogPanel(QWidget):
         if self.jobs is not None and self.client.has_engine():
             self.jobs.recommendations(RECOMMEND_K)
 
+    def answer_request(self, image: Image.Image, question: str) -> Optional[Request]:
+        """A worker request answering `question` from the catalog, or None when it is not a
+        catalog question or no catalog is open (the model answers it then)."""
+        if self.jobs is None or not is_catalog_question(question):
+            return None
+        return self.jobs.answer_request(image, question)
+
     # --- the selected item ----------------------------------------------------------------
 
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
@@ -281,9 +427,14 @@ class CatalogPanel(QWidget):
         self._show_item(item)
 
     def _show_item(self, item: Optional[CatalogItem]) -> None:
+        if item != self._current:
+            self.why_button.setChecked(False)
         self._current = item
         for b in (self.open_button, self.more_button, self.bought_button):
             b.setEnabled(item is not None)
+        self.why_button.setEnabled(item is not None and self._image is not None)
+        self._item_pixmap = QPixmap()
+        self.item_pane.setVisible(item is not None)
         if item is None or self.jobs is None:
             self.item_title.clear()
             self.item_details.clear()
@@ -295,8 +446,10 @@ class CatalogPanel(QWidget):
         self.item_details.setText("\n".join(x for x in lines if x))
         pix = QPixmap(path)
         if not pix.isNull():
-            self.item_image.setPixmap(pix.scaled(160, 160, Qt.AspectRatioMode.KeepAspectRatio,
-                                                 Qt.TransformationMode.SmoothTransformation))
+            self._item_pixmap = pix.scaled(ITEM_SIDE, ITEM_SIDE,
+                                           Qt.AspectRatioMode.KeepAspectRatio,
+                                           Qt.TransformationMode.SmoothTransformation)
+        self.item_image.setPixmap(self._item_pixmap)
 
     def open_current(self) -> None:
         if self.jobs is not None and self._current is not None:
@@ -308,8 +461,38 @@ class CatalogPanel(QWidget):
             self.status.setText(f"Marked “{self._current.title}” as bought.")
             self.refresh_recommendations()
 
-    def _on_rec_activated(self, item: QListWidgetItem) -> None:
-        self._show_item(item.data(ItemRole))
+    def _on_rec_activated(self, item: Optional[QListWidgetItem]) -> None:
+        if item is not None and item.data(ItemRole) is not None:
+            self._show_item(item.data(ItemRole))
+
+    # --- why similar ----------------------------------------------------------------------
+
+    def _on_why_toggled(self, on: bool) -> None:
+        if on and self.jobs is not None and self._current is not None and self._image is not None:
+            self.status.setText(f"Comparing with “{self._current.title}”…")
+            self.jobs.why_similar(self._image, self._current)
+            return
+        self.item_image.setPixmap(self._item_pixmap)
+        self.query_map_changed.emit(None)
+
+    def _show_why(self, why: WhySimilar) -> None:
+        if not self.why_button.isChecked() or why.item != self._current:
+            return  # the user moved on while the maps were made
+        from vlm_desktop.ui.overlay_controls import heatmap_qimage
+
+        maps = why.maps
+        base = self._item_pixmap
+        if not base.isNull():
+            pix = QPixmap(base)
+            painter = QPainter(pix)
+            painter.setOpacity(WHY_OPACITY)
+            painter.drawImage(pix.rect(), heatmap_qimage(maps.hit, (pix.width(), pix.height())))
+            painter.end()
+            self.item_image.setPixmap(pix)
+        how = "matching regions" if maps.method == "spatial" else "where each shows the item"
+        self.status.setText(f"Why similar: {how} are highlighted on both images.")
+        query: HeatMap = maps.query
+        self.query_map_changed.emit(query)
 
     # --- outcomes -------------------------------------------------------------------------
 
@@ -324,16 +507,37 @@ class CatalogPanel(QWidget):
             self.status.setText(f"{len(hits)} items" if hits else "No matching items.")
             self.results_shown.emit(len(hits))
         elif name == "recommend":
-            self.recs.clear()
-            for r in value:  # type: ignore[attr-defined]
-                row = QListWidgetItem(f"{r.item.title} — {price_text(r.item)}\n{r.reason}")
-                row.setData(ItemRole, r.item)
-                row.setToolTip(r.reason)
-                self.recs.addItem(row)
-            self.recommendations_shown.emit(self.recs.count())
+            assert isinstance(value, Recommendations)
+            self._show_recommendations(value)
+        elif name == "why":
+            assert isinstance(value, WhySimilar)
+            self._show_why(value)
+
+    def _show_recommendations(self, recs: Recommendations) -> None:
+        self.recs.clear()
+        for r in recs.items:
+            row = QListWidgetItem(f"{r.item.title} — {price_text(r.item)}\n{r.reason}")
+            row.setData(ItemRole, r.item)
+            row.setToolTip(r.reason)
+            self.recs.addItem(row)
+        indexing = self.jobs is not None and self.jobs.indexing
+        if recs.items:
+            hint = ""
+        elif recs.purchases == 0:
+            hint = "Mark items as bought to get recommendations."
+        elif indexing or recs.indexed == 0:
+            hint = "Recommendations appear as the catalog is indexed."
+        else:
+            hint = "Nothing left to recommend from your purchases."
+        self.recs_hint.setText(hint)
+        self.recs_hint.setVisible(bool(hint))
+        self._recs_wait_index = indexing and recs.purchases > 0 and not recs.items
+        self.recommendations_shown.emit(len(recs.items))
 
     @Slot(str, str)
     def _on_job_failed(self, name: str, message: str) -> None:
+        if name == "why":
+            self.why_button.setChecked(False)
         self.status.setText(f"Catalog {name} failed: {message}")
 
     @Slot(object)
@@ -341,6 +545,9 @@ class CatalogPanel(QWidget):
         self.progress.setVisible(True)
         self.progress.setValue(int(100 * p.fraction))
         self.index_label.setText(p.message)
+        if self._recs_wait_index:
+            self._recs_wait_index = False
+            self.refresh_recommendations()
 
     @Slot(str)
     def _on_index_state(self, state: str) -> None:
@@ -385,4 +592,13 @@ def _price_box(name: str) -> QDoubleSpinBox:
     box.setDecimals(2)
     box.setSpecialValueText("any")  # 0 shows as "any": no bound
     box.setAccessibleName(name)
+    box.setToolTip(name + " (0: any)")
     return box
+
+
+def _tool_button(text: str, tip: str) -> QToolButton:
+    b = QToolButton(text=text)
+    b.setToolTip(tip)
+    b.setAccessibleName(text)
+    b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    return b

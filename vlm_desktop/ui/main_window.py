@@ -100,6 +100,7 @@ class MainWindow(QMainWindow):
         self.image: Image.Image | None = None
         self.image_label = ""
         self.heatmap: HeatMap | None = None
+        self._similarity_map: HeatMap | None = None  # the catalog's "Why similar?" map
         self.caption_id: int | None = None
         self._answers: dict[int, ChatEntry] = {}
         self._other: dict[int, str] = {}  # request id → kind, for devices/export requests
@@ -177,8 +178,9 @@ class MainWindow(QMainWindow):
             return None
         from vlm_desktop.ui.catalog_panel import CatalogPanel
 
-        panel = CatalogPanel(self.client, self)
+        panel = CatalogPanel(self.client, self, settings=self.settings.store)
         panel.open_item_requested.connect(self.open_path)
+        panel.query_map_changed.connect(self._show_similarity_map)
         dock = QDockWidget("Catalog", self)
         dock.setObjectName("catalogDock")
         dock.setAccessibleName("Catalog")
@@ -429,7 +431,10 @@ class MainWindow(QMainWindow):
         if image is None or not self.can(CAP_ANSWER):
             return
         entry = self.chat_panel.add_question(question)
-        rid = self.client.submit(Request(
+        # Price, category and stock questions go to the open catalog, if there is one.
+        request = self.catalog_panel.answer_request(image, question) \
+            if self.catalog_panel is not None else None
+        rid = self.client.submit(request or Request(
             "answer", lambda engine, state: engine.answer(image, question, state)))
         self._answers[rid] = entry
         self._started_at[rid] = time.perf_counter()
@@ -501,6 +506,14 @@ class MainWindow(QMainWindow):
     def show_word(self, span: WordSpan | None) -> None:
         """Show the heat map of a clicked word over the image (None hides it)."""
         self._set_heatmap(span)
+
+    def _show_similarity_map(self, heatmap: HeatMap | None) -> None:
+        """The catalog's "Why similar?" map over the current image, shown like a word's."""
+        if heatmap is None and self.heatmap is not self._similarity_map:
+            return  # a word's map replaced it meanwhile: leave that one up
+        self._similarity_map = heatmap
+        self._set_heatmap(WordSpan(0, 0, f"like {heatmap.label}", heatmap)
+                          if heatmap is not None else None)
 
     def _set_heatmap(self, span: WordSpan | None) -> None:
         heatmap = span.heatmap if span is not None else None

@@ -9,9 +9,13 @@ batch each, so a caption or a question asked meanwhile runs between two batches.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import re
+import sqlite3
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Mapping, Optional
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 from PIL import Image
@@ -21,16 +25,89 @@ from vlm_desktop.core import paths
 from vlm_desktop.core.cancel import JobState
 from vlm_desktop.core.catalog.importer import ImportReport
 from vlm_desktop.core.catalog.indexer import IndexProgress, Indexer
-from vlm_desktop.core.catalog.recommend import mark_bought, recommend
-from vlm_desktop.core.catalog.search import CatalogSearch, SearchFilters
-from vlm_desktop.core.catalog.store import CatalogStore
+from vlm_desktop.core.catalog.recommend import Recommendation, mark_bought, recommend
+from vlm_desktop.core.catalog.search import CatalogSearch, SearchFilters, SearchHit
+from vlm_desktop.core.catalog.store import CatalogItem, CatalogStore
 from vlm_desktop.core.engine.protocol import Engine
+from vlm_desktop.core.engine.types import Answer, WordSpan
 from vlm_desktop.workers import threads
 from vlm_desktop.workers.inference_worker import InferenceClient, Priority, Request
 
 log = logging.getLogger(__name__)
 
 THUMB_SIDE = 96
+# Indexing batches are sized from the measured rate to take about this long: a question
+# asked meanwhile waits at most one batch (the worker runs requests one at a time).
+BATCH_SECONDS = 2.0
+MIN_BATCH, MAX_BATCH = 2, 32
+MAPPING_META = "column_mapping"  # the import dialog's column mapping, reused on re-open
+
+
+@dataclass(frozen=True)
+class Recommendations:
+    """The recommendation list and what it came from (for the panel's empty-list hint)."""
+
+    items: tuple[Recommendation, ...]
+    purchases: int  # purchases in the history
+    indexed: int  # items with a vector for the model
+
+
+@dataclass(frozen=True)
+class WhySimilar:
+    """"Why similar" maps for one hit against the current image."""
+
+    item: CatalogItem
+    maps: object  # core.catalog.why.SimilarityMaps
+
+
+def _indexed(jobs: "CatalogJobs", engine: Engine) -> int:
+    from vlm_desktop.core.catalog.indexer import model_key
+
+    return jobs.store.embedding_count(model_key(engine))
+
+
+def _similar(jobs: "CatalogJobs", engine: Engine,
+             search: Callable[[CatalogSearch], list[SearchHit]]) -> list[SearchHit]:
+    # Nothing indexed yet (the first minutes of a new catalog): no vectors to compare with.
+    return search(jobs.search(engine)) if _indexed(jobs, engine) else []
+
+
+def _recommend(jobs: "CatalogJobs", engine: Engine, k: int) -> Recommendations:
+    history = len(jobs.store.purchases())
+    indexed = _indexed(jobs, engine)
+    if history == 0 or indexed == 0:
+        return Recommendations((), history, indexed)
+    return Recommendations(tuple(recommend(jobs.store, jobs.search(engine).index, k)),
+                           history, indexed)
+
+
+def _why(jobs: "CatalogJobs", engine: Engine, image: Image.Image, item: CatalogItem
+         ) -> WhySimilar:
+    from vlm_desktop.core.catalog.why import why_similar
+    from vlm_desktop.core.images import load_image
+
+    hit = load_image(str(jobs.store.abs_path(item)))
+    return WhySimilar(item, why_similar(engine, image, hit, item.title))
+
+
+def _answer(jobs: "CatalogJobs", engine: Engine, state: JobState, image: Image.Image,
+            question: str) -> Answer:
+    from vlm_desktop.core.catalog.qa import answer_catalog_question
+
+    state.check()
+    if not _indexed(jobs, engine):
+        text = "The catalog is still being indexed; ask again in a moment."
+        return Answer(question, text, 0.0, kind="catalog", words=_plain_words(text),
+                      evidence="no indexed catalog items yet")
+    answer = answer_catalog_question(jobs.search(engine), engine, image, question)
+    # Word spans let the chat wrap the sentence like a model's answer.
+    return replace(answer, words=_plain_words(answer.text))
+
+
+def _plain_words(text: str) -> tuple[WordSpan, ...]:
+    """Whitespace-separated spans with no maps: prices ("24.49") and quoted titles stay
+    whole, and the chat wraps the sentence between them."""
+    return tuple(WordSpan(m.start(), m.end(), m.group()) for m in re.finditer(r"\S+", text))
 
 
 class CatalogJobs(QObject):
@@ -46,7 +123,7 @@ class CatalogJobs(QObject):
         super().__init__(parent)
         self.client = client
         self.store = store
-        self._indexer = Indexer(store)
+        self._indexer = Indexer(store, batch_size=4)  # resized by the measured rate
         self._searches: dict[str, CatalogSearch] = {}  # by engine model key
         self._jobs: dict[int, str] = {}
         self._index_request: Optional[int] = None
@@ -76,18 +153,31 @@ class CatalogJobs(QObject):
         return rid
 
     def similar_to_image(self, image: Image.Image, k: int, filters: SearchFilters) -> int:
-        return self.run("similar", lambda j, e, s: j.search(e).by_image(e, image, k, filters))
+        return self.run("similar", lambda j, e, s: _similar(
+            j, e, lambda cs: cs.by_image(e, image, k, filters)))
 
     def more_like_this(self, item_id: int, k: int, filters: SearchFilters) -> int:
-        return self.run("similar", lambda j, e, s: j.search(e).more_like_this(item_id, k, filters))
+        return self.run("similar", lambda j, e, s: _similar(
+            j, e, lambda cs: cs.more_like_this(item_id, k, filters)))
 
     def text_search(self, text: str, mode: str, k: int, filters: SearchFilters) -> int:
-        return self.run("similar",
-                        lambda j, e, s: j.search(e).by_text(e, text, k, mode, filters))
+        def fn(j: CatalogJobs, e: Engine, s: JobState) -> list[SearchHit]:
+            # Before any vector exists, keywords still find items by their words.
+            use = mode if _indexed(j, e) else "keyword"
+            return j.search(e).by_text(e, text, k, use, filters)
+
+        return self.run("similar", fn)
 
     def recommendations(self, k: int) -> int:
-        return self.run("recommend",
-                        lambda j, e, s: recommend(j.store, j.search(e).index, k))
+        return self.run("recommend", lambda j, e, s: _recommend(j, e, k))
+
+    def why_similar(self, image: Image.Image, item: CatalogItem) -> int:
+        """Heat maps of what `image` and `item` share; job_result("why", WhySimilar)."""
+        return self.run("why", lambda j, e, s: _why(j, e, image, item))
+
+    def answer_request(self, image: Image.Image, question: str) -> Request:
+        """A worker request answering a catalog question about `image` (an `Answer`)."""
+        return Request("answer", lambda e, s: _answer(self, e, s, image, question))
 
     def mark_bought(self, item_id: int) -> None:
         """Record a purchase now (a small SQLite write; safe on the GUI thread)."""
@@ -148,6 +238,9 @@ class CatalogJobs(QObject):
                 self.index_state.emit("finished")
                 return
             assert isinstance(value, IndexProgress)
+            if value.rate > 0:
+                size = round(value.rate * BATCH_SECONDS)
+                self._indexer.batch_size = max(MIN_BATCH, min(MAX_BATCH, size))
             self.index_progress.emit(value)
             if self._indexing and not self._paused:
                 self._submit_batch()
@@ -256,7 +349,7 @@ class _OpenSignals(QObject):
 
 
 class _OpenTask(QRunnable):
-    def __init__(self, fn: Callable[[], tuple[CatalogStore, ImportReport]],
+    def __init__(self, fn: Callable[[], tuple[CatalogStore, Optional[ImportReport]]],
                  signals: _OpenSignals) -> None:
         super().__init__()
         self.fn, self.signals = fn, signals
@@ -291,8 +384,10 @@ class StoreOpener(QObject):
 
         self._pool.start(_OpenTask(open_demo_catalog, self._signals))
 
-    def open_folder(self, folder: str, metadata: Optional[str] = None) -> None:
-        """Import (or refresh) `folder` into its own database under data_dir()/catalogs."""
+    def open_folder(self, folder: str, metadata: Optional[str] = None,
+                    mapping: Optional[Mapping[str, str]] = None) -> None:
+        """Import (or refresh) `folder` into its own database under data_dir()/catalogs;
+        `mapping` (field -> column) is kept in the database for later refreshes."""
         from vlm_desktop.core.catalog.demo import catalogs_dir
         from vlm_desktop.core.catalog.importer import import_folder
 
@@ -300,8 +395,23 @@ class StoreOpener(QObject):
             root = Path(folder).resolve()
             tag = hashlib.blake2b(str(root).encode(), digest_size=4).hexdigest()
             store = CatalogStore(catalogs_dir() / f"{root.name}-{tag}.db")
-            meta = metadata or _find_metadata(root)
-            return store, import_folder(store, root, meta)
+            # A mapping comes from the import dialog, whose metadata choice (even none) stands.
+            meta = metadata if mapping is not None else (metadata or find_metadata(root))
+            store.set_meta(MAPPING_META, json.dumps(dict(mapping or {})))
+            return store, import_folder(store, root, meta, mapping)
+
+        self._pool.start(_OpenTask(work, self._signals))
+
+    def open_database(self, path: str) -> None:
+        """Open an existing catalog database and refresh it from its folder (incremental)."""
+        from vlm_desktop.core.catalog.demo import DEMO_NAME, open_demo_catalog
+
+        def work() -> tuple[CatalogStore, Optional[ImportReport]]:
+            check_catalog_file(path)
+            if Path(path).stem == DEMO_NAME and Path(path).parent.name == "catalogs":
+                return open_demo_catalog(Path(path))  # its pictures live in the package
+            store = CatalogStore(path)
+            return store, refresh(store)
 
         self._pool.start(_OpenTask(work, self._signals))
 
@@ -310,11 +420,41 @@ class StoreOpener(QObject):
         self._pool.waitForDone(timeout_ms)
 
 
+def check_catalog_file(path: str) -> None:
+    """Refuse a file that is not a catalog database before CatalogStore would add tables."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{path} does not exist.")
+    try:
+        conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key='catalog_id'").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        row = None
+    if row is None:
+        raise ValueError(f"{Path(path).name} is not a VLM Desktop catalog database.")
+
+
+def refresh(store: CatalogStore) -> Optional[ImportReport]:
+    """Re-import the catalog's folder with its metadata and mapping; None if the folder
+    is gone (the catalog still opens with what it has)."""
+    from vlm_desktop.core.catalog.importer import import_folder
+
+    root = store.get_meta("root")
+    if root is None or not Path(root).is_dir():
+        return None
+    meta = store.get_meta("metadata")
+    mapping = json.loads(store.get_meta(MAPPING_META) or "{}")
+    return import_folder(store, root, meta if meta and Path(meta).is_file() else None,
+                         mapping)
+
+
 METADATA_NAMES = ("catalog.csv", "metadata.csv", "products.csv", "catalog.jsonl",
                   "metadata.jsonl", "catalog.json", "metadata.json")
 
 
-def _find_metadata(root: Path) -> Optional[str]:
+def find_metadata(root: Path) -> Optional[str]:
     """A metadata file sitting in the catalog folder under a usual name, if any."""
     for name in METADATA_NAMES:
         if (root / name).is_file():

@@ -42,6 +42,11 @@ LICENCE = ("EfficientNet-Lite0 ImageNet weights: Apache-2.0; all-MiniLM-L6-v2: A
            "University)")
 CACHE_SIZE = 32
 RELEVANCE_MATCH = 0.8  # a phrase this close to known concepts gets their CAM, else attention
+# embed_images encodes in chunks sized to take about this long, so a cancel (closing the
+# window mid-index) is seen within about a second even on a slow CPU; a GPU keeps whole
+# chunks of MAX_CHUNK, where batching pays most.
+CHUNK_SECONDS = 0.8
+MAX_CHUNK = 16
 
 
 def class_terms(concepts: Concepts) -> list[list[str]]:
@@ -234,13 +239,19 @@ class LiteEngine:
 
     def embed_images(self, images: Sequence[Image.Image],
                      state: Optional[JobState] = None) -> np.ndarray:
-        rows = []
-        for start in range(0, len(images), 16):
+        rows: list[np.ndarray] = []
+        chunk, start = 1 if state is not None else MAX_CHUNK, 0
+        while start < len(images):
             _check(state)
-            for ev in self.evidence(list(images[start:start + 16]), state):
+            began = time.perf_counter()
+            part = list(images[start:start + chunk])
+            for ev in self.evidence(part, state):
                 rows.append(self.joint.image_embedding(ev.probs, ev.pooled))
+            start += len(part)
             if state is not None:
-                state.progress(min(1.0, (start + 16) / max(1, len(images))))
+                state.progress(start / max(1, len(images)))
+                per_image = (time.perf_counter() - began) / len(part)
+                chunk = int(max(1, min(MAX_CHUNK, CHUNK_SECONDS / max(per_image, 1e-6))))
         if not rows:
             return np.zeros((0, self.node_vecs.shape[1]), np.float32)
         return np.stack(rows).astype(np.float32)
@@ -261,6 +272,10 @@ class LiteEngine:
             if max(glob, local) >= 0.05:
                 return HeatMap(phrase, unit_range(ev.concept_map(classes)), kind="cam")
         return HeatMap(phrase, unit_range(self.phrase_attention(ev, phrase)), kind="attention")
+
+    def spatial_features(self, image: Image.Image) -> np.ndarray:
+        """The image's feature grid (rows, cols, 1280) float32, row 0 = top ("why similar")."""
+        return np.asarray(self.evidence([image])[0].grid, np.float32)
 
     def word_maps(self, image: Image.Image, text: str) -> dict[str, HeatMap]:
         """Per-word attention heat maps of any text over the image (rows of A)."""
