@@ -17,9 +17,13 @@ def load_engine(folder: str | Path, device: DeviceChoice, name: str = ""):  # no
     config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     _, family = family_for(config)
     if family.engine == "blip":
-        from vlm_desktop.core.engine.hf.blip import BlipEngine as cls
-    elif family.engine == "contrastive":
-        from vlm_desktop.core.engine.hf.contrastive import ContrastiveEngine as cls
-    else:
-        from vlm_desktop.core.engine.hf.chat import ChatEngine as cls
-    return cls(folder, device, name=name)
+        from vlm_desktop.core.engine.hf.blip import BlipEngine
+
+        return BlipEngine(folder, device, name=name)
+    if family.engine == "contrastive":
+        from vlm_desktop.core.engine.hf.contrastive import ContrastiveEngine
+
+        return ContrastiveEngine(folder, device, name=name)
+    from vlm_desktop.core.engine.hf.chat import ChatEngine
+
+    return ChatEngine(folder, device, name=name)

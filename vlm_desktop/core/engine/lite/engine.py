@@ -137,9 +137,9 @@ class LiteEngine:
         """The phrase prompted like the labels ("a photo of a …"), embedded; small LRU."""
         key = phrase.lower().strip()
         if key not in self._phrases:
-            self._phrases[key] = self._known_vector(key)
-            if self._phrases[key] is None:
-                self._phrases[key] = self.text.encode([PROMPT.format(key)])[0]
+            known = self._known_vector(key)
+            self._phrases[key] = (known if known is not None
+                                  else self.text.encode([PROMPT.format(key)])[0])
             while len(self._phrases) > 256:
                 self._phrases.popitem(last=False)
         return self._phrases[key]

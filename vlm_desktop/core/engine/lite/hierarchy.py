@@ -220,8 +220,8 @@ class Hierarchy:
         for c, text in enumerate(self._definitions):
             if word.search(text):
                 add(c, DEFINITION_SCORE, f"'{key}' in its definition")
-        for n in np.flatnonzero(sims[: len(self.node_names)] >= ASSOCIATED_SIM):
-            add(int(n), float(sims[n]), f"close in meaning ({float(sims[n]):.2f})")
+        for close in np.flatnonzero(sims[: len(self.node_names)] >= ASSOCIATED_SIM):
+            add(int(close), float(sims[close]), f"close in meaning ({float(sims[close]):.2f})")
         ranked = sorted(found.items(), key=lambda kv: -kv[1][0])[:limit]
         return tuple((n, score, why) for n, (score, why) in ranked)
 

@@ -15,7 +15,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -176,7 +176,8 @@ def _read_npz(source, key: str) -> dict[str, np.ndarray] | None:  # noqa: ANN001
 def _write_npz(path: Path, key: str, arrays: dict[str, np.ndarray]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, key=np.str_(key), **arrays)
+    payload: dict[str, Any] = {"key": np.str_(key), **arrays}
+    np.savez(tmp, **payload)
     tmp.replace(path)  # atomic, so a crash never leaves half a cache
 
 

@@ -13,11 +13,14 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 # torch at module level on purpose: this module loads with the model, on the worker
 # thread, never at GUI start-up.
@@ -65,7 +68,7 @@ def fingerprint() -> str:
 class TextTower:
     """MiniLM sentence encoder (BERT forward over the package's weights) with word states."""
 
-    def __init__(self, tokenizer: object, weights: dict[str, torch.Tensor], config: dict,
+    def __init__(self, tokenizer: Tokenizer, weights: dict[str, torch.Tensor], config: dict,
                  device: str, dtype: torch.dtype) -> None:
         self.tokenizer = tokenizer
         self.w = weights
