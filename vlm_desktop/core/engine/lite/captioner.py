@@ -21,6 +21,7 @@ SURE_MASS = 0.5  # a node named without hedging holds at least this much probabi
 CLEAR_SHARE = 0.75
 WEAK_MASS = 0.15  # below this even "possibly" names only the single best class
 COLOUR_MIN_SHARE = 0.35  # a colour is named when it covers this share of the object
+OBJECT_REGION = 0.25  # cells whose CAM reaches this share of its range belong to the object
 SECOND_MIN_PROB = 0.15  # a second object must win a local view by this much
 SECOND_MIN_CELLS = 3.0
 SECOND_COHERENT = 0.25  # a second object's best class holds at least this share of its mass
@@ -127,7 +128,10 @@ def object_colour(ev: ImageEvidence, cam: np.ndarray) -> tuple[ColourName | None
     if not spread:
         return None, np.zeros(ev.grid_shape, np.float32)
     top = spread[0]
-    return top, colour_map(ev, top.name, weights)
+    # The word's map shows where that colour lies over the whole object region, not only
+    # under the CAM's hottest cells (weighting by CAM strength shrank it to one blob).
+    region = ev.pixel_weights((unit_range(cam) >= OBJECT_REGION).astype(np.float32))
+    return top, colour_map(ev, top.name, region * ev.foreground)
 
 
 def colour_map(ev: ImageEvidence, name: str, weights: np.ndarray) -> np.ndarray:
