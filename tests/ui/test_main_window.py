@@ -264,19 +264,24 @@ def test_settings_survive_a_restart(qtbot, make_window, tmp_path):
 
 
 def test_every_control_has_an_accessible_name_and_tooltip(qtbot, make_window, tmp_path):
-    from PySide6.QtWidgets import QAbstractButton, QAbstractSlider, QLineEdit, QScrollBar
+    from PySide6.QtWidgets import (QAbstractButton, QAbstractSlider, QAbstractSpinBox,
+                                   QComboBox, QLineEdit, QScrollBar)
 
-    window = make_window()
+    window = make_window(catalog=True)
     _open(qtbot, window, _image(tmp_path, "red.png", (220, 30, 30)))
     window.ask("What colour?")
     qtbot.waitUntil(lambda: window.chat_panel.entries[-1].answer is not None, timeout=TIMEOUT_MS)
-    controls = [w for kind in (QAbstractButton, QAbstractSlider, QLineEdit)
+    controls = [w for kind in (QAbstractButton, QAbstractSlider, QLineEdit, QComboBox,
+                               QAbstractSpinBox)
                 for w in window.findChildren(kind)
-                # Scroll bars and the menu bar's overflow button are Qt's own parts.
-                if not w.objectName().startswith("qt_") and not isinstance(w, QScrollBar)]
-    missing = [f"{type(w).__name__}({w.text() if hasattr(w, 'text') else ''})"
+                # Scroll bars, the menu bar's overflow button and line edits' clear buttons
+                # are Qt's own parts.
+                if not w.objectName().startswith("qt_") and not isinstance(w, QScrollBar)
+                and not isinstance(w.parent(), QLineEdit)]
+    missing = [f"{type(w).__name__}({w.text() if hasattr(w, 'text') else ''}) "
+               f"in {type(w.parent()).__name__}"
                for w in controls if not (w.accessibleName() and w.toolTip())]
-    assert controls and missing == []
+    assert controls and missing == [], missing
     for action in window.menuBar().actions():
         for item in action.menu().actions():
             if not item.isSeparator() and item.menu() is None:

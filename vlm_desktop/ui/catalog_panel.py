@@ -105,6 +105,7 @@ class CatalogPanel(QWidget):
     def _build(self) -> None:
         self.search_box = QLineEdit(placeholderText="Search the catalog…", clearButtonEnabled=True)
         self.search_box.setAccessibleName("Catalog search")
+        self.search_box.setToolTip("Search titles, tags and categories; press Enter")
         self.catalog_button = QToolButton(text="Catalog")
         self.catalog_button.setToolTip("Open, import or switch catalogs")
         self.catalog_button.setAccessibleName("Catalog menu")
@@ -116,8 +117,10 @@ class CatalogPanel(QWidget):
         self.mode_box.addItems(["hybrid", "vector", "keyword"])
         self.mode_box.setToolTip("Hybrid: keywords and meaning fused; vector: meaning only; "
                                  "keyword: title, tags and category words")
+        self.mode_box.setAccessibleName("Search mode")
         self.category_box = QComboBox()
         self.category_box.setAccessibleName("Category filter")
+        self.category_box.setToolTip("Show only items of one category")
         # Long category names must not widen the dock: the box elides, its popup does not.
         self.category_box.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -162,6 +165,10 @@ class CatalogPanel(QWidget):
         self.progress.setVisible(False)
         self.pause_button = QPushButton("Pause")
         self.cancel_button = QPushButton("Cancel")
+        self.pause_button.setAccessibleName("Pause or resume indexing")
+        self.pause_button.setToolTip("Pause indexing; press again to resume")
+        self.cancel_button.setAccessibleName("Cancel indexing")
+        self.cancel_button.setToolTip("Stop indexing; items indexed so far are kept")
         self.index_label = QLabel("", wordWrap=True)
         index_row = QHBoxLayout()
         for w in (self.progress, self.pause_button, self.cancel_button):
