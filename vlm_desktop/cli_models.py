@@ -11,15 +11,6 @@ EXIT_OK = 0
 EXIT_REFUSED = 2
 
 
-def _human(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} GB"
-
-
 def _record_json(rec: Any, defaults: dict[str, str]) -> dict[str, Any]:
     data = rec.to_json()
     data["default_for"] = sorted(c for c, n in defaults.items() if n == rec.name)
@@ -38,9 +29,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
     print(f"{'NAME':<24} {'KIND':<18} {'SIZE':>9} {'PARAMS':>9} {'RAM':>9}  CAPABILITIES")
     for r in records:
         caps = ",".join(sorted(r.capabilities))
-        size = "-" if r.builtin else _human(r.size_bytes)
+        size = "-" if r.builtin else models.human_size(r.size_bytes)
         params = "-" if r.builtin else f"{r.parameters / 1e6:.1f}M"
-        ram = "-" if r.builtin else _human(r.est_ram_bytes)
+        ram = "-" if r.builtin else models.human_size(r.est_ram_bytes)
         marks = [c for c, n in defaults.items() if n == r.name]
         tail = f"  (default: {', '.join(marks)})" if marks else ""
         print(f"{r.name:<24} {r.kind:<18} {size:>9} {params:>9} {ram:>9}  {caps}{tail}")
@@ -64,9 +55,10 @@ def _cmd_import(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rec.to_json(), ensure_ascii=False))
     else:
+        size = models.human_size
         print(f"imported {rec.name}: {rec.label}, {rec.parameters / 1e6:.1f}M parameters, "
-              f"{_human(rec.size_bytes)} on disk, about {_human(rec.est_ram_bytes)} RAM "
-              f"(CPU) / {_human(rec.est_vram_bytes)} GPU memory; can do: "
+              f"{size(rec.size_bytes)} on disk, about {size(rec.est_ram_bytes)} RAM "
+              f"(CPU) / {size(rec.est_vram_bytes)} GPU memory; can do: "
               f"{', '.join(sorted(rec.capabilities))}")
     return EXIT_OK
 

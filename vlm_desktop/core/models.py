@@ -86,6 +86,16 @@ BUILTIN_RECORD = ModelRecord(
 # --- verification -------------------------------------------------------------------------
 
 
+def human_size(n: int) -> str:
+    """A byte count as people read it: "512 B", "232.8 KB", "1.4 GB"."""
+    size = float(n)
+    for unit in ("B", "KB", "MB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
+
+
 def _has_image_processor(folder: Path) -> bool:
     if (folder / "preprocessor_config.json").is_file():
         return True

@@ -31,15 +31,6 @@ COLUMNS = ("Name", "Kind", "Can do", "Size", "Parameters", "Est. memory (CPU / G
 DEFAULT_CAPS = ("caption", "answer", "embed")
 
 
-def _human(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} GB"
-
-
 class _ImportSignals(QObject):
     done = Signal(object)  # ModelRecord
     failed = Signal(str)
@@ -137,9 +128,9 @@ class ModelManagerDialog(QDialog):
             # "stream" is a property of a model, not a job one is chosen for.
             marks = ", ".join(c for c, n in defaults.items() if n == rec.name and c != "stream")
             memory = "-" if rec.builtin else (
-                f"{_human(rec.est_ram_bytes)} / {_human(rec.est_vram_bytes)}")
+                f"{models.human_size(rec.est_ram_bytes)} / {models.human_size(rec.est_vram_bytes)}")
             cells = (rec.name, rec.label, ", ".join(sorted(rec.capabilities)),
-                     "-" if rec.builtin else _human(rec.size_bytes),
+                     "-" if rec.builtin else models.human_size(rec.size_bytes),
                      "-" if rec.builtin else f"{rec.parameters / 1e6:.1f} M", memory, marks)
             for c, text in enumerate(cells):
                 self.table.setItem(r, c, QTableWidgetItem(text))
