@@ -39,7 +39,7 @@ class WordChips(QWidget):
         self._emphasis = emphasis
         self.setAccessibleName(text)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
-        layout = FlowLayout(self, spacing=3)
+        layout = FlowLayout(self, spacing=4)
         for word, tail in _tokens(text, words):
             if word.heatmap is not None:
                 chip = WordChip(word, self)
@@ -88,7 +88,8 @@ class WordChips(QWidget):
         border = theme.blend(pal.color(pal.ColorRole.Base), accent, 0.45)
         size = self.font().pointSizeF() * (1.12 if self._emphasis else 1.0)
         self.setStyleSheet(
-            f"QLabel {{ font-size: {size:.1f}pt; padding: 3px 0px; }}"
+            # indent 0: a styled QLabel otherwise gets ~7 px of indent, widening word gaps.
+            f"QLabel {{ font-size: {size:.1f}pt; padding: 3px 0px; qproperty-indent: 0; }}"
             f"QToolButton#wordChip {{ font-size: {size:.1f}pt; padding: 2px 7px;"
             f" border: 1px solid {theme.css(border)}; border-radius: 9px;"
             f" background: {theme.css(chip_bg)}; color: palette(text); }}"
