@@ -111,3 +111,39 @@ def test_open_folder_imports_it_and_reports_refused_rows(qtbot, setup, tmp_path)
     with qtbot.waitSignal(panel.jobs.index_state, timeout=TIMEOUT,
                           check_params_cb=lambda s: s == "finished"):
         pass
+
+
+def test_retry_unreadable_files_tries_them_again(qtbot, setup, tmp_path):
+    import os
+
+    panel, _, store = setup
+    root = tmp_path / "shop"
+    make_catalog(root, n_per=1)
+    bad = root / "shoes" / "broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 600)  # a PNG header and nothing usable
+    with qtbot.waitSignal(panel.catalog_opened, timeout=TIMEOUT):
+        panel.open_folder(str(root))
+    with qtbot.waitSignal(panel.jobs.index_state, timeout=TIMEOUT,
+                          check_params_cb=lambda s: s == "finished"):
+        pass
+    assert [q.path for q in panel.jobs.store.quarantine()] == ["shoes/broken.png"]
+
+    # The file is repaired in place with the same size and time stamp, so a plain refresh
+    # would keep skipping it; Retry must try it again.
+    stat = bad.stat()
+    good = tmp_path / "good.png"
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(good)
+    data = good.read_bytes()
+    bad.write_bytes(data + b"\0" * (stat.st_size - len(data)))
+    os.utime(bad, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+    panel._fill_catalog_menu()
+    retry = [a for a in panel.catalog_menu.actions() if a.text().startswith("Retry")]
+    assert retry and retry[0].isEnabled() and "(1)" in retry[0].text()
+    with qtbot.waitSignal(panel.catalog_opened, timeout=TIMEOUT):
+        retry[0].trigger()
+    with qtbot.waitSignal(panel.jobs.index_state, timeout=TIMEOUT,
+                          check_params_cb=lambda s: s == "finished"):
+        pass
+    assert panel.jobs.store.quarantine() == []
+    assert panel.jobs.store.item_by_path("shoes/broken.png") is not None

@@ -265,6 +265,11 @@ class CatalogPanel(QWidget):
         m.addAction("Open catalog…", self.choose_database)
         m.addAction("Import folder as catalog…", self.choose_folder)
         m.addAction("Demo catalog", self.open_demo)
+        unreadable = len(self.jobs.store.quarantine()) if self.jobs is not None else 0
+        retry = m.addAction(f"Retry unreadable files ({unreadable})", self.retry_unreadable)
+        retry.setEnabled(unreadable > 0)
+        retry.setToolTip("Try the files that failed again (e.g. after fixing them or "
+                         "installing a codec)")
         recent = self.recent_catalogs()
         if recent:
             m.addSection("Recent catalogs")
@@ -303,6 +308,15 @@ class CatalogPanel(QWidget):
         self.status.setText(f"Opening {Path(path).stem}…")
         self._opener.open_database(path)
 
+    def retry_unreadable(self) -> None:
+        """Clear the quarantine list and refresh, so failed files are imported and tried again."""
+        if self.jobs is None:
+            return
+        store = self.jobs.store
+        count = store.clear_quarantine()
+        log.info("retrying %d unreadable files of %s", count, store.path)
+        self.open_database(str(store.path))
+
     def open_demo(self) -> None:
         self.status.setText("Opening the demo catalog…")
         self._opener.open_demo()
@@ -339,7 +353,10 @@ class CatalogPanel(QWidget):
         if r.problems:
             text += f"; {len(r.problems)} metadata rows refused (hover for details)"
         self.status.setText(text)
-        self.status.setToolTip("\n".join(f"row {p.row}: {p.reason}" for p in r.problems[:50]))
+        details = [f"row {p.row}: {p.reason}" for p in r.problems[:50]]
+        if self.jobs is not None:
+            details += [f"{q.path}: {q.reason}" for q in self.jobs.store.quarantine()[:50]]
+        self.status.setToolTip("\n".join(details))
 
     @Slot(object)
     def set_store(self, store: CatalogStore) -> None:

@@ -433,6 +433,11 @@ class CatalogStore:
         rows = self.conn().execute("SELECT path, reason, at FROM quarantine ORDER BY path")
         return [QuarantineEntry(r[0], r[1], float(r[2])) for r in rows]
 
+    def clear_quarantine(self) -> int:
+        """Forget every quarantined file so the next refresh imports and tries it again."""
+        with self.write() as c:
+            return int(c.execute("DELETE FROM quarantine").rowcount)
+
     def quarantine_states(self) -> dict[str, tuple[int, float]]:
         return {r[0]: (int(r[1]), float(r[2]))
                 for r in self.conn().execute("SELECT path, size, mtime FROM quarantine")}
