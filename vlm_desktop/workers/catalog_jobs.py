@@ -38,8 +38,8 @@ log = logging.getLogger(__name__)
 THUMB_SIDE = 96
 # Indexing batches are sized from the measured rate to take about this long: a question
 # asked meanwhile waits at most one batch (the worker runs requests one at a time).
-BATCH_SECONDS = 2.0
-MIN_BATCH, MAX_BATCH = 2, 32
+BATCH_SECONDS = 0.75
+MIN_BATCH, MAX_BATCH = 1, 32
 MAPPING_META = "column_mapping"  # the import dialog's column mapping, reused on re-open
 
 
