@@ -15,7 +15,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable
 
 os.environ["VLM_DESKTOP_HOME"] = tempfile.mkdtemp(prefix="vlm-desktop-model-shots-")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -23,13 +22,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def wait_until(app: object, condition: Callable[[], bool], timeout_s: float = 60.0) -> None:
-    end = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > end:
-            raise TimeoutError("the window did not reach the expected state")
-        app.processEvents()  # type: ignore[attr-defined]
-        time.sleep(0.01)
+from take_screenshots import wait_until  # noqa: E402 - same folder; after the env is set
 
 
 def import_tiny_models() -> None:

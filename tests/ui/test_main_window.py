@@ -34,26 +34,17 @@ def _settings(ini: str) -> AppSettings:
 
 
 @pytest.fixture()
-def make_window(qtbot, ini):
+def make_window(shown_windows, ini):
     """Builds windows on the fake engine (CPU, so no torch import); closes them after the test."""
-    windows: list[MainWindow] = []
 
     def make(delay_s: float = 0.0, fail_on: str | None = None, start: bool = True,
              resolve=None, devices=None, catalog: bool = False) -> MainWindow:
         engine_resolver = resolve or (lambda name: (lambda choice: FakeEngine(delay_s, fail_on)))
-        window = MainWindow(_settings(ini), device="cpu", resolve_factory=engine_resolver,
-                            device_lister=devices, with_catalog=catalog)
-        qtbot.addWidget(window)
-        window.show()
-        windows.append(window)
-        if start:
-            with qtbot.waitSignal(window.client.engine_ready, timeout=TIMEOUT_MS):
-                window.start_model()
-        return window
+        return shown_windows(MainWindow(_settings(ini), device="cpu",
+                                        resolve_factory=engine_resolver,
+                                        device_lister=devices, with_catalog=catalog), start)
 
-    yield make
-    for window in windows:
-        window.close()
+    return make
 
 
 def _open(qtbot, window: MainWindow, path: str) -> None:

@@ -71,23 +71,12 @@ def settings(tmp_path: Path) -> AppSettings:
 
 
 @pytest.fixture()
-def make_window(qtbot, settings):
-    windows: list[MainWindow] = []
-
+def make_window(shown_windows, settings):
     def make(start: bool = True, **kwargs) -> MainWindow:
-        window = MainWindow(settings, device="cpu", device_lister=None, with_catalog=False,
-                            **kwargs)
-        qtbot.addWidget(window)
-        window.show()
-        windows.append(window)
-        if start:
-            with qtbot.waitSignal(window.client.engine_ready, timeout=TIMEOUT_MS):
-                window.start_model()
-        return window
+        return shown_windows(MainWindow(settings, device="cpu", device_lister=None,
+                                        with_catalog=False, **kwargs), start)
 
-    yield make
-    for window in windows:
-        window.close()
+    return make
 
 
 def _fake_with(capabilities: frozenset[str]):
