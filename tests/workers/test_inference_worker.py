@@ -14,6 +14,8 @@ from vlm_desktop.core.engine.fake import FakeEngine
 from vlm_desktop.core.engine.registry import ModelUnavailable
 from vlm_desktop.core.engine.types import Answer, Caption
 from vlm_desktop.workers.inference_worker import (
+    EMBED,
+    NO_EMBEDDER_MESSAGE,
     NO_MODEL_MESSAGE,
     InferenceClient,
     Priority,
@@ -275,6 +277,59 @@ def test_switching_models_closes_the_old_one_first_all_on_the_worker_thread(clie
     assert trace[-1][:2] == ("close", "second")
     worker_threads = {t[2] for t in trace}
     assert len(worker_threads) == 1 and threading.get_ident() not in worker_threads
+
+
+def _load(qtbot, client, name: str, trace: list, slot: str = "main", device: str = "cpu"):
+    signal = client.embedder_ready if slot == EMBED else client.engine_ready
+    with qtbot.waitSignal(signal, timeout=TIMEOUT_MS):
+        client.load_engine(lambda choice, n=name: _TracedEngine(n, trace), device, name, slot)
+
+
+def _who(client, qtbot, role: str) -> str:
+    """The name of the engine a request with `role` runs on."""
+    with qtbot.waitSignal(client.result, timeout=TIMEOUT_MS) as blocker:
+        client.submit(Request("who", lambda e, s: e.name, role=role))
+    return blocker.args[1]
+
+
+def test_captioning_and_embedding_models_run_side_by_side(client, qtbot):
+    trace: list = []
+    _load(qtbot, client, "captioner", trace)
+    _load(qtbot, client, "embedder", trace, slot=EMBED)
+    assert _who(client, qtbot, "main") == "captioner"
+    assert _who(client, qtbot, EMBED) == "embedder"
+    # Switching the embedder frees only the old embedder; the captioner stays loaded.
+    _load(qtbot, client, "embedder-2", trace, slot=EMBED)
+    assert [t[:2] for t in trace] == [("load", "captioner"), ("load", "embedder"),
+                                      ("close", "embedder"), ("load", "embedder-2")]
+    assert _who(client, qtbot, "main") == "captioner"
+    assert client.shutdown(TIMEOUT_MS)
+    assert {t[1] for t in trace if t[0] == "close"} == {"embedder", "captioner", "embedder-2"}
+
+
+def test_one_model_in_both_roles_is_loaded_once_and_kept_while_either_uses_it(client, qtbot):
+    trace: list = []
+    _load(qtbot, client, "both", trace)
+    _load(qtbot, client, "both", trace, slot=EMBED)
+    assert [t[:2] for t in trace] == [("load", "both")]  # shared, not loaded twice
+    # The captioner changes: the shared model keeps serving the catalog, so it stays open.
+    _load(qtbot, client, "captioner", trace)
+    assert [t[:2] for t in trace] == [("load", "both"), ("load", "captioner")]
+    assert _who(client, qtbot, EMBED) == "both"
+    # Now the embedder changes too: nothing uses "both" any more, so it is freed.
+    _load(qtbot, client, "captioner", trace, slot=EMBED)
+    assert [t[:2] for t in trace][-1] == ("close", "both")
+    assert _who(client, qtbot, EMBED) == "captioner"
+    # Asking again for the model a slot already holds keeps it (no reload).
+    _load(qtbot, client, "captioner", trace)
+    assert [t[:2] for t in trace].count(("load", "captioner")) == 1
+
+
+def test_catalog_work_without_an_embedding_model_fails_with_a_plain_message(loaded, qtbot):
+    with qtbot.waitSignal(loaded.error, timeout=TIMEOUT_MS) as blocker:
+        loaded.submit(Request("catalog similar", lambda e, s: "unreachable", role=EMBED))
+    assert blocker.args[1] == NO_EMBEDDER_MESSAGE
+    assert not loaded.has_engine(EMBED) and loaded.has_engine()
 
 
 def test_shutdown_cancels_running_work_and_leaves_no_thread(loaded, qtbot):

@@ -46,10 +46,15 @@ class Priority(enum.IntEnum):
     BATCH = 10  # catalog indexing batches, re-indexing
 
 
-_LOAD_PRIORITY = -1
+_LOAD_PRIORITY = -1  # a model switch goes ahead of everything queued for the model
+
+# The worker holds up to two models: MAIN captions and answers; EMBED makes the catalog's
+# vectors. When both name the same model on the same device they share one instance.
+MAIN, EMBED = "main", "embed"
+NO_EMBEDDER_MESSAGE = "No embedding model is loaded for the catalog."
 
 # Threads whose shutdown timed out, kept referenced so Python never destroys them running.
-_STILL_RUNNING: list[tuple[QThread, QObject]] = []  # a model switch goes ahead of everything queued for the model
+_STILL_RUNNING: list[tuple[QThread, QObject]] = []
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,7 @@ class Request:
     fn: Callable[[Engine, JobState], object]
     priority: Priority = Priority.INTERACTIVE
     topic: Optional[str] = None  # a newer request with the same topic supersedes this one
+    role: str = MAIN  # which loaded model `fn` gets: MAIN or EMBED
 
 
 # --- error mapping ------------------------------------------------------------------------
@@ -123,6 +129,15 @@ class _EngineLoad:
     factory: Callable[[DeviceChoice], Engine]
     device: str
     name: str
+    slot: str = MAIN
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    key: Optional[tuple[str, str, str]]  # (name, device, dtype); None never shares
+    engine: Engine
+    info: object  # ModelInfo
+    choice: DeviceChoice
 
 
 @dataclass(order=True)
@@ -134,6 +149,7 @@ class _Job:
     token: CancelToken = field(compare=False)
     fn: Optional[Callable[[Engine, JobState], object]] = field(compare=False, default=None)
     load: Optional[_EngineLoad] = field(compare=False, default=None)
+    role: str = field(compare=False, default=MAIN)
 
 
 class _JobQueue:
@@ -185,42 +201,59 @@ _RESULT, _ERROR, _CANCELLED = "result", "error", "cancelled"
 
 
 class InferenceWorker(QObject):
-    """Owns the engine and runs queued jobs on its thread; reports raw outcomes by signal."""
+    """Owns the models and runs queued jobs on its thread; reports raw outcomes by signal."""
 
     job_started = Signal(int)
     job_progress = Signal(int, float, str)
     job_partial = Signal(int, object)
     job_done = Signal(int, str, object)  # id, outcome, result value or (message, details)
-    engine_loading = Signal(str)
-    engine_ready = Signal(object, object)
-    engine_failed = Signal(str, str)
+    engine_loading = Signal(str, str)  # slot, name
+    engine_ready = Signal(str, object, object)  # slot, ModelInfo, DeviceChoice
+    engine_failed = Signal(str, str, str)  # slot, message, details
 
     def __init__(self, queue: _JobQueue) -> None:
         super().__init__()
         self._queue = queue
-        self._engine: Optional[Engine] = None
+        self._slots: dict[str, _Loaded] = {}
 
     @property
     def engine(self) -> Optional[Engine]:
-        return self._engine
+        return self.engine_for(MAIN)
+
+    def engine_for(self, slot: str) -> Optional[Engine]:
+        loaded = self._slots.get(slot)
+        return loaded.engine if loaded is not None else None
 
     @Slot()
     def run(self) -> None:
-        """The thread's loop: runs until the queue is closed, then frees the engine here."""
+        """The thread's loop: runs until the queue is closed, then frees the models here."""
         while (job := self._queue.get()) is not None:
             if job.load is not None:
                 self._load(job.load)
             else:
                 self._run_request(job)
-        self._close_engine()
+        for slot in list(self._slots):
+            self._release(slot)
 
     def _load(self, spec: _EngineLoad) -> None:
-        self.engine_loading.emit(spec.name or "model")
-        self._close_engine()  # free the old model's memory before the new one loads
+        slot = spec.slot
+        self.engine_loading.emit(slot, spec.name or "model")
         started = time.perf_counter()
         engine: Optional[Engine] = None
         try:
             choice = choose_device(spec.device)
+            key = (spec.name, choice.device, choice.dtype) if spec.name else None
+            current = self._slots.get(slot)
+            if key is not None and current is not None and current.key == key:
+                self.engine_ready.emit(slot, current.info, current.choice)  # already loaded
+                return
+            self._release(slot)  # free the old model's memory before the new one loads
+            shared = next((v for v in self._slots.values() if key is not None and v.key == key),
+                          None)
+            if shared is not None:
+                self._slots[slot] = shared
+                self.engine_ready.emit(slot, shared.info, shared.choice)
+                return
             engine = spec.factory(choice)
             info = engine.info()
         except Exception as exc:
@@ -229,20 +262,22 @@ class InferenceWorker(QObject):
                 message = f"Could not load the model: {exc}"
             if engine is not None:
                 self._safe_close(engine)
-            self.engine_failed.emit(message, details)
+            self.engine_failed.emit(slot, message, details)
             return
-        self._engine = engine
-        log.info("loaded %s on %s in %.0f ms (%s)", info.name, choice.device,
+        self._slots[slot] = _Loaded(key, engine, info, choice)
+        log.info("loaded %s as %s model on %s in %.0f ms (%s)", info.name, slot, choice.device,
                  (time.perf_counter() - started) * 1000, choice.reason)
-        self.engine_ready.emit(info, choice)
+        self.engine_ready.emit(slot, info, choice)
 
     def _run_request(self, job: _Job) -> None:
         rid = job.request_id
         if job.token.cancelled:
             self.job_done.emit(rid, _CANCELLED, None)
             return
-        if self._engine is None or job.fn is None:
-            self.job_done.emit(rid, _ERROR, (NO_MODEL_MESSAGE, f"{job.kind}: no engine loaded"))
+        engine = self.engine_for(job.role)
+        if engine is None or job.fn is None:
+            message = NO_EMBEDDER_MESSAGE if job.role == EMBED else NO_MODEL_MESSAGE
+            self.job_done.emit(rid, _ERROR, (message, f"{job.kind}: no {job.role} engine"))
             return
         state = JobState(
             job.token,
@@ -252,7 +287,7 @@ class InferenceWorker(QObject):
         self.job_started.emit(rid)
         started = time.perf_counter()
         try:
-            value = job.fn(self._engine, state)
+            value = job.fn(engine, state)
         except Cancelled:
             outcome, payload = _CANCELLED, None
         except Exception as exc:
@@ -263,10 +298,12 @@ class InferenceWorker(QObject):
                   (time.perf_counter() - started) * 1000)
         self.job_done.emit(rid, outcome, payload)
 
-    def _close_engine(self) -> None:
-        engine, self._engine = self._engine, None
-        if engine is not None:
-            self._safe_close(engine)
+    def _release(self, slot: str) -> None:
+        """Empty `slot`; its model is closed unless the other slot shares it."""
+        loaded = self._slots.pop(slot, None)
+        if loaded is not None and all(v.engine is not loaded.engine
+                                      for v in self._slots.values()):
+            self._safe_close(loaded.engine)
 
     @staticmethod
     def _safe_close(engine: Engine) -> None:
@@ -303,6 +340,10 @@ class InferenceClient(QObject):
     engine_loading = Signal(str)
     engine_ready = Signal(object, object)
     engine_failed = Signal(str, str)
+    # The same three for the catalog's embedding model (the EMBED slot).
+    embedder_loading = Signal(str)
+    embedder_ready = Signal(object, object)
+    embedder_failed = Signal(str, str)
     busy_changed = Signal(bool)
 
     _cancel_later = Signal(int)  # pending requests taken off the queue finish on the next turn
@@ -335,19 +376,24 @@ class InferenceClient(QObject):
         w.job_progress.connect(self._on_progress)
         w.job_partial.connect(self._on_partial)
         w.job_done.connect(self._on_done)
-        w.engine_loading.connect(self.engine_loading)
-        w.engine_ready.connect(self.engine_ready)
-        w.engine_failed.connect(self.engine_failed)
+        w.engine_loading.connect(self._on_loading)
+        w.engine_ready.connect(self._on_ready)
+        w.engine_failed.connect(self._on_failed)
 
     # --- public API
 
     def load_engine(
-        self, factory: Callable[[DeviceChoice], Engine], device: str = "auto", name: str = ""
+        self, factory: Callable[[DeviceChoice], Engine], device: str = "auto", name: str = "",
+        slot: str = MAIN,
     ) -> None:
-        """Queue a model (re)load: choose_device(device), then factory(choice), on the worker."""
+        """Queue a model (re)load into `slot`: choose_device(device), then factory(choice).
+
+        A named model already in the other slot on the same device is shared, not loaded
+        twice; the same model already in `slot` is kept. Ready or failed signals follow.
+        """
         self._check_running()
         self._queue.put(_Job(_LOAD_PRIORITY, next(self._seq), 0, "model loading",
-                             CancelToken(), load=_EngineLoad(factory, device, name)))
+                             CancelToken(), load=_EngineLoad(factory, device, name, slot)))
 
     def submit(self, request: Request) -> int:
         """Queue `request`; returns its id. A same-topic request still live is superseded."""
@@ -361,7 +407,7 @@ class InferenceClient(QObject):
         token = CancelToken()
         self._live[rid] = _Live(request.kind, token, request.topic)
         self._queue.put(_Job(int(request.priority), next(self._seq), rid, request.kind, token,
-                             fn=request.fn))
+                             fn=request.fn, role=request.role))
         self._set_busy(True)
         return rid
 
@@ -380,8 +426,8 @@ class InferenceClient(QObject):
         for request_id in list(self._live):
             self.cancel(request_id)
 
-    def has_engine(self) -> bool:
-        return self._worker.engine is not None
+    def has_engine(self, slot: str = MAIN) -> bool:
+        return self._worker.engine_for(slot) is not None
 
     def is_busy(self) -> bool:
         return self._busy
@@ -412,6 +458,18 @@ class InferenceClient(QObject):
 
     def _wanted(self, request_id: int) -> bool:
         return request_id in self._live and request_id not in self._dropped
+
+    @Slot(str, str)
+    def _on_loading(self, slot: str, name: str) -> None:
+        (self.embedder_loading if slot == EMBED else self.engine_loading).emit(name)
+
+    @Slot(str, object, object)
+    def _on_ready(self, slot: str, info: object, choice: object) -> None:
+        (self.embedder_ready if slot == EMBED else self.engine_ready).emit(info, choice)
+
+    @Slot(str, str, str)
+    def _on_failed(self, slot: str, message: str, details: str) -> None:
+        (self.embedder_failed if slot == EMBED else self.engine_failed).emit(message, details)
 
     @Slot(int)
     def _on_started(self, request_id: int) -> None:
