@@ -1,4 +1,5 @@
-"""Screenshots of model switching for review: the Model menu open, a caption-only model, the manager.
+"""Screenshots of model switching for review: a caption-only model with catalog search from
+another model, the Model menu and its Catalog Search Model submenu open, the manager.
 
 Run under a virtual display (the open menu is a separate window, so the screen is grabbed):
     xvfb-run -s "-screen 0 1600x1000x24" python scripts/take_model_screenshots.py
@@ -65,8 +66,9 @@ def main() -> int:
 
     ini = Path(os.environ["VLM_DESKTOP_HOME"]) / "settings.ini"
     settings = AppSettings(QSettings(str(ini), QSettings.Format.IniFormat))
+    settings.embed_model = "clip-tiny"  # captions from BLIP, catalog vectors from CLIP
     window = MainWindow(settings, model_name="blip-caption-tiny", device="cpu",
-                        device_lister=None, resolve_factory=fake_for, with_catalog=False)
+                        device_lister=None, resolve_factory=fake_for)
     width, height = (int(v) for v in args.size.split("x"))
     window.resize(width, height)
     window.move(0, 0)
@@ -75,6 +77,9 @@ def main() -> int:
     wait_until(app, lambda: window.info is not None)
     window.open_path(str(Path(__import__("skimage").__file__).parent / "data" / "chelsea.png"))
     wait_until(app, lambda: window.caption_panel.caption is not None)
+    panel = window.catalog_panel
+    wait_until(app, lambda: panel.jobs is not None and "indexed with" in
+               panel.index_label.text(), timeout_s=120)
 
     def settle() -> None:  # let posted layout requests run before grabbing
         for _ in range(10):
@@ -102,6 +107,16 @@ def main() -> int:
     right = max(menu.geometry().right() + 40, 700)
     bottom = menu.geometry().bottom() + 40
     save(screen.grabWindow(0, 0, 0, right, bottom), "06-model-menu")
+    embed_menu = window.actions_.embed_menu
+    menu.setActiveAction(embed_menu.menuAction())
+    row = menu.actionGeometry(embed_menu.menuAction())
+    embed_menu.popup(menu.mapToGlobal(row.topRight()))
+    wait_until(app, lambda: embed_menu.isVisible())
+    settle()
+    right = max(embed_menu.geometry().right() + 40, 700)
+    bottom = max(menu.geometry().bottom(), embed_menu.geometry().bottom()) + 40
+    save(screen.grabWindow(0, 0, 0, right, bottom), "06b-catalog-search-model-menu")
+    embed_menu.hide()
     menu.hide()
     app.processEvents()
 

@@ -65,7 +65,7 @@ def test_caption_json_has_one_line_per_image(fake_models, images, capsys):
     for r in records:
         assert (r["model"], r["device"], r["confidence"]) == ("Fake test engine", "cpu", 0.5)
         assert r["ms"] >= 0
-    assert fake_models == [(None, "cpu")]  # one model load for all files
+    assert fake_models == [("lite", "cpu")]  # the default captioner, loaded once for all files
     assert "[1/2] red.png" in captured.err and "[2/2] blue.png" in captured.err
 
 

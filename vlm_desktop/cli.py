@@ -51,15 +51,17 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", metavar="D",
                         help="where the model runs: auto, cpu, cuda, cuda:N or mps (default: auto)")
     parser.add_argument("--model", default=None, metavar="NAME",
-                        help="installed model to use (default: the built-in one)")
+                        help="installed model to use (default: the one set with "
+                             "`vlm-desktop models default`, else the built-in one)")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object per line instead of text")
     parser.add_argument("--debug", action="store_true",
                         help="show tracebacks and debug logging")
 
 
-def open_engine(args: argparse.Namespace) -> tuple["Engine", "DeviceChoice"]:
-    """Load the model named by args.model on args.device.
+def open_engine(args: argparse.Namespace, capability: str = "caption"
+                ) -> tuple["Engine", "DeviceChoice"]:
+    """Load the model named by args.model (else the default for `capability`) on args.device.
 
     Raises ModelUnavailable or DeviceError with a message for the user; `main` prints it
     and exits with status 2.
@@ -69,7 +71,11 @@ def open_engine(args: argparse.Namespace) -> tuple["Engine", "DeviceChoice"]:
     from vlm_desktop.core.device import choose_device
     from vlm_desktop.core.engine import registry
 
-    factory = registry.engine_factory(getattr(args, "model", None))  # fails fast: no model
+    name = getattr(args, "model", None)
+    if name is None:  # the catalog has its own default model, apart from the captioner
+        name = (registry.embedding_model_for(None) if capability == "embed"
+                else registry.default_model_for(capability))
+    factory = registry.engine_factory(name)  # fails fast: no model
     choice = choose_device(getattr(args, "device", "auto"))
     start = time.perf_counter()
     engine = factory(choice)
@@ -150,7 +156,7 @@ def _cmd_caption(args: argparse.Namespace) -> int:
 def _cmd_ask(args: argparse.Namespace) -> int:
     from vlm_desktop.core.images import load_image
 
-    engine, choice = open_engine(args)
+    engine, choice = open_engine(args, "answer")
     try:
         info = engine.info()
         start = time.perf_counter()

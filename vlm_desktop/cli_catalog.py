@@ -76,7 +76,7 @@ def _catalog_option(parser: argparse.ArgumentParser) -> None:
 def _open_engine(args: argparse.Namespace) -> "Engine":
     from vlm_desktop.cli import open_engine
 
-    return open_engine(args)[0]
+    return open_engine(args, "embed")[0]
 
 
 def _out(record: dict[str, Any]) -> None:

@@ -128,6 +128,21 @@ def test_defaults_per_capability(home_dir):
     assert models.default_for(CAP_EMBED) == "lite"
 
 
+def test_the_catalog_model_is_chosen_apart_from_the_captioning_model(home_dir):
+    models.import_model(blip_folder(), name="cap")
+    models.import_model(clip_folder(), name="clip")
+    models.set_default(CAP_CAPTION, "cap")
+    # Captions come from BLIP; the catalog keeps the default embedder (the built-in).
+    assert registry.default_model_for(CAP_CAPTION) == "cap"
+    assert registry.embedding_model_for(None) == "lite"
+    models.set_default(CAP_EMBED, "clip")
+    assert registry.embedding_model_for("") == "clip"
+    # The user's pick wins, but only when it is installed and can embed.
+    assert registry.embedding_model_for("lite") == "lite"
+    assert registry.embedding_model_for("cap") == "clip"
+    assert registry.embedding_model_for("gone") == "clip"
+
+
 def test_models_in_the_hf_cache_are_listed_not_downloaded(home_dir, tmp_path, monkeypatch):
     snap = tmp_path / "hub" / "models--Salesforce--blip-tiny" / "snapshots" / "abc123"
     _copy(blip_folder(), snap)

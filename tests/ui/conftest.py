@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 import pytest
+
+from vlm_desktop.core.engine import registry
+from vlm_desktop.core.engine.fake import FakeEngine
+from vlm_desktop.core.engine.registry import ModelEntry, ModelUnavailable
 
 TIMEOUT_MS = 10000
 
@@ -24,3 +30,40 @@ def shown_windows(qtbot):
     yield show
     for window in windows:
         window.close()
+
+
+class FakeRegistry:
+    """Stands in for the installed models; records which ones the window asked to load."""
+
+    def __init__(self, entries: list[ModelEntry]) -> None:
+        self.entries = entries
+        self.requested: list[Optional[str]] = []
+        self.engines: list[FakeEngine] = []
+
+    def available_models(self) -> list[ModelEntry]:
+        return list(self.entries)
+
+    def engine_factory(self, name: Optional[str]):
+        self.requested.append(name)
+        entry = next((e for e in self.entries if e.name == name), None)
+        if entry is None:
+            raise ModelUnavailable(f"No model named '{name}' is installed.")
+
+        def load(_choice):
+            engine = FakeEngine(capabilities=entry.capabilities, name=entry.display_name)
+            self.engines.append(engine)
+            return engine
+
+        return load
+
+
+@pytest.fixture()
+def install_models(monkeypatch, home_dir):
+    """`install_models(entries)`: the window sees exactly these models; returns the registry."""
+    def install(entries: list[ModelEntry]) -> FakeRegistry:
+        fake = FakeRegistry(entries)
+        monkeypatch.setattr(registry, "available_models", fake.available_models)
+        monkeypatch.setattr(registry, "engine_factory", fake.engine_factory)
+        return fake
+
+    return install

@@ -17,7 +17,7 @@ from vlm_desktop.core.catalog.indexer import Indexer  # noqa: E402
 from vlm_desktop.core.catalog.store import CatalogStore  # noqa: E402
 from vlm_desktop.core.engine.fake import FakeEngine  # noqa: E402
 from vlm_desktop.ui.catalog_panel import CatalogPanel  # noqa: E402
-from vlm_desktop.workers.inference_worker import InferenceClient  # noqa: E402
+from vlm_desktop.workers.inference_worker import EMBED, InferenceClient  # noqa: E402
 
 TIMEOUT = 10000
 
@@ -35,8 +35,8 @@ def setup(qtbot, tmp_path, home_dir):
     indexer.run(FakeEngine())
     indexer.close()
     client = InferenceClient()
-    with qtbot.waitSignal(client.engine_ready, timeout=TIMEOUT):
-        client.load_engine(lambda device: FakeEngine(), "cpu", "fake")
+    with qtbot.waitSignal(client.embedder_ready, timeout=TIMEOUT):
+        client.load_engine(lambda device: FakeEngine(), "cpu", "fake", EMBED)
     panel = CatalogPanel(client, store=store, open_demo=False)
     qtbot.addWidget(panel)
     yield panel, paths, store
@@ -79,8 +79,8 @@ def test_text_search_and_recommendations(qtbot, setup):
 def test_panel_opens_the_demo_catalog_by_itself(qtbot, home_dir):
     client = InferenceClient()
     try:
-        with qtbot.waitSignal(client.engine_ready, timeout=TIMEOUT):
-            client.load_engine(lambda device: FakeEngine(), "cpu", "fake")
+        with qtbot.waitSignal(client.embedder_ready, timeout=TIMEOUT):
+            client.load_engine(lambda device: FakeEngine(), "cpu", "fake", EMBED)
         panel = CatalogPanel(client)
         qtbot.addWidget(panel)
         with qtbot.waitSignal(panel.catalog_opened, timeout=TIMEOUT) as opened:

@@ -10,9 +10,8 @@ from PIL import Image
 from PySide6.QtCore import QSettings
 
 from vlm_desktop.core.cancel import JobState
-from vlm_desktop.core.engine import registry
 from vlm_desktop.core.engine.fake import FakeEngine
-from vlm_desktop.core.engine.registry import ModelEntry, ModelUnavailable
+from vlm_desktop.core.engine.registry import ModelEntry
 from vlm_desktop.core.engine.types import (
     ALL_CAPABILITIES,
     CAP_ANSWER,
@@ -31,38 +30,10 @@ BLIP = ModelEntry("blip-tiny", "blip-tiny (BLIP captioning)", "hf-blip", "/model
                   capabilities=CAPTION_ONLY)
 
 
-class FakeRegistry:
-    """Stands in for the installed models; records which ones the window asked to load."""
-
-    def __init__(self, entries: list[ModelEntry]) -> None:
-        self.entries = entries
-        self.requested: list[Optional[str]] = []
-        self.engines: list[FakeEngine] = []
-
-    def available_models(self) -> list[ModelEntry]:
-        return list(self.entries)
-
-    def engine_factory(self, name: Optional[str]):
-        self.requested.append(name)
-        entry = next((e for e in self.entries if e.name == name), None)
-        if entry is None:
-            raise ModelUnavailable(f"No model named '{name}' is installed.")
-
-        def load(_choice):
-            engine = FakeEngine(capabilities=entry.capabilities, name=entry.display_name)
-            self.engines.append(engine)
-            return engine
-
-        return load
-
-
 @pytest.fixture()
-def fake_registry(monkeypatch, home_dir) -> FakeRegistry:
+def fake_registry(install_models):
     # The built-in is listed last on purpose: the menu must still put it first.
-    fake = FakeRegistry([BLIP, LITE])
-    monkeypatch.setattr(registry, "available_models", fake.available_models)
-    monkeypatch.setattr(registry, "engine_factory", fake.engine_factory)
-    return fake
+    return install_models([BLIP, LITE])
 
 
 @pytest.fixture()

@@ -41,7 +41,7 @@ from vlm_desktop.core.catalog.indexer import IndexProgress
 from vlm_desktop.core.catalog.search import SearchFilters, SearchHit
 from vlm_desktop.core.catalog.qa import is_catalog_question
 from vlm_desktop.core.catalog.store import CatalogItem, CatalogStore
-from vlm_desktop.core.engine.types import HeatMap
+from vlm_desktop.core.engine.types import HeatMap, ModelInfo
 from vlm_desktop.ui.catalog_model import CatalogGridModel, GridEntry, ItemRole, price_text
 from vlm_desktop.workers.catalog_jobs import (
     CatalogJobs,
@@ -50,7 +50,7 @@ from vlm_desktop.workers.catalog_jobs import (
     ThumbnailLoader,
     WhySimilar,
 )
-from vlm_desktop.workers.inference_worker import InferenceClient, Request
+from vlm_desktop.workers.inference_worker import EMBED, InferenceClient, Request
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,10 @@ class CatalogPanel(QWidget):
         self._opener.opened.connect(self._on_opened)
         self._opener.failed.connect(lambda msg: self.status.setText(msg))
         self._build()
-        client.engine_ready.connect(self._on_engine_ready)
+        self.embedder = ""  # the name of the model whose vectors the catalog uses
+        client.embedder_loading.connect(self._on_embedder_loading)
+        client.embedder_ready.connect(self._on_embedder_ready)
+        client.embedder_failed.connect(self._on_embedder_failed)
         if store is not None:
             self.set_store(store)
         elif open_demo:
@@ -383,12 +386,27 @@ class CatalogPanel(QWidget):
         self.status.setToolTip(str(store.path))
         self._remember(str(store.path))
         self.catalog_opened.emit(str(store.path))
-        if self.client.has_engine():
+        if self.client.has_engine(EMBED):
             self._after_engine()
 
-    def _on_engine_ready(self, *_args: object) -> None:
+    def _on_embedder_loading(self, name: str) -> None:
+        self.index_label.setText(f"Loading {name} for catalog search…")
+
+    def _on_embedder_ready(self, info: ModelInfo, _choice: object) -> None:
+        # A new embedder indexes what it has no vectors for; other models' vectors stay.
+        self.embedder = info.name
+        self.index_label.setToolTip(f"Catalog vectors come from {info.name}; each model's "
+                                    "vectors are kept, so switching back needs no re-indexing.")
         if self.jobs is not None:
             self._after_engine()
+
+    def _on_embedder_failed(self, message: str, _details: str = "") -> None:
+        self.embedder = ""
+        self.index_label.setText(f"Catalog search is unavailable: {message}")
+
+    def show_no_embedder(self, reason: str) -> None:
+        """No installed model can make vectors: keyword search is all there is."""
+        self._on_embedder_failed(reason)
 
     def _after_engine(self) -> None:
         assert self.jobs is not None
@@ -412,14 +430,14 @@ class CatalogPanel(QWidget):
             self.why_button.setChecked(False)  # its maps were of the previous image
         self._image = image
         self.why_button.setEnabled(self._current is not None)
-        if self.jobs is None or not self.client.has_engine():
+        if self.jobs is None or not self.client.has_engine(EMBED):
             return
         self.status.setText("Looking for similar items…")
         self.jobs.similar_to_image(image, RESULTS_K, self.filters())
 
     def run_search(self) -> None:
         text = self.search_box.text().strip()
-        if self.jobs is None or not self.client.has_engine():
+        if self.jobs is None or not self.client.has_engine(EMBED):
             return
         if not text:
             if self._image is not None:
@@ -434,7 +452,7 @@ class CatalogPanel(QWidget):
             self.jobs.more_like_this(self._current.id, RESULTS_K, self.filters())
 
     def refresh_recommendations(self) -> None:
-        if self.jobs is not None and self.client.has_engine():
+        if self.jobs is not None and self.client.has_engine(EMBED):
             self.jobs.recommendations(RECOMMEND_K)
 
     def answer_request(self, image: Image.Image, question: str) -> Optional[Request]:
@@ -568,7 +586,8 @@ class CatalogPanel(QWidget):
     def _on_index_progress(self, p: IndexProgress) -> None:
         self.progress.setVisible(True)
         self.progress.setValue(int(100 * p.fraction))
-        self.index_label.setText(p.message)
+        self.index_label.setText(f"{self.embedder}: {p.message}" if self.embedder
+                                 else p.message)
         if self._recs_wait_index:
             self._recs_wait_index = False
             self.refresh_recommendations()
@@ -581,7 +600,8 @@ class CatalogPanel(QWidget):
         self.cancel_button.setVisible(running)
         self.pause_button.setText("Resume" if state == "paused" else "Pause")
         if state == "finished":
-            self.index_label.setText("Catalog indexed.")
+            self.index_label.setText(f"Catalog indexed with {self.embedder}." if self.embedder
+                                     else "Catalog indexed.")
             self.refresh_recommendations()
             if self._image is not None:
                 self.show_similar_to(self._image)

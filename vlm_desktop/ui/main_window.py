@@ -29,7 +29,6 @@ from vlm_desktop.core.engine.registry import EngineFactory, ModelEntry, ModelUna
 from vlm_desktop.core.engine.types import (
     CAP_ANSWER,
     CAP_CAPTION,
-    CAP_EMBED,
     Answer,
     Caption,
     HeatMap,
@@ -48,7 +47,7 @@ from vlm_desktop.ui.settings import AppSettings
 from vlm_desktop.ui.status_bar import StatusBar
 from vlm_desktop.ui.window_actions import WindowActions
 from vlm_desktop.workers.image_loader import ImageLoader
-from vlm_desktop.workers.inference_worker import InferenceClient, Request
+from vlm_desktop.workers.inference_worker import EMBED, InferenceClient, Request
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +95,7 @@ class MainWindow(QMainWindow):
         self.client = client or InferenceClient(self)
         self.loader = loader or ImageLoader(self)
         self.info: ModelInfo | None = None
+        self.embed_info: ModelInfo | None = None  # the catalog's embedding model
         self.device_choice: DeviceChoice | None = None
         self.image: Image.Image | None = None
         self.image_label = ""
@@ -169,6 +169,7 @@ class MainWindow(QMainWindow):
             "fullscreen": self._on_fullscreen, "recaption": self.caption_current,
             "cancel": self.cancel, "about": self.show_about, "log_folder": self.open_log_folder,
             "device": self.set_device, "model": self.select_model,
+            "embed_model": self.select_embedder,
             "manage_models": self.open_model_manager,
         }
 
@@ -200,6 +201,8 @@ class MainWindow(QMainWindow):
         c.engine_loading.connect(self._on_engine_loading)
         c.engine_ready.connect(self._on_engine_ready)
         c.engine_failed.connect(self._on_engine_failed)
+        c.embedder_ready.connect(self._on_embedder_ready)
+        c.embedder_failed.connect(self._on_embedder_failed)
         c.result.connect(self._on_result)
         c.error.connect(self._on_error)
         c.cancelled.connect(self._on_cancelled)
@@ -225,6 +228,37 @@ class MainWindow(QMainWindow):
         self._loading_model = True
         self._update_busy()
         self.client.load_engine(factory, self.device, name or "")
+        self.start_embedder()
+
+    def start_embedder(self) -> None:
+        """Load the catalog's embedding model (shared with the captioner when it is the same)."""
+        if self.catalog_panel is None:
+            return  # no catalog in this window: nothing needs vectors
+        name = self.embedder_name()
+        if name is None:
+            self.catalog_panel.show_no_embedder(
+                "no installed model makes image vectors; import one in Model ▸ Manage Models…")
+            return
+        try:
+            factory = self._resolve_factory(name)
+        except ModelUnavailable as exc:
+            self.catalog_panel.show_no_embedder(str(exc))
+            return
+        self.client.load_engine(factory, self.device, name, EMBED)
+
+    def embedder_name(self) -> str | None:
+        """The model that makes the catalog's vectors (Model ▸ Catalog Search Model)."""
+        try:
+            return registry.embedding_model_for(self.settings.embed_model)
+        except ValueError as exc:  # a damaged model list was already reported for captions
+            log.error("%s", exc)
+            return None
+
+    def select_embedder(self, name: str) -> None:
+        """Model ▸ Catalog Search Model: remember `name` and load it; the open catalog
+        indexes what that model has no vectors for, keeping every other model's vectors."""
+        self.settings.embed_model = name
+        self.start_embedder()
 
     def active_model_name(self) -> str | None:
         """The chosen model, or the default captioning model when none was chosen."""
@@ -251,6 +285,11 @@ class MainWindow(QMainWindow):
         """Re-read the installed models into the Model menu (after the manager changed them)."""
         self._installed = registry.available_models()
         self.actions_.set_models(self._installed, self.active_model_name())
+        self._refresh_embedders()
+
+    def _refresh_embedders(self) -> None:
+        self.actions_.embed_menu.menuAction().setVisible(self.catalog_panel is not None)
+        self.actions_.set_embedders(self._installed, self.embedder_name())
 
     def open_model_manager(self) -> QDialog:
         """Model ▸ Manage Models…: a window-modal dialog; its changes refresh the menu."""
@@ -325,6 +364,17 @@ class MainWindow(QMainWindow):
         self._update_busy()
         self._update_actions()
 
+    def _on_embedder_ready(self, info: ModelInfo, _choice: DeviceChoice) -> None:
+        self.embed_info = info
+        log.info("catalog search model ready: %s", info.name)
+        self._refresh_embedders()
+
+    def _on_embedder_failed(self, message: str, details: str) -> None:
+        self.embed_info = None
+        self.message_bar.show_error(f"The catalog search model could not be loaded: {message}",
+                                    details)
+        self._refresh_embedders()
+
     def _on_engine_failed(self, message: str, details: str) -> None:
         self._loading_model = False
         self.info = None
@@ -397,7 +447,7 @@ class MainWindow(QMainWindow):
             self.settings.add_recent_file(str(Path(label).resolve()))
             self.settings.last_folder = str(Path(label).resolve().parent)
             self._refresh_recent()
-        if self.catalog_panel is not None and (self.info is None or self.can(CAP_EMBED)):
+        if self.catalog_panel is not None:  # searched with the catalog's own model
             self.catalog_panel.show_similar_to(image)
         if self.client.has_engine() and self.info is not None:
             self.caption_current()

@@ -92,6 +92,15 @@ class AppSettings:
         self.store.setValue("model/name", value)
 
     @property
+    def embed_model(self) -> str:
+        """The model chosen in Model ▸ Catalog Search; "" means the default embedding model."""
+        return str(self.store.value("model/embed_name", "", type=str) or "")
+
+    @embed_model.setter
+    def embed_model(self, value: str) -> None:
+        self.store.setValue("model/embed_name", value)
+
+    @property
     def overlay_opacity(self) -> float:
         value = self.store.value("view/overlay_opacity", DEFAULT_OPACITY)
         try:

@@ -10,6 +10,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu
 
 from vlm_desktop.core.engine.registry import ModelEntry
+from vlm_desktop.core.engine.types import CAP_EMBED
 from vlm_desktop.ui.capabilities import describe
 
 StandardKey = QKeySequence.StandardKey
@@ -71,6 +72,9 @@ class WindowActions:
         self.model_group = QActionGroup(w)
         self.model_group.setExclusive(True)
         self._model_slot = s["model"]
+        self.embed_group = QActionGroup(w)
+        self.embed_group.setExclusive(True)
+        self._embed_slot = s["embed_model"]
 
         bar = w.menuBar()
         file_menu = bar.addMenu("&File")
@@ -93,7 +97,12 @@ class WindowActions:
 
         self.model_menu = model_menu = bar.addMenu("&Model")
         model_menu.setToolTipsVisible(True)
+        model_menu.addSection("Active Model")
         self._models_end = model_menu.addSeparator()  # set_models inserts the list above it
+        self.embed_menu = model_menu.addMenu("Catalog &Search Model")
+        self.embed_menu.setToolTipsVisible(True)
+        self.embed_menu.setToolTip("The model whose image vectors the catalog searches; it can "
+                                   "differ from the model that captions")
         model_menu.addAction(self.manage_models)
         self.device_menu = model_menu.addMenu("&Device")
         self.device_menu.setToolTipsVisible(True)
@@ -106,32 +115,56 @@ class WindowActions:
         help_menu.addAction(self.log_folder)
         self.set_devices([], "auto")
         self.set_models([], None)
+        self.set_embedders([], None)
 
     def set_models(self, entries: Sequence[ModelEntry], current: str | None) -> None:
         """Rebuild the Model menu's radio list: installed models, the built-in one first."""
-        for action in self.model_group.actions():
-            self.model_group.removeAction(action)
-            self.model_menu.removeAction(action)
+        self._fill(self.model_menu, self.model_group, entries, current, self._model_slot,
+                   before=self._models_end, empty="No models installed")
+
+    def set_embedders(self, entries: Sequence[ModelEntry], current: str | None) -> None:
+        """Rebuild Model ▸ Catalog Search Model: the installed models that make vectors."""
+        self._fill(self.embed_menu, self.embed_group, [e for e in entries if CAP_EMBED in
+                   e.capabilities], current, self._embed_slot, before=None,
+                   empty="No installed model can search a catalog")
+
+    @staticmethod
+    def _fill(menu: QMenu, group: QActionGroup, entries: Sequence[ModelEntry],
+              current: str | None, slot: Callable[[str], object], before: QAction | None,
+              empty: str) -> None:
+        for action in group.actions():
+            group.removeAction(action)
+            menu.removeAction(action)
             action.deleteLater()
         ordered = sorted(entries, key=lambda e: not e.builtin)  # stable: keeps the rest's order
+        actions: list[QAction] = []
         if not ordered:
-            none = QAction("No models installed", self.model_menu)
+            none = QAction(empty, menu)
             none.setEnabled(False)
-            self.model_group.addAction(none)
-            self.model_menu.insertAction(self._models_end, none)
+            actions.append(none)
         for i, entry in enumerate(ordered):
             prefix = f"&{i + 1} " if i < 9 else f"{i + 1} "  # keyboard: Alt+M, then the digit
-            action = make_action(self.model_menu, prefix + entry.display_name.replace("&", "&&"),
+            action = make_action(menu, prefix + entry.display_name.replace("&", "&&"),
                                  describe(entry.capabilities), checkable=True)
             action.setData(entry.name)
             action.setChecked(entry.name == current)
-            action.triggered.connect(lambda _=False, n=entry.name: self._model_slot(n))
-            self.model_group.addAction(action)
-            self.model_menu.insertAction(self._models_end, action)
+            action.triggered.connect(lambda _=False, n=entry.name: slot(n))
+            actions.append(action)
+        for action in actions:
+            group.addAction(action)
+            if before is not None:
+                menu.insertAction(before, action)
+            else:
+                menu.addAction(action)
 
     def checked_model(self) -> str | None:
         """The name of the model ticked in the Model menu."""
         action = self.model_group.checkedAction()
+        return str(action.data()) if action is not None else None
+
+    def checked_embedder(self) -> str | None:
+        """The name of the model ticked in Model ▸ Catalog Search Model."""
+        action = self.embed_group.checkedAction()
         return str(action.data()) if action is not None else None
 
     def set_devices(self, cuda: list[tuple[str, str]], current: str) -> None:

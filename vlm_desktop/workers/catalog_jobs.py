@@ -1,5 +1,8 @@
 """Catalog work on the inference worker, and catalog thumbnails off the GUI thread.
 
+Every catalog request runs on the worker's EMBED model (which may differ from the model
+that captions), so vectors, searches and "why similar" maps all come from one model.
+
 `CatalogJobs` turns catalog operations into worker `Request`s: searches are interactive
 (a newer search supersedes the older one), indexing is a chain of BATCH requests of one
 batch each, so a caption or a question asked meanwhile runs between two batches.
@@ -31,7 +34,7 @@ from vlm_desktop.core.catalog.store import CatalogItem, CatalogStore
 from vlm_desktop.core.engine.protocol import Engine
 from vlm_desktop.core.engine.types import Answer, WordSpan
 from vlm_desktop.workers import threads
-from vlm_desktop.workers.inference_worker import InferenceClient, Priority, Request
+from vlm_desktop.workers.inference_worker import EMBED, InferenceClient, Priority, Request
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +151,8 @@ class CatalogJobs(QObject):
         """Run fn(jobs, engine, state) on the worker; the result comes as job_result(name, …).
         Jobs with the same name supersede each other (only the newest search matters)."""
         rid = self.client.submit(Request(f"catalog {name}", lambda e, s: fn(self, e, s),
-                                         Priority.INTERACTIVE, topic=f"catalog:{name}"))
+                                         Priority.INTERACTIVE, topic=f"catalog:{name}",
+                                         role=EMBED))
         self._jobs[rid] = name
         return rid
 
@@ -177,7 +181,7 @@ class CatalogJobs(QObject):
 
     def answer_request(self, image: Image.Image, question: str) -> Request:
         """A worker request answering a catalog question about `image` (an `Answer`)."""
-        return Request("answer", lambda e, s: _answer(self, e, s, image, question))
+        return Request("answer", lambda e, s: _answer(self, e, s, image, question), role=EMBED)
 
     def mark_bought(self, item_id: int) -> None:
         """Record a purchase now (a small SQLite write; safe on the GUI thread)."""
@@ -220,7 +224,8 @@ class CatalogJobs(QObject):
     def _submit_batch(self) -> None:
         indexer = self._indexer
         self._index_request = self.client.submit(
-            Request("catalog index", lambda e, s: indexer.next_batch(e, s), Priority.BATCH))
+            Request("catalog index", lambda e, s: indexer.next_batch(e, s), Priority.BATCH,
+                    role=EMBED))
 
     def close(self) -> None:
         """Stop indexing and the decode threads (call before the client shuts down)."""

@@ -12,7 +12,7 @@ from typing import Callable
 
 from vlm_desktop.core.device import DeviceChoice
 from vlm_desktop.core.engine.protocol import Engine
-from vlm_desktop.core.engine.types import ALL_CAPABILITIES
+from vlm_desktop.core.engine.types import ALL_CAPABILITIES, CAP_EMBED
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,22 @@ def default_model_for(capability: str) -> str | None:
     name = manager.default_for(capability)
     installed = {m.name for m in available_models()}
     return name if name in installed else default_model_name()
+
+
+def embedding_model_for(chosen: str | None = None) -> str | None:
+    """The model that makes the catalog's vectors, whichever model captions.
+
+    `chosen` (picked in Model ▸ Catalog Search) wins when it is installed and can embed;
+    then the model manager's default for embeddings; then the first installed model that
+    embeds; None when no installed model can.
+    """
+    embedders = [m.name for m in available_models() if CAP_EMBED in m.capabilities]
+    if chosen and chosen in embedders:
+        return chosen
+    preferred = default_model_for(CAP_EMBED)
+    if preferred in embedders:
+        return preferred
+    return embedders[0] if embedders else None
 
 
 def default_model_name() -> str | None:

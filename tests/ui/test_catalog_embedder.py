@@ -1,0 +1,122 @@
+"""Captions from one model, catalog vectors from another; switching the catalog's model
+re-indexes in the background and keeps the vectors of the model it replaced."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from PySide6.QtCore import QSettings
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
+from _catalog_helpers import make_catalog  # noqa: E402
+
+from vlm_desktop.core.catalog.importer import import_folder  # noqa: E402
+from vlm_desktop.core.catalog.store import CatalogStore  # noqa: E402
+from vlm_desktop.core.engine.registry import ModelEntry  # noqa: E402
+from vlm_desktop.core.engine.types import (  # noqa: E402
+    ALL_CAPABILITIES,
+    CAP_ANSWER,
+    CAP_CAPTION,
+    CAP_EMBED,
+    CAP_RELEVANCE,
+)
+from vlm_desktop.ui.catalog_panel import RECENT_KEY  # noqa: E402
+from vlm_desktop.ui.main_window import MainWindow  # noqa: E402
+from vlm_desktop.ui.settings import AppSettings  # noqa: E402
+
+TIMEOUT = 10000
+LITE = ModelEntry("lite", "VLM Lite (built-in)", "lite", builtin=True,
+                  capabilities=ALL_CAPABILITIES)
+CAPTIONER = ModelEntry("blip-tiny", "blip-tiny (BLIP captioning)", "hf-blip",
+                       capabilities=frozenset({CAP_CAPTION, CAP_ANSWER}))
+EMBEDDER = ModelEntry("clip-tiny", "clip-tiny (CLIP)", "hf-clip",
+                      capabilities=frozenset({CAP_EMBED, CAP_RELEVANCE}))
+
+
+def _key(entry: ModelEntry) -> str:
+    return f"{entry.display_name}@1"  # FakeEngine's version is "1"; see indexer.model_key
+
+
+@pytest.fixture()
+def catalog(tmp_path: Path) -> CatalogStore:
+    store = CatalogStore(tmp_path / "c.db")
+    make_catalog(tmp_path / "cat", n_per=3)
+    import_folder(store, tmp_path / "cat")
+    return store
+
+
+@pytest.fixture()
+def window(qtbot, tmp_path, catalog, install_models, shown_windows):
+    models = install_models([LITE, CAPTIONER, EMBEDDER])
+    qs = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    qs.setValue(RECENT_KEY, [str(catalog.path)])
+    settings = AppSettings(qs)
+    settings.model = CAPTIONER.name  # captions from BLIP, which cannot embed
+    win = MainWindow(settings, device="cpu", device_lister=None)
+    with qtbot.waitSignal(win.catalog_panel.catalog_opened, timeout=TIMEOUT):
+        shown_windows(win, start=False)
+    with qtbot.waitSignals([win.client.engine_ready, win.client.embedder_ready],
+                           timeout=TIMEOUT):
+        win.start_model()
+    win.models = models
+    return win
+
+
+def _wait_indexed(qtbot, win: MainWindow, entry: ModelEntry, total: int) -> None:
+    store = win.catalog_panel.jobs.store
+    qtbot.waitUntil(lambda: store.embedding_count(_key(entry)) == total, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: not win.catalog_panel.jobs.indexing, timeout=TIMEOUT)
+
+
+def test_captions_and_catalog_search_come_from_different_models(qtbot, window, tmp_path):
+    store = window.catalog_panel.jobs.store
+    total = store.stats().items
+    assert window.status.model.text() == CAPTIONER.display_name
+    assert window.embed_info is not None and window.embed_info.name == LITE.display_name
+    # The Model menu says which model the catalog searches with.
+    ticked = window.actions_.checked_embedder()
+    assert ticked == LITE.name
+    listed = [a.data() for a in window.actions_.embed_group.actions()]
+    assert listed == [LITE.name, EMBEDDER.name]  # the captioner cannot embed: not offered
+    _wait_indexed(qtbot, window, LITE, total)
+    assert "VLM Lite" in window.catalog_panel.index_label.text()
+
+    path = tmp_path / "blue.png"
+    Image.new("RGB", (48, 32), (32, 32, 224)).save(path)
+    with qtbot.waitSignal(window.catalog_panel.results_shown, timeout=TIMEOUT) as shown:
+        window.open_path(str(path))
+    assert shown.args[0] > 0, "the catalog finds similar items although BLIP cannot embed"
+    qtbot.waitUntil(lambda: window.caption_panel.caption is not None, timeout=TIMEOUT)
+    loaded = {e.model_name for e in window.models.engines}
+    assert loaded == {CAPTIONER.display_name, LITE.display_name}
+
+
+def test_switching_the_catalog_model_reindexes_and_keeps_the_old_vectors(qtbot, window):
+    store = window.catalog_panel.jobs.store
+    total = store.stats().items
+    _wait_indexed(qtbot, window, LITE, total)
+    captioner = next(e for e in window.models.engines if e.model_name == CAPTIONER.display_name)
+    old = next(e for e in window.models.engines if e.model_name == LITE.display_name)
+
+    clip = next(a for a in window.actions_.embed_group.actions() if a.data() == EMBEDDER.name)
+    with qtbot.waitSignal(window.client.embedder_ready, timeout=TIMEOUT):
+        clip.trigger()
+    assert window.settings.embed_model == EMBEDDER.name
+    assert window.actions_.checked_embedder() == EMBEDDER.name
+    _wait_indexed(qtbot, window, EMBEDDER, total)
+    assert window.catalog_panel.index_label.text() == "Catalog indexed with clip-tiny (CLIP)."
+    # The old model's vectors stay, so switching back needs no re-indexing.
+    assert store.embedding_count(_key(LITE)) == total
+    assert old.closed and not captioner.closed  # only the replaced model is freed
+    assert window.status.model.text() == CAPTIONER.display_name
+
+    lite = next(a for a in window.actions_.embed_group.actions() if a.data() == LITE.name)
+    index_runs: list[object] = []
+    window.catalog_panel.jobs.index_progress.connect(index_runs.append)
+    with qtbot.waitSignal(window.catalog_panel.jobs.index_state, timeout=TIMEOUT,
+                          check_params_cb=lambda state: state == "finished"):
+        lite.trigger()
+    assert index_runs == [], "switching back found every vector already there"
