@@ -120,3 +120,18 @@ def test_switching_the_catalog_model_reindexes_and_keeps_the_old_vectors(qtbot, 
                           check_params_cb=lambda state: state == "finished"):
         lite.trigger()
     assert index_runs == [], "switching back found every vector already there"
+
+
+def test_removing_the_models_in_use_switches_to_the_defaults(qtbot, window):
+    window.select_embedder(EMBEDDER.name)
+    qtbot.waitUntil(lambda: window.embed_info.name == EMBEDDER.display_name, timeout=TIMEOUT)
+    # The model manager removes both models the window is using.
+    window.models.entries[:] = [LITE]
+    with qtbot.waitSignals([window.client.engine_ready, window.client.embedder_ready],
+                           timeout=TIMEOUT):
+        window.refresh_models()
+    assert window.status.model.text() == LITE.display_name
+    assert window.embed_info.name == LITE.display_name
+    assert window.message_bar.text == "blip-tiny was removed; switching to lite."
+    assert window.actions_.checked_model() == LITE.name
+    assert window.actions_.checked_embedder() == LITE.name

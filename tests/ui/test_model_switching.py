@@ -10,8 +10,9 @@ from PIL import Image
 from PySide6.QtCore import QSettings
 
 from vlm_desktop.core.cancel import JobState
+from vlm_desktop.core.device import DeviceChoice
 from vlm_desktop.core.engine.fake import FakeEngine
-from vlm_desktop.core.engine.registry import ModelEntry
+from vlm_desktop.core.engine.registry import GpuOutOfMemory, ModelEntry
 from vlm_desktop.core.engine.types import (
     ALL_CAPABILITIES,
     CAP_ANSWER,
@@ -21,6 +22,7 @@ from vlm_desktop.core.engine.types import (
 )
 from vlm_desktop.ui.main_window import MainWindow
 from vlm_desktop.ui.settings import AppSettings
+from vlm_desktop.workers import inference_worker
 
 TIMEOUT_MS = 5000
 CAPTION_ONLY = frozenset({CAP_CAPTION})
@@ -184,3 +186,39 @@ def test_manage_models_opens_the_dialog_and_its_changes_refresh_the_menu(
     assert "similar images" in clip.toolTip() and "caption" not in clip.toolTip()
     dialog.reject()
     assert window._model_dialog is None
+
+
+class _OutOfMemoryEngine(FakeEngine):
+    def caption(self, image: Image.Image, state: Optional[JobState] = None) -> Caption:
+        raise GpuOutOfMemory("The GPU (cuda:0) ran out of memory while generating text. "
+                             "Memory was freed; choose the CPU in Model ▸ Device.")
+
+
+def test_gpu_out_of_memory_offers_the_cpu_and_one_click_reloads_there(
+        qtbot, shown_windows, settings, tmp_path, monkeypatch):
+    # This machine has no GPU: "auto" pretends to find one, the CPU stays the CPU.
+    gpu = DeviceChoice("cuda:0", "float16", "a pretend GPU for this test")
+    cpu = DeviceChoice("cpu", "float32", "asked for the CPU", requested="cpu")
+    monkeypatch.setattr(inference_worker, "choose_device",
+                        lambda request: gpu if request == "auto" else cpu)
+    devices: list[str] = []
+
+    def factory(name):
+        def load(choice):
+            devices.append(choice.device)
+            return _OutOfMemoryEngine() if len(devices) == 1 else FakeEngine()
+        return load
+
+    window = shown_windows(MainWindow(settings, device="auto", device_lister=None,
+                                      with_catalog=False, resolve_factory=factory))
+    _open(qtbot, window, tmp_path)
+    bar = window.message_bar
+    qtbot.waitUntil(lambda: bar.action_button.isVisible(), timeout=TIMEOUT_MS)
+    assert "ran out of memory" in bar.text and "caption failed" not in bar.text
+    assert bar.action_button.text() == "Use the CPU"
+    with qtbot.waitSignal(window.client.engine_ready, timeout=TIMEOUT_MS):
+        bar.action_button.click()
+    assert not bar.isVisible()
+    assert window.settings.device == "cpu" and devices == ["cuda:0", "cpu"]
+    assert [a.data() for a in window.actions_.device_group.actions() if a.isChecked()] == ["cpu"]
+    qtbot.waitUntil(lambda: window.caption_panel.caption is not None, timeout=TIMEOUT_MS)

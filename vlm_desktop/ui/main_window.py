@@ -47,7 +47,7 @@ from vlm_desktop.ui.settings import AppSettings
 from vlm_desktop.ui.status_bar import StatusBar
 from vlm_desktop.ui.window_actions import WindowActions
 from vlm_desktop.workers.image_loader import ImageLoader
-from vlm_desktop.workers.inference_worker import EMBED, InferenceClient, Request
+from vlm_desktop.workers.inference_worker import EMBED, MAIN, InferenceClient, Request
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +106,7 @@ class MainWindow(QMainWindow):
         self._other: dict[int, str] = {}  # request id → kind, for devices/export requests
         self._started_at: dict[int, float] = {}
         self._loading_model = False
+        self._requested: dict[str, str] = {}  # slot → the model last asked for
         self._opening = False
         self._sized_dock = False
         self._shut_down: bool | None = None  # None until shut down, then whether it stopped
@@ -201,6 +202,7 @@ class MainWindow(QMainWindow):
         c.engine_loading.connect(self._on_engine_loading)
         c.engine_ready.connect(self._on_engine_ready)
         c.engine_failed.connect(self._on_engine_failed)
+        c.gpu_out_of_memory.connect(self._offer_cpu)
         c.embedder_ready.connect(self._on_embedder_ready)
         c.embedder_failed.connect(self._on_embedder_failed)
         c.result.connect(self._on_result)
@@ -227,6 +229,7 @@ class MainWindow(QMainWindow):
             return
         self._loading_model = True
         self._update_busy()
+        self._requested[MAIN] = name or ""
         self.client.load_engine(factory, self.device, name or "")
         self.start_embedder()
 
@@ -244,6 +247,7 @@ class MainWindow(QMainWindow):
         except ModelUnavailable as exc:
             self.catalog_panel.show_no_embedder(str(exc))
             return
+        self._requested[EMBED] = name
         self.client.load_engine(factory, self.device, name, EMBED)
 
     def embedder_name(self) -> str | None:
@@ -284,6 +288,16 @@ class MainWindow(QMainWindow):
     def refresh_models(self) -> None:
         """Re-read the installed models into the Model menu (after the manager changed them)."""
         self._installed = registry.available_models()
+        installed = {e.name for e in self._installed}
+        gone = self._requested.get(MAIN)
+        if gone and gone not in installed:  # removed in the model manager while in use
+            self.model_name = None
+            self.settings.model = ""
+            self.message_bar.show_message(
+                f"{gone} was removed; switching to {self.active_model_name()}.", Level.INFO)
+            self.start_model()
+        elif self._requested.get(EMBED) and self._requested[EMBED] not in installed:
+            self.start_embedder()
         self.actions_.set_models(self._installed, self.active_model_name())
         self._refresh_embedders()
 
@@ -324,7 +338,17 @@ class MainWindow(QMainWindow):
             return
         self.device = device
         self.settings.device = device
+        for action in self.actions_.device_group.actions():  # also when set from elsewhere
+            action.setChecked(action.data() == device)
         self.start_model()
+
+    def _offer_cpu(self) -> None:
+        """After the GPU ran out of memory (memory already freed): one click moves to the CPU."""
+        if self.device == "cpu":
+            return
+        text = self.message_bar.text or "The GPU ran out of memory."
+        self.message_bar.show_message(text, Level.ERROR, action=("Use the CPU",
+                                                                 lambda: self.set_device("cpu")))
 
     def _no_model(self, reason: str) -> None:
         said = reason if reason.startswith("No model is installed") else (

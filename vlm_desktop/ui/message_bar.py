@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from typing import Callable, Optional
 
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QColor
@@ -10,6 +11,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QPushButton,
     QStyle,
     QToolButton,
     QWidget,
@@ -55,11 +57,19 @@ class MessageBar(QFrame):
         self._close.setToolTip("Dismiss this message (Esc)")
         self._close.setAccessibleName("Dismiss message")
         self._close.clicked.connect(self.dismiss)
+        # One optional remedy per message, e.g. "Use the CPU" after the GPU ran out of memory.
+        self.action_button = QPushButton()
+        self.action_button.setAccessibleName("Message action")
+        self.action_button.setToolTip("Do what the message suggests")
+        self.action_button.hide()
+        self.action_button.clicked.connect(self._run_action)
+        self._action: Optional[Callable[[], object]] = None
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 6, 6, 6)
         layout.setSpacing(8)
         layout.addWidget(self._icon, 0, Qt.AlignmentFlag.AlignTop)
         layout.addWidget(self._text, 1)
+        layout.addWidget(self.action_button, 0, Qt.AlignmentFlag.AlignTop)
         layout.addWidget(self._close, 0, Qt.AlignmentFlag.AlignTop)
         self.hide()
 
@@ -67,8 +77,17 @@ class MessageBar(QFrame):
     def text(self) -> str:
         return self._text.text()
 
-    def show_message(self, text: str, level: Level = Level.ERROR, details: str = "") -> None:
-        """Show `text`; `details` (e.g. a traceback) goes in the tooltip, never in the bar."""
+    def show_message(self, text: str, level: Level = Level.ERROR, details: str = "",
+                     action: Optional[tuple[str, Callable[[], object]]] = None) -> None:
+        """Show `text`; `details` (e.g. a traceback) goes in the tooltip, never in the bar.
+
+        `action` is (button text, callback): pressing the button runs it and dismisses.
+        """
+        self._action = action[1] if action is not None else None
+        self.action_button.setText(action[0] if action is not None else "")
+        self.action_button.setAccessibleName(action[0] if action is not None else
+                                             "Message action")
+        self.action_button.setVisible(action is not None)
         self.level = level
         self._text.setText(text)
         self._text.setToolTip(details or text)
@@ -79,6 +98,12 @@ class MessageBar(QFrame):
 
     def show_error(self, text: str, details: str = "") -> None:
         self.show_message(text, Level.ERROR, details)
+
+    def _run_action(self) -> None:
+        action = self._action
+        self.dismiss()
+        if action is not None:
+            action()
 
     def dismiss(self) -> None:
         if self.isVisible():

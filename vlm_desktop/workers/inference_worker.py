@@ -27,7 +27,7 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from vlm_desktop.core.cancel import Cancelled, CancelToken, JobState
 from vlm_desktop.core.device import DeviceChoice, DeviceError, choose_device
 from vlm_desktop.core.engine.protocol import Engine
-from vlm_desktop.core.engine.registry import ModelUnavailable
+from vlm_desktop.core.engine.registry import GpuOutOfMemory, ModelUnavailable
 from vlm_desktop.workers import threads
 
 log = logging.getLogger("vlm_desktop.worker")
@@ -91,6 +91,8 @@ def _user_error_types() -> tuple[type[BaseException], ...]:
 
 
 def _is_gpu_oom(exc: BaseException) -> bool:
+    if isinstance(exc, GpuOutOfMemory):  # an engine's own, already-worded OOM error
+        return True
     torch = sys.modules.get("torch")  # never import torch just to classify an error
     oom = getattr(getattr(torch, "cuda", None), "OutOfMemoryError", None)
     if isinstance(oom, type) and isinstance(exc, oom):
@@ -207,6 +209,7 @@ class InferenceWorker(QObject):
     job_progress = Signal(int, float, str)
     job_partial = Signal(int, object)
     job_done = Signal(int, str, object)  # id, outcome, result value or (message, details)
+    gpu_out_of_memory = Signal()
     engine_loading = Signal(str, str)  # slot, name
     engine_ready = Signal(str, object, object)  # slot, ModelInfo, DeviceChoice
     engine_failed = Signal(str, str, str)  # slot, message, details
@@ -263,6 +266,8 @@ class InferenceWorker(QObject):
             if engine is not None:
                 self._safe_close(engine)
             self.engine_failed.emit(slot, message, details)
+            if _is_gpu_oom(exc):
+                self.gpu_out_of_memory.emit()
             return
         self._slots[slot] = _Loaded(key, engine, info, choice)
         log.info("loaded %s as %s model on %s in %.0f ms (%s)", info.name, slot, choice.device,
@@ -286,17 +291,21 @@ class InferenceWorker(QObject):
         )
         self.job_started.emit(rid)
         started = time.perf_counter()
+        oom = False
         try:
             value = job.fn(engine, state)
         except Cancelled:
             outcome, payload = _CANCELLED, None
         except Exception as exc:
             outcome, payload = _ERROR, describe_error(exc, job.kind)
+            oom = _is_gpu_oom(exc)
         else:
             outcome, payload = (_CANCELLED, None) if job.token.cancelled else (_RESULT, value)
         log.debug("%s #%d %s in %.1f ms", job.kind, rid, outcome,
                   (time.perf_counter() - started) * 1000)
         self.job_done.emit(rid, outcome, payload)
+        if oom:  # after the error, so the window's offer of the CPU is what stays shown
+            self.gpu_out_of_memory.emit()
 
     def _release(self, slot: str) -> None:
         """Empty `slot`; its model is closed unless the other slot shares it."""
@@ -344,6 +353,8 @@ class InferenceClient(QObject):
     embedder_loading = Signal(str)
     embedder_ready = Signal(object, object)
     embedder_failed = Signal(str, str)
+    # A request or a model load ran out of GPU memory (after its error signal): offer the CPU.
+    gpu_out_of_memory = Signal()
     busy_changed = Signal(bool)
 
     _cancel_later = Signal(int)  # pending requests taken off the queue finish on the next turn
@@ -379,6 +390,7 @@ class InferenceClient(QObject):
         w.engine_loading.connect(self._on_loading)
         w.engine_ready.connect(self._on_ready)
         w.engine_failed.connect(self._on_failed)
+        w.gpu_out_of_memory.connect(self.gpu_out_of_memory)
 
     # --- public API
 

@@ -23,6 +23,10 @@ class ModelUnavailable(Exception):
     """The requested model is not installed or cannot be loaded; the message says why."""
 
 
+class GpuOutOfMemory(ModelUnavailable):
+    """The GPU ran out of memory; memory was freed, and the window offers the CPU instead."""
+
+
 @dataclass(frozen=True)
 class ModelEntry:
     """One installed model, as listed in the Model menu and `vlm-desktop models list`."""

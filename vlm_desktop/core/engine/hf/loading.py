@@ -10,11 +10,10 @@ from typing import Any, Iterator
 
 from vlm_desktop.core.device import DeviceChoice
 from vlm_desktop.core.engine.hf.weights import find_weights
-from vlm_desktop.core.engine.registry import ModelUnavailable
+from vlm_desktop.core.engine.registry import GpuOutOfMemory
 
-
-class GpuOutOfMemory(ModelUnavailable):
-    """The GPU ran out of memory; memory was freed and the CPU is offered instead."""
+__all__ = ["GpuOutOfMemory", "eager_attention", "ensure_offline", "free_memory", "load_model",
+           "load_processor", "oom_guard", "parameter_bytes", "transformers_module"]
 
 
 def ensure_offline() -> None:
