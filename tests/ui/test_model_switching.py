@@ -77,6 +77,8 @@ def test_model_menu_lists_installed_models_and_switching_loads_the_chosen_one(
     qtbot.waitUntil(lambda: window.caption_panel.caption is not None, timeout=TIMEOUT_MS)
     first_caption = window.caption_panel.caption
     old_engine = fake_registry.engines[-1]
+    window.caption_panel.chips[0].setChecked(True)  # the old model's map of a word
+    assert window.heatmap is not None
 
     blip = window.actions_.model_group.actions()[1]
     with qtbot.waitSignal(window.client.engine_ready, timeout=TIMEOUT_MS):
@@ -86,6 +88,7 @@ def test_model_menu_lists_installed_models_and_switching_loads_the_chosen_one(
     assert window.status.model.text() == BLIP.display_name
     assert window.settings.model == "blip-tiny"
     assert old_engine.closed, "the old model must be freed when another one loads"
+    assert window.heatmap is None and not window.view.overlay_visible()
     assert _menu_models(window)[1] == ("2 blip-tiny (BLIP captioning)", True)
     # The new model captions the image afresh; it cannot answer, so the box says why.
     qtbot.waitUntil(lambda: window.caption_panel.caption not in (None, first_caption),

@@ -374,6 +374,8 @@ class MainWindow(QMainWindow):
         log.info("model ready: %s on %s", info.name, choice.device)
         self.actions_.set_models(self._installed, self.active_model_name())
         if self.image is not None:
+            if self.heatmap is not self._similarity_map:
+                self._set_heatmap(None)  # the old model's word map: its caption is replaced
             self.caption_current()  # a new model captions the image afresh
         elif self.can(CAP_CAPTION):
             self.caption_panel.show_status("Open an image to see its caption.")
