@@ -106,6 +106,12 @@ def main() -> int:
     shot("03-question-answered")
     window.caption_panel.chips[0].click()
     shot("04-heatmap-overlay")
+    panel = window.catalog_panel
+    if panel is not None:  # the catalog's first match selected: grid, item pane
+        wait_until(app, lambda: panel.model.rowCount() > 0 and "indexed" in
+                   panel.index_label.text(), timeout_s=600)
+        panel.grid.setCurrentIndex(panel.model.index(0, 0))
+        shot("05-catalog-item")
     window.close()
     return 0
 

@@ -5,14 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QSize, Qt
-from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QRect,
+    QSize,
+    Qt,
+)
+from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPalette, QPixmap
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from vlm_desktop.core.catalog.store import CatalogItem
 from vlm_desktop.workers.catalog_jobs import THUMB_SIDE, ThumbnailLoader
 
 ItemRole = Qt.ItemDataRole.UserRole + 1
 PathRole = Qt.ItemDataRole.UserRole + 2
+LinesRole = Qt.ItemDataRole.UserRole + 3  # (title, price, score) for the grid's delegate
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -76,6 +85,9 @@ class CatalogGridModel(QAbstractListModel):
             return "\n".join(x for x in lines if x)
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return f"{e.item.title}, {price_text(e.item)}"
+        if role == LinesRole:
+            return (e.item.title, price_text(e.item),
+                    "" if e.score is None else f"match {e.score:.2f}")
         if role == ItemRole:
             return e.item
         if role == PathRole:
@@ -87,3 +99,56 @@ class CatalogGridModel(QAbstractListModel):
             if e.path == path:
                 idx = self.index(row)
                 self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
+
+
+class GridDelegate(QStyledItemDelegate):
+    """A thumbnail in a fixed square over three elided lines: title, price, match score.
+
+    Every cell has the same layout whatever the picture's shape or the title's length, so
+    tall pictures never cover the text and the rows line up.
+    """
+
+    PAD = 4
+
+    def __init__(self, icon_side: int, width: int, parent=None) -> None:  # noqa: ANN001
+        super().__init__(parent)
+        self.icon_side = icon_side
+        self.width = width
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:  # noqa: N802
+        line = option.fontMetrics.height()
+        return QSize(self.width, self.icon_side + 3 * line + 3 * self.PAD)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        opt.text, opt.icon = "", QIcon()  # the frame only: selection, hover and focus
+        style = opt.widget.style() if opt.widget is not None else None
+        if style is not None:
+            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        rect = option.rect.adjusted(self.PAD, self.PAD, -self.PAD, -self.PAD)
+        box = QRect(rect.left() + (rect.width() - self.icon_side) // 2, rect.top(),
+                    self.icon_side, self.icon_side)
+        icon = index.data(Qt.ItemDataRole.DecorationRole)
+        if isinstance(icon, QIcon):
+            pixmap = icon.pixmap(QSize(THUMB_SIDE, THUMB_SIDE))
+            scaled = pixmap.scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                   Qt.TransformationMode.SmoothTransformation)
+            painter.drawPixmap(box.left() + (box.width() - scaled.width()) // 2,
+                               box.bottom() + 1 - scaled.height(), scaled)
+        lines = index.data(LinesRole) or ("", "", "")
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+        metrics = option.fontMetrics
+        y = box.bottom() + 1 + self.PAD
+        painter.save()
+        for i, text in enumerate(lines):
+            colour = option.palette.color(role)
+            if i == 2 and not selected:
+                colour = option.palette.color(QPalette.ColorRole.PlaceholderText)
+            painter.setPen(colour)
+            line = QRect(rect.left(), y, rect.width(), metrics.height())
+            painter.drawText(line, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter,
+                             metrics.elidedText(text, Qt.TextElideMode.ElideRight, line.width()))
+            y += metrics.height()
+        painter.restore()

@@ -42,7 +42,13 @@ from vlm_desktop.core.catalog.search import SearchFilters, SearchHit
 from vlm_desktop.core.catalog.qa import is_catalog_question
 from vlm_desktop.core.catalog.store import CatalogItem, CatalogStore
 from vlm_desktop.core.engine.types import HeatMap, ModelInfo
-from vlm_desktop.ui.catalog_model import CatalogGridModel, GridEntry, ItemRole, price_text
+from vlm_desktop.ui.catalog_model import (
+    CatalogGridModel,
+    GridDelegate,
+    GridEntry,
+    ItemRole,
+    price_text,
+)
 from vlm_desktop.workers.catalog_jobs import (
     CatalogJobs,
     Recommendations,
@@ -148,9 +154,10 @@ class CatalogPanel(QWidget):
         self.grid.setMovement(QListView.Movement.Static)
         # Three columns fit a 360-px dock.
         self.grid.setIconSize(QSize(80, 80))
-        self.grid.setGridSize(QSize(106, 150))
-        self.grid.setWordWrap(True)
+        self.grid.setGridSize(QSize(106, 80 + 3 * self.fontMetrics().height() + 16))
+        self.grid.setSpacing(2)
         self.grid.setUniformItemSizes(True)
+        self.grid.setItemDelegate(GridDelegate(80, 102, self.grid))
         self.grid.setModel(self.model)
         self.grid.setAccessibleName("Catalog items")
 
