@@ -154,3 +154,26 @@ def test_sigkill_mid_index_then_resume_indexes_every_item_exactly_once(tmp_path)
     ).fetchone()
     assert rows == distinct == 40 == store.stats(model).items
     assert store.integrity_ok()
+
+
+def test_close_from_another_thread_mid_batch_ends_the_batch_quietly(catalog, monkeypatch):
+    """The window closes the indexer on the GUI thread while the worker runs a batch: here
+    exactly while the batch looks up what to prefetch next (the old race's window)."""
+    store, _root = catalog
+    indexer = Indexer(store, batch_size=2)
+    lookups = []
+    real = store.pending_items
+
+    def pending_items(*args, **kwargs):
+        lookups.append(1)
+        if len(lookups) == 2:  # the prefetch during the first batch
+            closer = threading.Thread(target=indexer.close)
+            closer.start()
+            closer.join(10)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store, "pending_items", pending_items)
+    with pytest.raises(Cancelled):
+        indexer.next_batch(FakeEngine())
+    assert len(lookups) == 2
+    assert store.embedding_count(model_key(FakeEngine())) == 0  # the batch committed nothing

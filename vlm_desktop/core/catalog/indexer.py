@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -89,6 +89,9 @@ class Indexer:
         self._resume = threading.Event()
         self._resume.set()
         self._closed = False
+        # close() runs on another thread than next_batch(): the closed check and the submit
+        # to the prefetch pool happen under this lock, so nothing is submitted after shutdown.
+        self._lock = threading.Lock()
 
     # --- pause / resume ------------------------------------------------------------------
 
@@ -116,7 +119,10 @@ class Indexer:
             self._prefetch(exclude=())
         assert self._next is not None
         state.check()
-        current = self._next.result()
+        try:
+            current = self._next.result()
+        except CancelledError:  # close() dropped the prefetch: the window is closing
+            raise Cancelled() from None
         self._next = None
         if not current:
             return None
@@ -149,11 +155,12 @@ class Indexer:
             last = step
 
     def close(self) -> None:
-        """Stop the decode threads (pending decodes are dropped; nothing was committed)."""
-        self._closed = True
-        if self._next is not None:
-            self._next.cancel()
-            self._next = None
+        """Stop the decode threads (pending decodes are dropped; nothing was committed).
+
+        Safe to call from any thread while a batch runs: the batch ends with `Cancelled`.
+        """
+        with self._lock:
+            self._closed = True
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._decoders.shutdown(wait=True, cancel_futures=True)
 
@@ -171,10 +178,11 @@ class Indexer:
 
     def _prefetch(self, exclude: Sequence[int]) -> None:
         assert self._model is not None
-        if self._closed:
-            raise Cancelled()  # closed while a batch ran (window closing): stop quietly
         items = self.store.pending_items(self._model, self.batch_size, exclude=exclude)
-        self._next = self._pool.submit(self._decode_all, items)
+        with self._lock:
+            if self._closed:
+                raise Cancelled()  # closed while a batch ran (window closing): stop quietly
+            self._next = self._pool.submit(self._decode_all, items)
 
     def _decode_all(self, items: list[CatalogItem]) -> list[_Decoded]:
         root = self.store.root
