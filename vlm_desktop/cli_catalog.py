@@ -122,12 +122,26 @@ def _cmd_import(args: argparse.Namespace) -> int:
             final = indexer.run(engine, state)
         finally:
             indexer.close()
+        _build_search_index(store, engine)
         record.update(indexed=final.done - final.quarantined, newly_quarantined=final.quarantined,
                       rate=round(final.rate, 2))
     stats = store.stats()
     record.update(items=stats.items, quarantined=stats.quarantined)
     _out(record)
     return 0
+
+
+def _build_search_index(store: "CatalogStore", engine: "Engine") -> None:
+    """Build and cache a large catalog's search graph now, so later searches load it
+    (the window builds it in the background instead)."""
+    from vlm_desktop.core.catalog.indexer import model_key
+    from vlm_desktop.core.catalog.vector_index import CatalogIndex
+
+    index = CatalogIndex(store, model_key(engine))
+    index.get()
+    if index.building():
+        _err("building the search index…")
+        index.wait_background()
 
 
 def _cmd_stats(args: argparse.Namespace) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -121,6 +122,8 @@ def test_large_index_is_hnsw_cached_on_disk_and_extended_while_indexing(
     indexer = Indexer(store, batch_size=8)
     indexer.next_batch(engine)
     index = vi.CatalogIndex(store, model_key(engine), cache_dir=tmp_path / "cache")
+    assert index.get().kind == "exact"  # at once; the graph is built in the background
+    assert index.wait_background(30)
     first = index.get()
     assert first.kind == "hnsw" and len(first) == 8
     while indexer.next_batch(engine) is not None:
@@ -239,3 +242,175 @@ def test_a_catalog_with_nothing_indexed_yet_searches_and_recommends_empty(tmp_pa
     assert rec.recommend(store, search.index, k=5) == []
     assert build_index(np.zeros(0, np.int64), np.zeros((0, 64), np.float32)).search(
         np.ones(64, np.float32), 5) == [[]]
+
+
+# --- a large catalog's graph is built in the background --------------------------------------
+# HNSW_THRESHOLD is lowered to 50 so "large" means 200 vectors and a build takes milliseconds.
+
+MODEL = "synthetic-16"
+BIG = 200
+
+
+def _vectors(n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(8, 16))[rng.integers(0, 8, n)] + 0.4 * rng.normal(size=(n, 16))
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def _add_items(store: CatalogStore, vectors: np.ndarray) -> list[int]:
+    """New items with these vectors (as indexing would store them); their ids."""
+    now = time.time()
+    first = store.conn().execute("SELECT coalesce(max(id), 0) FROM items").fetchone()[0] + 1
+    with store.write() as c:
+        c.executemany("INSERT INTO items(id, path, content_hash, title, added_at, updated_at) "
+                      "VALUES (?,?,?,?,?,?)",
+                      [(first + k, f"p{first + k}.png", f"h{first + k}", f"item {first + k}",
+                        now, now) for k in range(len(vectors))])
+        store.put_embeddings(c, MODEL, [(first + k, f"h{first + k}", v)
+                                        for k, v in enumerate(vectors)])
+    return list(range(first, first + len(vectors)))
+
+
+def _remove_items(store: CatalogStore, ids: list[int]) -> None:
+    with store.write() as c:
+        c.executemany("DELETE FROM items WHERE id=?", [(i,) for i in ids])
+
+
+def _brute_force(store: CatalogStore, q: np.ndarray, k: int) -> list[int]:
+    ids, vecs = store.load_embeddings(MODEL)
+    return ids[np.argsort(-(vecs @ q), kind="stable")[:k]].tolist()
+
+
+def _builders() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "vector-index-build"]
+
+
+class GatedBuilds:
+    """Stands in for build_graph: records each build and holds it until `gate` opens."""
+
+    def __init__(self, real) -> None:
+        self.real = real
+        self.gate = threading.Event()
+        self.calls: list[np.ndarray] = []
+        self.results: list = []
+
+    def __call__(self, ids, vectors, stop):
+        self.calls.append(np.array(ids))
+        if not self.gate.wait(30):
+            raise TimeoutError("the test never opened the gate")
+        self.results.append(self.real(ids, vectors, stop))
+        return self.results[-1]
+
+
+@pytest.fixture()
+def big(tmp_path, monkeypatch):
+    """A store of BIG vectors, a CatalogIndex on it, and gated background builds."""
+    from vlm_desktop.core.catalog import vector_index as vi
+
+    monkeypatch.setattr(vi, "HNSW_THRESHOLD", 50)
+    monkeypatch.setattr(vi, "BUILD_CHUNK", 32)  # several chunks: stop requests are honoured
+    store = CatalogStore(tmp_path / "big.db")
+    _add_items(store, _vectors(BIG, 0))
+    gated = GatedBuilds(vi.build_graph)
+    monkeypatch.setattr(vi, "build_graph", gated)
+    index = vi.CatalogIndex(store, MODEL, cache_dir=tmp_path / "cache")
+    yield store, index, gated
+    gated.gate.set()
+    assert index.close(30), "the background build did not stop"
+    assert not _builders()
+    store.close()
+
+
+def test_removal_from_a_large_catalog_answers_exactly_at_once_then_swaps_in_a_graph(big):
+    store, index, gated = big
+    gated.gate.set()
+    index.get()
+    assert index.wait_background(30) and index.get().kind == "hnsw"  # the catalog as it was
+    gated.gate.clear()
+    queries = _vectors(6, 1)
+    removed = _brute_force(store, queries[0], 3) + [5, 77]
+    _remove_items(store, removed)
+
+    during = index.get()  # returns while the build waits at the gate: not built in here
+    assert during.kind == "exact" and index.building() and len(gated.calls) == 2
+    assert len(during) == BIG - len(removed)
+    exact = [[i for i, _ in during.search(q, 5)[0]] for q in queries]
+    assert exact == [_brute_force(store, q, 5) for q in queries]
+    assert not set(removed) & {i for row in exact for i in row}
+    assert index.get() is during  # nothing changed: the same index, no second build
+
+    gated.gate.set()
+    assert index.wait_background(30)
+    after = index.get()
+    assert after.kind == "hnsw" and not index.building() and index.graph_builds == 2
+    assert len(after) == BIG - len(removed) and not set(removed) & set(after.ids.tolist())
+    assert [[i for i, _ in after.search(q, 5)[0]] for q in queries] == exact
+    from vlm_desktop.core.catalog.vector_index import CatalogIndex
+
+    reopened = CatalogIndex(store, MODEL, cache_dir=index._dir)  # the new graph was saved
+    assert reopened.get().kind == "hnsw" and reopened.rebuilds == 0
+
+
+def test_appends_during_a_background_build_extend_its_graph(big):
+    store, index, gated = big
+    assert index.get().kind == "exact" and index.building()
+    new_vecs = _vectors(20, 2)
+    new_ids = _add_items(store, new_vecs)  # indexing goes on meanwhile
+    during = index.get()
+    assert during.kind == "exact" and len(during) == BIG + 20
+    assert during.search(new_vecs[3], 1)[0][0][0] == new_ids[3]
+    assert len(gated.calls) == 1 and len(_builders()) == 1
+    gated.gate.set()
+    assert index.wait_background(30)
+    after = index.get()
+    assert after.kind == "hnsw" and len(after) == BIG + 20
+    assert len(gated.calls) == 1  # the one graph was extended, not rebuilt
+    for k in (0, 3, 19):
+        assert after.search(new_vecs[k], 1)[0][0][0] == new_ids[k]
+
+
+def test_a_removal_during_a_build_starts_no_second_build_of_old_data(big):
+    store, index, gated = big
+    index.get()
+    gone = [10, 11, 12]
+    _remove_items(store, gone)
+    during = index.get()
+    assert during.kind == "exact" and not set(gone) & set(during.ids.tolist())
+    assert len(gated.calls) == 1 and len(_builders()) == 1
+    gated.gate.set()
+    assert index.wait_background(30)
+    # The first build saw the change and stopped; the next one used the newest vectors.
+    assert gated.results[0] is None
+    assert len(gated.calls) == 2 and np.array_equal(gated.calls[1], during.ids)
+    after = index.get()
+    assert after.kind == "hnsw" and index.graph_builds == 1
+    assert np.array_equal(after.ids, during.ids)
+
+
+def test_a_failing_background_build_is_logged_and_search_stays_exact(big, monkeypatch,
+                                                                      caplog):
+    from vlm_desktop.core.catalog import vector_index as vi
+
+    def broken(ids, vectors, stop):
+        raise MemoryError("no room for the graph")
+
+    store, index, _ = big
+    monkeypatch.setattr(vi, "build_graph", broken)
+    first = index.get()
+    assert first.kind == "exact" and index.wait_background(30) and not index.building()
+    assert index.get() is first  # kept, and no retry loop for the same data
+    q = _vectors(1, 3)[0]
+    assert [i for i, _ in index.get().search(q, 5)[0]] == _brute_force(store, q, 5)
+    failures = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert failures and isinstance(failures[0].exc_info[1], MemoryError)
+
+
+def test_a_catalog_at_the_threshold_stays_exact_without_a_thread(tmp_path, monkeypatch):
+    from vlm_desktop.core.catalog import vector_index as vi
+
+    monkeypatch.setattr(vi, "HNSW_THRESHOLD", 50)
+    store = CatalogStore(tmp_path / "small.db")
+    _add_items(store, _vectors(50, 0))
+    index = vi.CatalogIndex(store, MODEL, cache_dir=tmp_path / "cache")
+    assert index.get().kind == "exact" and not index.building() and not _builders()
+    store.close()

@@ -228,9 +228,12 @@ class CatalogJobs(QObject):
                     role=EMBED))
 
     def close(self) -> None:
-        """Stop indexing and the decode threads (call before the client shuts down)."""
+        """Stop indexing, the decode threads and any background build of a search graph
+        (call before the client shuts down)."""
         self.cancel_indexing()
         self._indexer.close()
+        for search in list(self._searches.values()):
+            search.index.close()
 
     # --- outcomes -------------------------------------------------------------------------
 

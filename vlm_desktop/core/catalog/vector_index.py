@@ -4,8 +4,10 @@ SQLite holds the vectors; this file only makes them fast to search. Small catalo
 exact NumPy search; above `HNSW_THRESHOLD` vectors (where exact search passes a few
 milliseconds, see benchmarks/bench_catalog.py) a FAISS HNSW graph, cached under
 core.paths.cache_dir() with a fingerprint (model, embedding generation, count and id sum)
-and rebuilt — or, while indexing only adds vectors, extended — when the database's
-fingerprint no longer matches.
+and, while indexing only adds vectors, extended when the database's fingerprint moves on.
+Any other change (items removed or re-embedded) needs a new graph, which takes minutes at
+100k vectors: meanwhile `CatalogIndex.get()` answers at once with exact search over the
+vectors it has just loaded, and one background thread builds the graph and swaps it in.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ import hashlib
 import json
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
 import numpy as np
 
@@ -38,6 +41,9 @@ HNSW_EF_SEARCH_LARGE = 384
 LARGE = 200_000
 # With a filter this selective, scoring the allowed vectors directly is exact and fast.
 SMALL_SUBSET = 4096
+# A background build adds vectors in chunks of this size and checks between chunks whether
+# to stop (closed, or the catalog changed under it): a few seconds of work per chunk.
+BUILD_CHUNK = 8192
 
 
 def _faiss():
@@ -177,8 +183,17 @@ class HnswIndex(VectorIndex):
 
     def extended(self, ids: np.ndarray, vectors: np.ndarray) -> "HnswIndex":
         """This graph plus new vectors whose ids all come after the current ones."""
-        self.index.add(np.ascontiguousarray(vectors, np.float32))
+        if len(ids):
+            self.index.add(np.ascontiguousarray(vectors, np.float32))
         return HnswIndex(np.concatenate([self.ids, np.asarray(ids, np.int64)]), self.index)
+
+
+def _new_graph(dim: int):
+    faiss = _faiss()
+    index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    index.hnsw.efSearch = HNSW_EF_SEARCH
+    return index
 
 
 def build_index(ids: np.ndarray, vectors: np.ndarray, kind: Optional[str] = None) -> VectorIndex:
@@ -190,16 +205,37 @@ def build_index(ids: np.ndarray, vectors: np.ndarray, kind: Optional[str] = None
     kind = kind or ("hnsw" if len(ids) > HNSW_THRESHOLD else "exact")
     if kind == "exact" or vectors.ndim != 2:
         return ExactIndex(np.asarray(ids, np.int64), vectors.reshape(len(ids), -1))
-    faiss = _faiss()
-    index = faiss.IndexHNSWFlat(int(vectors.shape[1]), HNSW_M, faiss.METRIC_INNER_PRODUCT)
-    index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-    index.hnsw.efSearch = HNSW_EF_SEARCH
+    index = _new_graph(int(vectors.shape[1]))
     index.add(vectors)
     return HnswIndex(np.asarray(ids, np.int64), index)
 
 
+def build_graph(ids: np.ndarray, vectors: np.ndarray, stop: Callable[[], bool]
+                ) -> Optional[HnswIndex]:
+    """An HNSW graph built chunk by chunk; None as soon as `stop()` says so."""
+    vectors = np.ascontiguousarray(vectors, np.float32)
+    index = _new_graph(int(vectors.shape[1]))
+    for start in range(0, len(ids), BUILD_CHUNK):
+        if stop():
+            return None
+        index.add(vectors[start:start + BUILD_CHUNK])
+    return HnswIndex(np.asarray(ids, np.int64), index)
+
+
+def appends_to(old: ExactIndex, new: ExactIndex) -> bool:
+    """Whether `new` is `old` plus vectors with higher ids (what indexing does)."""
+    n = len(old)
+    return (len(new) >= n and new.matrix.shape[1:] == old.matrix.shape[1:]
+            and np.array_equal(new.ids[:n], old.ids)
+            and np.array_equal(new.matrix[:n], old.matrix))
+
+
 class CatalogIndex:
-    """The current index for one store and model: loaded from cache, rebuilt when stale."""
+    """The current index for one store and model: loaded from cache, rebuilt when stale.
+
+    A large catalog changed by more than appends is served by an `ExactIndex` while a
+    daemon thread builds its graph; call `close()` (or `wait_background()`) when done.
+    """
 
     def __init__(self, store: CatalogStore, model: str, cache_dir: Optional[Path] = None
                  ) -> None:
@@ -207,14 +243,25 @@ class CatalogIndex:
         self.model = model
         self._dir = cache_dir or (paths.cache_dir() / "vector_index")
         self._lock = threading.Lock()
+        self._save_lock = threading.Lock()  # one writer of the cache files at a time
         self._index: Optional[VectorIndex] = None
         self._fp: Optional[Fingerprint] = None
-        self.rebuilds = 0
+        self._stem_path: Optional[Path] = None
+        self._builders: list[threading.Thread] = []  # the running one, and any just ending
+        self._building = False
+        self._superseded = False  # the data changed by more than appends since the build began
+        self._closed = threading.Event()
+        self.rebuilds = 0  # loads from SQLite after the index went stale
+        self.graph_builds = 0  # graphs built in the background and swapped in
 
     @property
     def _stem(self) -> Path:
-        model = hashlib.blake2b(self.model.encode(), digest_size=6).hexdigest()
-        return self._dir / f"{self.store.catalog_id}-{model}"
+        # Computed on first use in get() (the caller's thread), so the builder thread never
+        # opens a SQLite connection of its own.
+        if self._stem_path is None:
+            model = hashlib.blake2b(self.model.encode(), digest_size=6).hexdigest()
+            self._stem_path = self._dir / f"{self.store.catalog_id}-{model}"
+        return self._stem_path
 
     def get(self) -> VectorIndex:
         """The index, rebuilt first if the database changed since it was made."""
@@ -228,6 +275,24 @@ class CatalogIndex:
             self._index, self._fp = index, fp
             return index
 
+    def building(self) -> bool:
+        """Whether a graph is being built in the background (searches are exact meanwhile)."""
+        return self._building
+
+    def wait_background(self, timeout: Optional[float] = None) -> bool:
+        """Wait for the background build, if any; True when no builder thread is left."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for builder in list(self._builders):
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            builder.join(left)
+        return not any(t.is_alive() for t in self._builders)
+
+    def close(self, timeout: Optional[float] = 30.0) -> bool:
+        """Stop background building (it ends at its next chunk) and wait for it; get()
+        keeps working, exactly, without starting new builds. True when stopped."""
+        self._closed.set()
+        return self.wait_background(timeout)
+
     def _load(self, fp: Fingerprint) -> Optional[VectorIndex]:
         meta_path = self._stem.with_suffix(".json")
         try:
@@ -236,6 +301,9 @@ class CatalogIndex:
                 return None
             ids = np.load(self._stem.with_suffix(".ids.npy"))
             index = _faiss().read_index(str(self._stem.with_suffix(".faiss")))
+            # Files caught half-way through a save do not describe fp: count and id sum say so.
+            if len(ids) != fp.count or int(ids.sum()) != fp.id_sum or index.ntotal != len(ids):
+                raise ValueError("cache files do not match their fingerprint")
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
             if meta_path.exists():
                 log.info("vector index cache %s unusable (%s); rebuilding", meta_path, exc)
@@ -244,13 +312,18 @@ class CatalogIndex:
 
     def _rebuild(self, fp: Fingerprint) -> VectorIndex:
         ids, vectors = self.store.load_embeddings(self.model)
-        index = self._extend(ids, vectors) or build_index(ids, vectors)
         self.rebuilds += 1
-        if isinstance(index, HnswIndex):
-            self._save(index, fp)  # exact indexes rebuild from SQLite in well under a second
-        return index
+        index = self._extend(ids, vectors)
+        if index is not None:
+            self._save(index, fp)
+            return index
+        if len(ids) <= HNSW_THRESHOLD or vectors.ndim != 2:
+            return build_index(ids, vectors)  # exact: no build time
+        exact = ExactIndex(ids, vectors)
+        self._build_later(exact, fp)
+        return exact
 
-    def _extend(self, ids: np.ndarray, vectors: np.ndarray) -> Optional[VectorIndex]:
+    def _extend(self, ids: np.ndarray, vectors: np.ndarray) -> Optional[HnswIndex]:
         """While a large catalog is being indexed, add the new vectors to the graph
         instead of rebuilding it; anything else (removals, changes) rebuilds."""
         old = self._index
@@ -263,13 +336,88 @@ class CatalogIndex:
             return None
         return old.extended(ids[n:], vectors[n:])
 
-    def _save(self, index: HnswIndex, fp: Fingerprint) -> None:
+    # --- the background build -----------------------------------------------------------
+    # `_building` is set and cleared under the lock, so a get() never counts on a builder
+    # that has already decided to stop.
+
+    def _build_later(self, exact: ExactIndex, fp: Fingerprint) -> None:
+        """Start building `exact`'s graph (caller holds the lock), unless a build runs: that
+        one takes up the newest data when it finishes, extending its graph if only appends
+        came meanwhile — so there is never a second build, nor one of old data."""
+        if self._building:
+            old = self._index
+            if not (isinstance(old, ExactIndex) and appends_to(old, exact)):
+                self._superseded = True  # its graph will be of no use: stop it early
+            return
+        if self._closed.is_set():
+            return
+        self._building, self._superseded = True, False
+        builder = threading.Thread(target=self._build_loop, args=(exact, fp),
+                                   name="vector-index-build", daemon=True)
+        self._builders = [t for t in self._builders if t.is_alive()] + [builder]
+        builder.start()
+
+    def _stop_building(self) -> bool:
+        return self._closed.is_set() or self._superseded
+
+    def _build_loop(self, target: ExactIndex, fp: Fingerprint) -> None:
         try:
-            self._dir.mkdir(parents=True, exist_ok=True)
-            _faiss().write_index(index.index, str(self._stem.with_suffix(".faiss")))
-            np.save(self._stem.with_suffix(".ids.npy"), index.ids)
-            meta = {"fingerprint": fp.__dict__, "kind": index.kind, "dim": index.dim}
-            self._stem.with_suffix(".json").write_text(json.dumps(meta))
+            while True:
+                graph = build_graph(target.ids, target.matrix, self._stop_building)
+                nxt = self._adopt(graph, target, fp)
+                if nxt is None:
+                    return
+                target, fp = nxt
+        except Exception:  # noqa: BLE001 - a thread has no caller to raise to
+            # Searches stay exact (correct, slower); the next change to the catalog retries.
+            log.exception("building the vector index graph for %s failed; "
+                          "searching exactly meanwhile", self.model)
+            with self._lock:
+                self._building = False
+
+    def _adopt(self, graph: Optional[HnswIndex], built_from: ExactIndex, fp: Fingerprint
+               ) -> Optional[tuple[ExactIndex, Fingerprint]]:
+        """Save and swap in `graph` if it is still current, after extending it by vectors
+        appended since; else return what to build next. None: the builder is done."""
+        saved = False
+        while True:
+            with self._lock:
+                current, current_fp = self._index, self._fp
+                if self._closed.is_set():
+                    self._building = False
+                    return None
+                if graph is not None and current_fp == fp:
+                    if saved:
+                        self._index, self._building = graph, False
+                        self.graph_builds += 1
+                        return None
+                    extend = False
+                else:
+                    self._superseded = False  # from here on, `current` is what counts
+                    if not isinstance(current, ExactIndex) or len(current) <= HNSW_THRESHOLD:
+                        self._building = False  # a graph came from the cache, or small now
+                        return None
+                    if graph is None or not appends_to(built_from, current):
+                        return current, current_fp  # removed or changed: build anew
+                    extend = True
+            if extend:  # only appends since: add them (≈1 s per 1k vectors), then check again
+                n = len(graph)
+                graph = graph.extended(current.ids[n:], current.matrix[n:])
+                built_from, fp, saved = current, current_fp, False
+            else:  # saved while the graph is private: nothing else reads or extends it yet
+                self._save(graph, fp)
+                saved = True
+
+    def _save(self, index: HnswIndex, fp: Fingerprint) -> None:
+        stem = self._stem
+        try:
+            with self._save_lock:
+                self._dir.mkdir(parents=True, exist_ok=True)
+                stem.with_suffix(".json").unlink(missing_ok=True)  # no stale claim meanwhile
+                _faiss().write_index(index.index, str(stem.with_suffix(".faiss")))
+                np.save(stem.with_suffix(".ids.npy"), index.ids)
+                meta = {"fingerprint": fp.__dict__, "kind": index.kind, "dim": index.dim}
+                stem.with_suffix(".json").write_text(json.dumps(meta))
         except OSError as exc:
             # The cache is an optimisation; a read-only cache folder only costs rebuild time.
             log.warning("cannot save vector index cache under %s: %s", self._dir, exc)
