@@ -53,3 +53,24 @@ def test_cancel_stops_generation_early(chat):
     with pytest.raises(Cancelled):
         chat.answer(sample_image(), "what is this?", state)
     assert len(seen) == 4 < chat.max_new_tokens
+
+
+def test_cancel_lands_inside_the_prefill_before_the_next_layer(chat):
+    """Cancelled while the image is encoded: no language-model layer runs after it."""
+    state = JobState(on_partial=lambda text: pytest.fail(f"a token was generated: {text!r}"))
+    layers_after_cancel: list[int] = []
+    text_layers = chat.model.model.language_model.layers
+    hooks = [layer.register_forward_hook(  # runs when a layer has finished
+        lambda *_: layers_after_cancel.append(1) if state.cancelled else None)
+        for layer in text_layers]
+    vision = chat.model.model.visual.register_forward_hook(lambda *_: state.token.cancel())
+    try:
+        with pytest.raises(Cancelled):
+            chat.answer(sample_image(), "what is this?", state)
+    finally:
+        vision.remove()
+        for hook in hooks:
+            hook.remove()
+    assert layers_after_cancel == []
+    # The hooks are gone afterwards: the next answer runs in full.
+    assert chat.answer(sample_image(), "what is this?").text is not None

@@ -9,6 +9,7 @@ from PIL import Image
 
 from vlm_desktop.core.cancel import Cancelled, JobState
 from vlm_desktop.core.engine.hf.base import HFEngine
+from vlm_desktop.core.engine.hf.cancel_hooks import cancellable
 from vlm_desktop.core.engine.hf.common import (
     StreamingCriteria,
     question_kind,
@@ -44,7 +45,8 @@ class ChatEngine(HFEngine):
         _, h, w = (int(v) for v in inputs["image_grid_thw"][0])
         return h // merge, w // merge
 
-    def _attention_to_image(self, inputs: Any, seq: Any) -> Any:
+    def _attention_to_image(self, inputs: Any, seq: Any, state: Optional[JobState] = None
+                            ) -> Any:
         """Mean attention (layers, heads) of every position over the image tokens: (T, rows, cols)."""
         import torch
 
@@ -54,7 +56,8 @@ class ChatEngine(HFEngine):
             prompt = inputs["mm_token_type_ids"]
             types[:, : prompt.shape[1]] = prompt[:, : seq.shape[1]]
             extra["mm_token_type_ids"] = types
-        with eager_attention(self.model), torch.no_grad(), self.guard("mapping the answer"):
+        with eager_attention(self.model), torch.no_grad(), self.guard("mapping the answer"), \
+                cancellable(self.model, state):
             out = self.model(input_ids=seq, attention_mask=torch.ones_like(seq),
                              output_attentions=True, return_dict=True, **extra)
         image_pos = (seq[0] == self.model.config.image_token_id).nonzero()[:, 0]
@@ -70,7 +73,8 @@ class ChatEngine(HFEngine):
         inputs = self._inputs(image, text)
         start = inputs["input_ids"].shape[1]
         crit = StreamingCriteria(self.tokenizer, start, state)
-        with torch.no_grad(), self.guard("generating text"):
+        # The prefill runs every image token through every layer: cancellable per block.
+        with torch.no_grad(), self.guard("generating text"), cancellable(self.model, state):
             out = self.model.generate(
                 **inputs, max_new_tokens=self.max_new_tokens, do_sample=False,
                 stopping_criteria=stopping_list(crit), output_scores=True,
@@ -82,7 +86,8 @@ class ChatEngine(HFEngine):
         logps = [torch.log_softmax(s[0].float(), -1)[int(t)] for s, t in zip(out.scores, ids)]
         confidence = float(torch.exp(torch.stack(logps).mean())) if logps else 0.0
         # Row p of the attention predicts token p + 1: the rows that produced the reply.
-        att = self._attention_to_image(inputs, out.sequences[:, :-1] if len(ids) else out.sequences)
+        att = self._attention_to_image(
+            inputs, out.sequences[:, :-1] if len(ids) else out.sequences, state)
         return reply, ids, confidence, att[start - 1:]
 
     def caption(self, image: Image.Image, state: Optional[JobState] = None) -> Caption:
