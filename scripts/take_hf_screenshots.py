@@ -13,28 +13,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-os.environ["VLM_DESKTOP_HOME"] = tempfile.mkdtemp(prefix="vlm-desktop-hf-shots-")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-ROOT = Path(__file__).resolve().parents[1]
 
-from take_screenshots import wait_until  # noqa: E402 - same folder; after the env is set
-
-
-def import_tiny_models() -> None:
-    sys.path.insert(0, str(ROOT / "tests"))
-    import hf_fixtures
-
-    from vlm_desktop.core import models
-
-    models.import_model(hf_fixtures.blip_folder(), name="blip-caption-tiny")
-    models.import_model(hf_fixtures.clip_folder(), name="clip-tiny")
-    models.import_model(hf_fixtures.qwen2_vl_folder(), name="qwen2-vl-tiny")
+# Sets a private VLM_DESKTOP_HOME and the offline flags on import (same folder).
+from take_model_screenshots import ROOT, import_tiny_models  # noqa: E402
+from take_screenshots import wait_until  # noqa: E402
 
 
 def main() -> int:
@@ -43,7 +29,7 @@ def main() -> int:
     parser.add_argument("--prefix", default="hf-")
     args = parser.parse_args()
 
-    import_tiny_models()
+    import_tiny_models(("blip-caption-tiny", "clip-tiny", "qwen2-vl-tiny"))
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 

@@ -26,16 +26,23 @@ ROOT = Path(__file__).resolve().parents[1]
 from take_screenshots import wait_until  # noqa: E402 - same folder; after the env is set
 
 
-def import_tiny_models() -> None:
-    """Build and import tiny BLIP captioning, BLIP question answering and CLIP models."""
+TINY_MODELS = {  # name → builder in tests/hf_fixtures.py
+    "blip-caption-tiny": lambda fx: fx.blip_folder(),
+    "blip-vqa-tiny": lambda fx: fx.blip_folder("BlipForQuestionAnswering"),
+    "clip-tiny": lambda fx: fx.clip_folder(),
+    "qwen2-vl-tiny": lambda fx: fx.qwen2_vl_folder(),
+}
+
+
+def import_tiny_models(names=("blip-caption-tiny", "blip-vqa-tiny", "clip-tiny")) -> None:
+    """Build tiny random-weight models and import them through the model manager."""
     sys.path.insert(0, str(ROOT / "tests"))
     import hf_fixtures
 
     from vlm_desktop.core import models
 
-    models.import_model(hf_fixtures.blip_folder(), name="blip-caption-tiny")
-    models.import_model(hf_fixtures.blip_folder("BlipForQuestionAnswering"), name="blip-vqa-tiny")
-    models.import_model(hf_fixtures.clip_folder(), name="clip-tiny")
+    for name in names:
+        models.import_model(TINY_MODELS[name](hf_fixtures), name=name)
 
 
 def main() -> int:
