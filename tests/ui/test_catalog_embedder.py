@@ -23,6 +23,7 @@ from vlm_desktop.core.engine.types import (  # noqa: E402
     CAP_EMBED,
     CAP_RELEVANCE,
 )
+from vlm_desktop.ui.about_dialog import about_html  # noqa: E402
 from vlm_desktop.ui.catalog_panel import RECENT_KEY  # noqa: E402
 from vlm_desktop.ui.main_window import MainWindow  # noqa: E402
 from vlm_desktop.ui.settings import AppSettings  # noqa: E402
@@ -92,6 +93,11 @@ def test_captions_and_catalog_search_come_from_different_models(qtbot, window, t
     qtbot.waitUntil(lambda: window.caption_panel.caption is not None, timeout=TIMEOUT)
     loaded = {e.model_name for e in window.models.engines}
     assert loaded == {CAPTIONER.display_name, LITE.display_name}
+    # The status bar's model tooltip and the About box name both models.
+    assert "Catalog search uses VLM Lite (built-in)" in window.status.model.toolTip()
+    about = about_html(window.info, window.embed_info)
+    assert "<b>Model:</b> blip-tiny" in about
+    assert "<b>Catalog search model:</b> VLM Lite (built-in)" in about
 
 
 def test_switching_the_catalog_model_reindexes_and_keeps_the_old_vectors(qtbot, window):

@@ -35,15 +35,19 @@ def versions() -> list[tuple[str, str]]:
     ]
 
 
-def about_html(info: ModelInfo | None) -> str:
+def _model_html(title: str, info: ModelInfo) -> str:
+    return (f"<p><b>{title}:</b> {_e(info.name)} {_e(info.version)} "
+            f"on {_e(info.device)} ({_e(info.dtype)})<br>"
+            f"<b>Weights licence:</b> {_e(info.licence or 'not stated')}"
+            + (f"<br><b>Source:</b> {_e(info.source)}" if info.source else "") + "</p>")
+
+
+def about_html(info: ModelInfo | None, embedder: ModelInfo | None = None) -> str:
+    """The About text; `embedder` is the catalog's model, listed when it is another one."""
     rows = "".join(f"<tr><td>{n}</td><td>&nbsp;&nbsp;{v}</td></tr>" for n, v in versions())
-    if info is None:
-        model = "<p>No model is loaded.</p>"
-    else:
-        model = (f"<p><b>Model:</b> {_e(info.name)} {_e(info.version)} "
-                 f"on {_e(info.device)} ({_e(info.dtype)})<br>"
-                 f"<b>Weights licence:</b> {_e(info.licence or 'not stated')}"
-                 + (f"<br><b>Source:</b> {_e(info.source)}" if info.source else "") + "</p>")
+    model = "<p>No model is loaded.</p>" if info is None else _model_html("Model", info)
+    if embedder is not None and (info is None or embedder.name != info.name):
+        model += _model_html("Catalog search model", embedder)
     return (f"<h2>{APP_NAME}</h2>"
             "<p>Captions, answers and heat maps from a vision-language model that runs "
             "on your own computer, offline.</p>"
@@ -55,11 +59,12 @@ def about_html(info: ModelInfo | None) -> str:
 class AboutDialog(QDialog):
     """Versions and licences."""
 
-    def __init__(self, info: ModelInfo | None, parent: QWidget | None = None) -> None:
+    def __init__(self, info: ModelInfo | None, parent: QWidget | None = None,
+                 embedder: ModelInfo | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"About {APP_NAME}")
         self.setAccessibleName(f"About {APP_NAME}")
-        text = QLabel(about_html(info))
+        text = QLabel(about_html(info, embedder))
         text.setWordWrap(True)
         text.setTextFormat(Qt.TextFormat.RichText)
         text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

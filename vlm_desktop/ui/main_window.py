@@ -392,11 +392,13 @@ class MainWindow(QMainWindow):
 
     def _on_embedder_ready(self, info: ModelInfo, _choice: DeviceChoice) -> None:
         self.embed_info = info
+        self.status.set_embedder(info)
         log.info("catalog search model ready: %s", info.name)
         self._refresh_embedders()
 
     def _on_embedder_failed(self, message: str, details: str) -> None:
         self.embed_info = None
+        self.status.set_embedder(None)
         self.message_bar.show_error(f"The catalog search model could not be loaded: {message}",
                                     details)
         self._refresh_embedders()
@@ -705,7 +707,7 @@ class MainWindow(QMainWindow):
         self.showFullScreen() if on else self.showNormal()
 
     def show_about(self) -> None:
-        AboutDialog(self.info, self).exec()
+        AboutDialog(self.info, self, embedder=self.embed_info).exec()
 
     def open_log_folder(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.log_dir())))

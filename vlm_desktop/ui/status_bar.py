@@ -85,6 +85,8 @@ class StatusBar(QStatusBar):
         self.timings = QLabel()
         self.timings.setAccessibleName("Timings")
         self.timings.setToolTip("How long each step of the last request took")
+        self._info: ModelInfo | None = None
+        self._embedder: ModelInfo | None = None
         self.model = QLabel("No model")
         self.model.setAccessibleName("Model")
         self.model.setToolTip("The model in use")
@@ -96,14 +98,28 @@ class StatusBar(QStatusBar):
             self.addPermanentWidget(widget)
 
     def set_model(self, info: ModelInfo | None, text: str = "") -> None:
+        self._info = info
         if info is None:
             self.model.setText(text or "No model")
             self.model.setToolTip("The model in use")
             return
         self.model.setText(info.name)
+        self._model_tip()
+
+    def set_embedder(self, info: ModelInfo | None) -> None:
+        """The catalog's model: named in the model's tooltip when it is another one."""
+        self._embedder = info
+        if self._info is not None:
+            self._model_tip()
+
+    def _model_tip(self) -> None:
+        info, embedder = self._info, self._embedder
+        assert info is not None
         tip = f"{info.name} {info.version} · {info.dtype}\n{describe(info.capabilities)}"
         if info.description:
             tip += f"\n{info.description}"
+        if embedder is not None and embedder.name != info.name:
+            tip += f"\nCatalog search uses {embedder.name}"
         tip += "\nChoose another in the Model menu"
         self.model.setToolTip(tip)
 
