@@ -12,6 +12,7 @@ from vlm_desktop.core import models
 from vlm_desktop.core.cancel import Cancelled, JobState
 from vlm_desktop.core.device import choose_device
 from vlm_desktop.core.engine import registry
+from vlm_desktop.core.engine.hf.blip import BlipEngine, CrossAttentionRecorder
 from vlm_desktop.core.engine.hf.common import CapabilityUnavailable
 from vlm_desktop.core.engine.protocol import Engine
 from vlm_desktop.core.engine.types import CAP_CAPTION, CAP_EMBED, CAP_RELEVANCE
@@ -60,6 +61,50 @@ def test_blip_caption_streams_words_with_heat_maps(engines):
     assert [w.text for w in caption.words] == re.findall(r"[\w'-]+", caption.text)
     for word in caption.words:
         _check_map(word.heatmap)
+
+
+def _word_maps(caption):
+    return [w.heatmap.values for w in caption.words]
+
+
+def test_blip_generation_hooks_record_the_teacher_forced_cross_attention(engines):
+    """Per-step maps caught during cached generation equal one teacher-forced pass's maps."""
+    import torch
+
+    engine = engines["eng-blip-caption"]
+    embeds = engine.image_embeds(sample_image())
+    start = torch.tensor([[engine.model.config.text_config.bos_token_id]])
+    recorder = CrossAttentionRecorder(engine.model.text_decoder)
+    ids, out = engine._generate(start, embeds, None, recorder)
+    hooked = recorder.step_maps(len(ids))
+    forced = engine._teacher_forced_maps(out.sequences[:, :-1], embeds)
+    assert hooked.shape == forced.shape == (engine.max_new_tokens, 16)  # 4x4 grid, CLS dropped
+    np.testing.assert_allclose(hooked.numpy(), forced.numpy(), atol=1e-5)
+    assert not torch.allclose(hooked[0], hooked[1])  # steps differ: not one map repeated
+    assert recorder.step_maps(len(ids) + 1) is None  # a count mismatch is refused, not guessed
+
+
+def test_blip_caption_makes_no_second_decoder_pass(engines, monkeypatch):
+    engine = engines["eng-blip-caption"]
+    calls = []
+    monkeypatch.setattr(BlipEngine, "_teacher_forced_maps",
+                        lambda self, seq, embeds: calls.append(seq))
+    caption = engine.caption(sample_image())
+    assert calls == []
+    assert caption.words and all(w.heatmap is not None for w in caption.words)
+
+
+def test_blip_caption_falls_back_to_a_teacher_forced_pass(engines, monkeypatch):
+    """A transformers version whose attention returns no probabilities still gets word maps."""
+    engine = engines["eng-blip-caption"]
+    expected = engine.caption(sample_image())
+    monkeypatch.setattr(CrossAttentionRecorder, "_hook", lambda self, module, args, output: None)
+    fallback = engine.caption(sample_image())
+    assert fallback.text == expected.text
+    assert [w.text for w in fallback.words] == [w.text for w in expected.words]
+    # Shown maps are min-max scaled, which magnifies float rounding (~1e-7 raw) a little.
+    for got, want in zip(_word_maps(fallback), _word_maps(expected)):
+        np.testing.assert_allclose(got, want, atol=1e-4)
 
 
 def test_blip_vqa_answers_with_a_question_heat_map(engines):
