@@ -394,16 +394,19 @@ class CatalogIndex:
                     extend = False
                 else:
                     self._superseded = False  # from here on, `current` is what counts
-                    if not isinstance(current, ExactIndex) or len(current) <= HNSW_THRESHOLD:
+                    if (not isinstance(current, ExactIndex) or current_fp is None
+                            or len(current) <= HNSW_THRESHOLD):
                         self._building = False  # a graph came from the cache, or small now
                         return None
-                    if graph is None or not appends_to(built_from, current):
-                        return current, current_fp  # removed or changed: build anew
+                    newest, newest_fp = current, current_fp
+                    if graph is None or not appends_to(built_from, newest):
+                        return newest, newest_fp  # removed or changed: build anew
                     extend = True
             if extend:  # only appends since: add them (≈1 s per 1k vectors), then check again
+                assert graph is not None
                 n = len(graph)
-                graph = graph.extended(current.ids[n:], current.matrix[n:])
-                built_from, fp, saved = current, current_fp, False
+                graph = graph.extended(newest.ids[n:], newest.matrix[n:])
+                built_from, fp, saved = newest, newest_fp, False
             else:  # saved while the graph is private: nothing else reads or extends it yet
                 self._save(graph, fp)
                 saved = True

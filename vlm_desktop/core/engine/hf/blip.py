@@ -56,7 +56,7 @@ class CrossAttentionRecorder:
         if threading.get_ident() != self._thread:  # another job running the same model
             return
         probs = output[1] if isinstance(output, tuple) and len(output) > 1 else None
-        if getattr(probs, "ndim", 0) != 4:
+        if probs is None or getattr(probs, "ndim", 0) != 4:
             return
         # The last query row is the one that produced this step's token; CLS patch dropped.
         self._rows.append(probs[0, :, -1, 1:].float().mean(0))
