@@ -181,3 +181,24 @@ def test_close_frees_the_model(engines):
     engine = registry.engine_factory("eng-clip")(choose_device("cpu"))
     engine.close()
     assert engine.model is None
+
+
+def test_blip_caption_cancel_lands_inside_the_vision_tower(engines):
+    """Cancelled as the image's patches are embedded: no vision layer completes after it."""
+    engine = engines["eng-blip-caption"]
+    state = JobState()
+    completed_after_cancel: list[int] = []
+    vision = engine.model.vision_model
+    hooks = [layer.register_forward_hook(
+        lambda *_: completed_after_cancel.append(1) if state.cancelled else None)
+        for layer in vision.encoder.layers]
+    hooks.append(vision.embeddings.register_forward_hook(lambda *_: state.token.cancel()))
+    fresh = sample_image(52, 44)  # not in the feature cache yet
+    try:
+        with pytest.raises(Cancelled):
+            engine.caption(fresh, state)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    assert completed_after_cancel == []
+    assert engine.caption(fresh).text  # nothing half-encoded was cached

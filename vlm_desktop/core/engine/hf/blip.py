@@ -12,6 +12,7 @@ from PIL import Image
 
 from vlm_desktop.core.cancel import Cancelled, JobState
 from vlm_desktop.core.engine.hf.base import HFEngine, normalised
+from vlm_desktop.core.engine.hf.cancel_hooks import cancellable
 from vlm_desktop.core.engine.hf.common import (
     StreamingCriteria,
     grid_shape,
@@ -81,12 +82,13 @@ class BlipEngine(HFEngine):
     def _text_cfg(self) -> Any:
         return self.model.config.text_config
 
-    def image_embeds(self, image: Image.Image) -> Any:
+    def image_embeds(self, image: Image.Image, state: Optional[JobState] = None) -> Any:
         """The vision tower's token states for `image`, cached by content hash."""
         import torch
 
         def compute() -> Any:
-            with torch.no_grad(), self.guard("encoding the image"):
+            with torch.no_grad(), self.guard("encoding the image"), \
+                    cancellable(self.model.vision_model, state):
                 return self.model.vision_model(pixel_values=self.pixels(image)).last_hidden_state
 
         return self.cache.get(image, compute)
@@ -102,7 +104,8 @@ class BlipEngine(HFEngine):
         crit = StreamingCriteria(self.tokenizer, start.shape[1], state)
         mask = torch.ones(context.shape[:-1], dtype=torch.long, device=context.device)
         recording = recorder if recorder is not None else contextlib.nullcontext()
-        with torch.no_grad(), self.guard("generating text"), recording:
+        with torch.no_grad(), self.guard("generating text"), recording, \
+                cancellable(self.model.text_decoder, state):
             out = self.model.text_decoder.generate(
                 input_ids=start, encoder_hidden_states=context, encoder_attention_mask=mask,
                 eos_token_id=self._text_cfg.sep_token_id, pad_token_id=self._text_cfg.pad_token_id,
@@ -128,7 +131,7 @@ class BlipEngine(HFEngine):
         t0 = time.perf_counter()
         if state is not None:
             state.check()
-        embeds = self.image_embeds(image)
+        embeds = self.image_embeds(image, state)
         start = torch.tensor([[self._text_cfg.bos_token_id]], device=embeds.device)
         recorder = CrossAttentionRecorder(self.model.text_decoder)
         ids, out = self._generate(start, embeds, state, recorder)
@@ -166,7 +169,7 @@ class BlipEngine(HFEngine):
         t0 = time.perf_counter()
         if state is not None:
             state.check()
-        embeds = self.image_embeds(image)
+        embeds = self.image_embeds(image, state)
         q = self.tokenizer(question, return_tensors="pt").to(embeds.device)
         with torch.no_grad(), self.guard("reading the question"):
             enc = self.model.text_encoder(
@@ -198,7 +201,7 @@ class BlipEngine(HFEngine):
             if state is not None:
                 state.check()
                 state.progress(i / max(1, len(images)), "embedding images")
-            cls = self.image_embeds(img)[:, 0, :]
+            cls = self.image_embeds(img, state)[:, 0, :]
             with torch.no_grad():
                 rows.append(self.model.vision_proj(cls))
         if not rows:
