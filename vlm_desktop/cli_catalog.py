@@ -185,6 +185,8 @@ def _cmd_search(args: argparse.Namespace) -> int:
     engine: Optional["Engine"] = _open_engine(args) if needs_engine else None
     search = _keyword_only_search(store) if engine is None else \
         CatalogSearch.for_engine(store, engine)
+    if engine is not None:
+        _warn_if_unindexed(store, engine)
     status = 0
     for q in queries:
         try:
@@ -205,6 +207,17 @@ def _cmd_search(args: argparse.Namespace) -> int:
             continue
         _out({"query": q, "results": [_hit_record(store, h) for h in hits]})
     return status
+
+
+def _warn_if_unindexed(store: "CatalogStore", engine: "Engine") -> None:
+    """Say so when the model has no vectors in this catalog (vectors are kept per model)."""
+    from vlm_desktop.core.catalog.indexer import model_key
+
+    if store.embedding_count(model_key(engine)) == 0:
+        name = engine.info().name
+        _err(f"note: no item of this catalog has vectors from {name} yet, so only keywords "
+             f"can match; index it with: vlm-desktop catalog import FOLDER --catalog "
+             f"{store.path} --model {name}")
 
 
 def _keyword_only_search(store: "CatalogStore"):

@@ -71,3 +71,18 @@ def test_import_stats_search_recommend_quarantine(run, tmp_path):
 def test_missing_catalog_is_a_clear_error(run, tmp_path):
     code, out, err = run("stats", "--catalog", str(tmp_path / "none.db"))
     assert code != 0 and "catalog import" in err
+
+
+def test_searching_with_a_model_that_indexed_nothing_says_how_to_index(run, monkeypatch,
+                                                                       tmp_path):
+    root = tmp_path / "cat"
+    make_catalog(root, n_per=2)
+    db = str(tmp_path / "c.db")
+    assert run("import", str(root), "--catalog", db)[0] == 0  # vectors from the fake engine
+    code, out, err = run("search", "--catalog", db, "--text", "shoe")
+    assert code == 0 and "note:" not in err
+    other = FakeEngine(name="another-model")
+    monkeypatch.setattr(cli_catalog, "_open_engine", lambda args: other)
+    code, out, err = run("search", "--catalog", db, "--text", "shoe")
+    assert code == 0 and "no item of this catalog has vectors from another-model" in err
+    assert "--model another-model" in err
