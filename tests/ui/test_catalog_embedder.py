@@ -141,3 +141,24 @@ def test_removing_the_models_in_use_switches_to_the_defaults(qtbot, window):
     assert window.message_bar.text == "blip-tiny was removed; switching to lite."
     assert window.actions_.checked_model() == LITE.name
     assert window.actions_.checked_embedder() == LITE.name
+
+
+def test_closing_the_window_while_the_catalog_model_loads_is_quiet(
+        qtbot, tmp_path, catalog, install_models, shown_windows):
+    """As the start-up probe does: close as soon as the captioning model is ready, with
+    the catalog's model still on its way (an exception in a slot fails this test)."""
+    install_models([LITE, CAPTIONER, EMBEDDER])
+    qs = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    qs.setValue(RECENT_KEY, [str(catalog.path)])
+    settings = AppSettings(qs)
+    settings.model, settings.embed_model = CAPTIONER.name, EMBEDDER.name
+    win = MainWindow(settings, device="cpu", device_lister=None)
+    with qtbot.waitSignal(win.catalog_panel.catalog_opened, timeout=TIMEOUT):
+        shown_windows(win, start=False)
+    embedder_events: list[object] = []
+    win.client.embedder_ready.connect(embedder_events.append)
+    win.client.engine_ready.connect(lambda *_: win.close())
+    win.start_model()
+    qtbot.waitUntil(lambda: win._shut_down is not None, timeout=TIMEOUT)
+    qtbot.wait(200)  # anything the worker sent before it stopped is delivered now
+    assert embedder_events == []

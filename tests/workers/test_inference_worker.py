@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import pytest
 from PIL import Image
@@ -346,3 +347,20 @@ def test_shutdown_cancels_running_work_and_leaves_no_thread(loaded, qtbot):
     assert rec.names_for(queued) == ["cancelled", "finished"]
     with pytest.raises(RuntimeError):
         loaded.submit(Request("caption", lambda e, s: None))
+
+
+def test_model_events_queued_before_shutdown_are_not_delivered_after_it(client, qtbot):
+    """A window closed while a model loads must not hear "ready" afterwards (its slots
+    would submit work to the stopped worker)."""
+    heard: list[str] = []
+    client.engine_ready.connect(lambda *_: heard.append("main ready"))
+    client.embedder_ready.connect(lambda *_: heard.append("embedder ready"))
+    client.load_engine(lambda choice: FakeEngine(), "cpu", "a")
+    client.load_engine(lambda choice: FakeEngine(name="other"), "cpu", "b", EMBED)
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while not client.has_engine(EMBED):  # the GUI loop is not run: the signals wait queued
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert client.shutdown(TIMEOUT_MS)
+    qtbot.wait(100)  # deliver what was queued
+    assert heard == [] and not client.has_engine()

@@ -390,7 +390,7 @@ class InferenceClient(QObject):
         w.engine_loading.connect(self._on_loading)
         w.engine_ready.connect(self._on_ready)
         w.engine_failed.connect(self._on_failed)
-        w.gpu_out_of_memory.connect(self.gpu_out_of_memory)
+        w.gpu_out_of_memory.connect(self._on_gpu_out_of_memory)
 
     # --- public API
 
@@ -439,7 +439,8 @@ class InferenceClient(QObject):
             self.cancel(request_id)
 
     def has_engine(self, slot: str = MAIN) -> bool:
-        return self._worker.engine_for(slot) is not None
+        """Whether a model is loaded in `slot` and requests can still be submitted."""
+        return not self._stopped and self._worker.engine_for(slot) is not None
 
     def is_busy(self) -> bool:
         return self._busy
@@ -471,17 +472,29 @@ class InferenceClient(QObject):
     def _wanted(self, request_id: int) -> bool:
         return request_id in self._live and request_id not in self._dropped
 
+    # Model events that arrive after shutdown() are dropped: the window has gone, and a
+    # slot reacting to them would submit work to a stopped worker.
+
     @Slot(str, str)
     def _on_loading(self, slot: str, name: str) -> None:
-        (self.embedder_loading if slot == EMBED else self.engine_loading).emit(name)
+        if not self._stopped:
+            (self.embedder_loading if slot == EMBED else self.engine_loading).emit(name)
 
     @Slot(str, object, object)
     def _on_ready(self, slot: str, info: object, choice: object) -> None:
-        (self.embedder_ready if slot == EMBED else self.engine_ready).emit(info, choice)
+        if not self._stopped:
+            (self.embedder_ready if slot == EMBED else self.engine_ready).emit(info, choice)
 
     @Slot(str, str, str)
     def _on_failed(self, slot: str, message: str, details: str) -> None:
-        (self.embedder_failed if slot == EMBED else self.engine_failed).emit(message, details)
+        if not self._stopped:
+            (self.embedder_failed if slot == EMBED else self.engine_failed).emit(message,
+                                                                                 details)
+
+    @Slot()
+    def _on_gpu_out_of_memory(self) -> None:
+        if not self._stopped:
+            self.gpu_out_of_memory.emit()
 
     @Slot(int)
     def _on_started(self, request_id: int) -> None:
