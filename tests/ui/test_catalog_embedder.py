@@ -18,7 +18,6 @@ from vlm_desktop.core.catalog.store import CatalogStore  # noqa: E402
 from vlm_desktop.core.engine.registry import ModelEntry  # noqa: E402
 from vlm_desktop.core.engine.types import (  # noqa: E402
     ALL_CAPABILITIES,
-    CAP_ANSWER,
     CAP_CAPTION,
     CAP_EMBED,
     CAP_RELEVANCE,
@@ -32,7 +31,7 @@ TIMEOUT = 10000
 LITE = ModelEntry("lite", "VLM Lite (built-in)", "lite", builtin=True,
                   capabilities=ALL_CAPABILITIES)
 CAPTIONER = ModelEntry("blip-tiny", "blip-tiny (BLIP captioning)", "hf-blip",
-                       capabilities=frozenset({CAP_CAPTION, CAP_ANSWER}))
+                       capabilities=frozenset({CAP_CAPTION}))  # cannot answer, like BLIP
 EMBEDDER = ModelEntry("clip-tiny", "clip-tiny (CLIP)", "hf-clip",
                       capabilities=frozenset({CAP_EMBED, CAP_RELEVANCE}))
 
@@ -162,3 +161,24 @@ def test_closing_the_window_while_the_catalog_model_loads_is_quiet(
     qtbot.waitUntil(lambda: win._shut_down is not None, timeout=TIMEOUT)
     qtbot.wait(200)  # anything the worker sent before it stopped is delivered now
     assert embedder_events == []
+
+
+def test_catalog_questions_work_when_the_captioning_model_cannot_answer(qtbot, window,
+                                                                        tmp_path):
+    store = window.catalog_panel.jobs.store
+    _wait_indexed(qtbot, window, LITE, store.stats().items)
+    path = tmp_path / "red.png"
+    Image.new("RGB", (48, 32), (224, 32, 32)).save(path)
+    with qtbot.waitSignal(window.loader.loaded, timeout=TIMEOUT):
+        window.open_path(str(path))
+    chat = window.chat_panel
+    assert chat.edit.isEnabled() and chat.edit.placeholderText() == "Ask about the catalog…"
+    assert chat.notice.isVisible() and "questions about the catalog still work" in \
+        chat.notice.text()
+    window.ask("How much does this cost?")
+    qtbot.waitUntil(lambda: chat.entries[-1].answer is not None, timeout=TIMEOUT)
+    answer = chat.entries[-1].answer
+    assert answer.kind == "catalog" and "#" in answer.evidence  # cites catalog items
+    window.ask("What is this?")  # not a catalog question, and BLIP cannot answer
+    assert len(chat.entries) == 2 and chat.entries[-1].answer is None
+    assert "cannot answer this" in chat.entries[-1].text

@@ -215,19 +215,21 @@ class ChatPanel(QFrame):
         self._apply_colours()
         self._update_button()
 
-    def set_input_enabled(self, enabled: bool, reason: str = "", notice: bool = False) -> None:
+    def set_input_enabled(self, enabled: bool, reason: str = "", notice: bool = False,
+                          placeholder: str = "") -> None:
         """Allow or refuse questions; `reason` shows as the placeholder when refused.
 
         With `notice`, the reason also shows in full above the box (a placeholder is cut
-        short in a narrow panel), e.g. when the active model cannot answer at all.
+        short in a narrow panel), e.g. when the active model cannot answer at all, or what
+        can still be asked when only some questions can (then with `placeholder`).
         """
         self._enabled = enabled
-        shown_notice = notice and not enabled and bool(reason)
+        shown_notice = notice and bool(reason)
         self.notice.setText(reason if shown_notice else "")
         self.notice.setVisible(shown_notice)
         self.hint.setVisible(not shown_notice and not self.entries)  # no example questions then
-        placeholder = reason.split(" — ")[0] if shown_notice else reason
-        self.edit.setPlaceholderText(ASK_PLACEHOLDER if enabled else placeholder)
+        refused = reason.split(" — ")[0] if shown_notice else reason
+        self.edit.setPlaceholderText((placeholder or ASK_PLACEHOLDER) if enabled else refused)
         self.edit.setEnabled(enabled)
         self.edit.setToolTip(ASK_TIP if enabled else reason)
         self.ask_button.setToolTip("Ask the question (Enter)" if enabled else reason)

@@ -183,6 +183,7 @@ class MainWindow(QMainWindow):
         panel = CatalogPanel(self.client, self, settings=self.settings.store)
         panel.open_item_requested.connect(self.open_path)
         panel.query_map_changed.connect(self._show_similarity_map)
+        panel.catalog_opened.connect(lambda _path: self._update_question_box())
         dock = QDockWidget("Catalog", self)
         dock.setObjectName("catalogDock")
         dock.setAccessibleName("Catalog")
@@ -393,12 +394,14 @@ class MainWindow(QMainWindow):
     def _on_embedder_ready(self, info: ModelInfo, _choice: DeviceChoice) -> None:
         self.embed_info = info
         self.status.set_embedder(info)
+        self._update_question_box()  # catalog questions may be possible now
         log.info("catalog search model ready: %s", info.name)
         self._refresh_embedders()
 
     def _on_embedder_failed(self, message: str, details: str) -> None:
         self.embed_info = None
         self.status.set_embedder(None)
+        self._update_question_box()
         self.message_bar.show_error(f"The catalog search model could not be loaded: {message}",
                                     details)
         self._refresh_embedders()
@@ -506,12 +509,18 @@ class MainWindow(QMainWindow):
 
     def ask(self, question: str) -> None:
         image = self.image
-        if image is None or not self.can(CAP_ANSWER):
+        if image is None or self.info is None:
             return
-        entry = self.chat_panel.add_question(question)
         # Price, category and stock questions go to the open catalog, if there is one.
         request = self.catalog_panel.answer_request(image, question) \
-            if self.catalog_panel is not None else None
+            if self._catalog_answers() else None
+        if request is None and not self.can(CAP_ANSWER):
+            if self._catalog_answers():  # the box is open for catalog questions only
+                self.chat_panel.add_question(question).set_failed(
+                    f"{self.info.name} cannot answer this. Ask about the catalog (price, "
+                    "category, other colours) or choose another model in Model ▸")
+            return  # otherwise the box is closed: a stray call sends nothing
+        entry = self.chat_panel.add_question(question)
         rid = self.client.submit(request or Request(
             "answer", lambda engine, state: engine.answer(image, question, state)))
         self._answers[rid] = entry
@@ -684,9 +693,20 @@ class MainWindow(QMainWindow):
                                else "Caption the current image again (F5)")
         a.heatmap.setEnabled(has_image)
 
+    def _catalog_answers(self) -> bool:
+        """Whether an open catalog with a loaded model can answer catalog questions."""
+        panel = self.catalog_panel
+        return panel is not None and panel.jobs is not None and self.client.has_engine(EMBED)
+
     def _update_question_box(self) -> None:
         """Allow questions only with an image and a model that answers; else say why not."""
-        if self.info is not None and not self.can(CAP_ANSWER):
+        if (self.info is not None and not self.can(CAP_ANSWER) and self.image is not None
+                and self._catalog_answers()):
+            self.chat_panel.set_input_enabled(
+                True, f"{self.info.name} cannot answer questions; questions about the catalog "
+                "still work: price, category, other colours.", notice=True,
+                placeholder="Ask about the catalog…")
+        elif self.info is not None and not self.can(CAP_ANSWER):
             self.chat_panel.set_input_enabled(False, missing_reason(CAP_ANSWER), notice=True)
         elif self.info is None:
             self.chat_panel.set_input_enabled(
