@@ -76,10 +76,7 @@ def describe_split(hier: Hierarchy, probs: np.ndarray, node: int, name: str) -> 
 
 def main_object(hier: Hierarchy, ev: ImageEvidence) -> ObjectFinding:
     """The main object from the whole-image probabilities (composed once per image)."""
-    key = ("main_object", id(hier))
-    if key not in ev.memo:
-        ev.memo[key] = _main_object(hier, ev)
-    return ev.memo[key]
+    return ev.remember(("main_object", id(hier)), lambda: _main_object(hier, ev))
 
 
 def _main_object(hier: Hierarchy, ev: ImageEvidence) -> ObjectFinding:
@@ -152,10 +149,7 @@ def name_maps(name: str, values: np.ndarray, kind: str = "cam") -> dict[str, Hea
 
 def compose_caption(hier: Hierarchy, ev: ImageEvidence) -> Caption:
     """Caption text, per-word maps and a line of evidence for one image (composed once)."""
-    key = ("caption", id(hier))
-    if key not in ev.memo:
-        ev.memo[key] = _compose_caption(hier, ev)
-    return ev.memo[key]
+    return ev.remember(("caption", id(hier)), lambda: _compose_caption(hier, ev))
 
 
 def _compose_caption(hier: Hierarchy, ev: ImageEvidence) -> Caption:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Sequence
+from typing import Callable, Sequence, TypeVar
 
 import numpy as np
 from PIL import Image
@@ -21,6 +21,8 @@ from PIL import Image
 from vlm_desktop.core.engine.lite import vision
 from vlm_desktop.core.engine.lite.attention import resize_map, unit_range
 from vlm_desktop.core.engine.lite.colors import pixel_names
+
+T = TypeVar("T")
 
 MAP_LONG_SIDE = 448
 CLASSIFY_LONG_SIDE = 224
@@ -49,6 +51,12 @@ class ImageEvidence:
     # Results derived from this evidence alone (its caption, main object), kept with it so
     # a caption plus several questions compose them once; never part of its identity.
     memo: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def remember(self, key: object, compute: Callable[[], T]) -> T:
+        """`compute()`'s result, computed once per key for this image."""
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return self.memo[key]  # type: ignore[no-any-return]
 
     @property
     def grid_shape(self) -> tuple[int, int]:
