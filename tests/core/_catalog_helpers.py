@@ -42,3 +42,26 @@ def make_catalog(root: Path, n_per: int = 6) -> dict[str, Path]:
             make_image(offset + i, palette).save(path)
             out[path.stem] = path
     return out
+
+
+def make_store(tmp_path: Path, metadata_csv: str, n_per: int = 4, index: bool = True):
+    """A catalog database over make_catalog(tmp_path / "cat") with this metadata, indexed
+    with the FakeEngine unless `index` is False; returns (store, name -> path)."""
+    from vlm_desktop.core.catalog.importer import import_folder
+    from vlm_desktop.core.catalog.indexer import Indexer
+    from vlm_desktop.core.catalog.store import CatalogStore
+    from vlm_desktop.core.engine.fake import FakeEngine
+
+    root = tmp_path / "cat"
+    paths = make_catalog(root, n_per=n_per)
+    meta = tmp_path / "m.csv"
+    meta.write_text(metadata_csv)
+    store = CatalogStore(tmp_path / "c.db")
+    import_folder(store, root, metadata=meta)
+    if index:
+        indexer = Indexer(store)
+        try:
+            indexer.run(FakeEngine())
+        finally:
+            indexer.close()
+    return store, paths

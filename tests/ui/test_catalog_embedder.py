@@ -49,19 +49,31 @@ def catalog(tmp_path: Path) -> CatalogStore:
 
 
 @pytest.fixture()
-def window(qtbot, tmp_path, catalog, install_models, shown_windows):
+def open_window(qtbot, tmp_path, catalog, install_models, shown_windows):
+    """`open_window(embed_model="")`: a shown window on `catalog` that captions with
+    CAPTIONER (which cannot embed), its models not yet started."""
     models = install_models([LITE, CAPTIONER, EMBEDDER])
-    qs = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    qs.setValue(RECENT_KEY, [str(catalog.path)])
-    settings = AppSettings(qs)
-    settings.model = CAPTIONER.name  # captions from BLIP, which cannot embed
-    win = MainWindow(settings, device="cpu", device_lister=None)
-    with qtbot.waitSignal(win.catalog_panel.catalog_opened, timeout=TIMEOUT):
-        shown_windows(win, start=False)
+
+    def make(embed_model: str = "") -> MainWindow:
+        qs = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+        qs.setValue(RECENT_KEY, [str(catalog.path)])
+        settings = AppSettings(qs)
+        settings.model, settings.embed_model = CAPTIONER.name, embed_model
+        win = MainWindow(settings, device="cpu", device_lister=None)
+        with qtbot.waitSignal(win.catalog_panel.catalog_opened, timeout=TIMEOUT):
+            shown_windows(win, start=False)
+        win.models = models
+        return win
+
+    return make
+
+
+@pytest.fixture()
+def window(qtbot, open_window):
+    win = open_window()
     with qtbot.waitSignals([win.client.engine_ready, win.client.embedder_ready],
                            timeout=TIMEOUT):
         win.start_model()
-    win.models = models
     return win
 
 
@@ -142,18 +154,10 @@ def test_removing_the_models_in_use_switches_to_the_defaults(qtbot, window):
     assert window.actions_.checked_embedder() == LITE.name
 
 
-def test_closing_the_window_while_the_catalog_model_loads_is_quiet(
-        qtbot, tmp_path, catalog, install_models, shown_windows):
+def test_closing_the_window_while_the_catalog_model_loads_is_quiet(qtbot, open_window):
     """As the start-up probe does: close as soon as the captioning model is ready, with
     the catalog's model still on its way (an exception in a slot fails this test)."""
-    install_models([LITE, CAPTIONER, EMBEDDER])
-    qs = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    qs.setValue(RECENT_KEY, [str(catalog.path)])
-    settings = AppSettings(qs)
-    settings.model, settings.embed_model = CAPTIONER.name, EMBEDDER.name
-    win = MainWindow(settings, device="cpu", device_lister=None)
-    with qtbot.waitSignal(win.catalog_panel.catalog_opened, timeout=TIMEOUT):
-        shown_windows(win, start=False)
+    win = open_window(embed_model=EMBEDDER.name)
     embedder_events: list[object] = []
     win.client.embedder_ready.connect(embedder_events.append)
     win.client.engine_ready.connect(lambda *_: win.close())

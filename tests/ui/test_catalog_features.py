@@ -11,10 +11,8 @@ from PIL import Image
 from PySide6.QtCore import QSettings, Qt
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
-from _catalog_helpers import make_catalog, near_duplicate  # noqa: E402
+from _catalog_helpers import make_catalog, make_store, near_duplicate  # noqa: E402
 
-from vlm_desktop.core.catalog.importer import import_folder  # noqa: E402
-from vlm_desktop.core.catalog.indexer import Indexer  # noqa: E402
 from vlm_desktop.core.catalog.store import CatalogStore  # noqa: E402
 from vlm_desktop.core.engine.fake import FakeEngine  # noqa: E402
 from vlm_desktop.ui.catalog_import_dialog import CatalogImportDialog  # noqa: E402
@@ -27,18 +25,8 @@ TIMEOUT = 10000
 
 
 def _store(tmp_path: Path, index: bool = True) -> tuple[CatalogStore, dict[str, Path]]:
-    root = tmp_path / "cat"
-    paths = make_catalog(root, n_per=4)
-    meta = tmp_path / "m.csv"
-    meta.write_text("image,title,category,price,currency\n"
-                    "shoes/shoe_01.png,Red trail shoe,Shoes,59.5,EUR\n")
-    store = CatalogStore(tmp_path / "c.db")
-    import_folder(store, root, metadata=meta)
-    if index:
-        indexer = Indexer(store)
-        indexer.run(FakeEngine())
-        indexer.close()
-    return store, paths
+    return make_store(tmp_path, "image,title,category,price,currency\n"
+                      "shoes/shoe_01.png,Red trail shoe,Shoes,59.5,EUR\n", index=index)
 
 
 @pytest.fixture()

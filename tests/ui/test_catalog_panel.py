@@ -10,11 +10,8 @@ from PIL import Image
 from PySide6.QtCore import Qt
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
-from _catalog_helpers import make_catalog, near_duplicate  # noqa: E402
+from _catalog_helpers import make_catalog, make_store, near_duplicate  # noqa: E402
 
-from vlm_desktop.core.catalog.importer import import_folder  # noqa: E402
-from vlm_desktop.core.catalog.indexer import Indexer  # noqa: E402
-from vlm_desktop.core.catalog.store import CatalogStore  # noqa: E402
 from vlm_desktop.core.engine.fake import FakeEngine  # noqa: E402
 from vlm_desktop.ui.catalog_panel import CatalogPanel  # noqa: E402
 from vlm_desktop.workers.inference_worker import EMBED, InferenceClient  # noqa: E402
@@ -24,16 +21,8 @@ TIMEOUT = 10000
 
 @pytest.fixture()
 def setup(qtbot, tmp_path, home_dir):
-    root = tmp_path / "cat"
-    paths = make_catalog(root, n_per=5)
-    meta = tmp_path / "m.csv"
-    meta.write_text("image,title,category,price\ncameras/camera_03.png,Pocket zoom camera,"
-                    "Cameras,120\n")
-    store = CatalogStore(tmp_path / "c.db")
-    import_folder(store, root, metadata=meta)
-    indexer = Indexer(store)
-    indexer.run(FakeEngine())
-    indexer.close()
+    store, paths = make_store(tmp_path, "image,title,category,price\n"
+                              "cameras/camera_03.png,Pocket zoom camera,Cameras,120\n", n_per=5)
     client = InferenceClient()
     with qtbot.waitSignal(client.embedder_ready, timeout=TIMEOUT):
         client.load_engine(lambda device: FakeEngine(), "cpu", "fake", EMBED)
