@@ -186,3 +186,23 @@ def test_catalog_questions_work_when_the_captioning_model_cannot_answer(qtbot, w
     window.ask("What is this?")  # not a catalog question, and BLIP cannot answer
     assert len(chat.entries) == 2 and chat.entries[-1].answer is None
     assert "cannot answer this" in chat.entries[-1].text
+
+
+def test_switching_the_captioning_model_leaves_the_catalog_model_alone(qtbot, window):
+    embedder_events: list[object] = []
+    window.client.embedder_ready.connect(embedder_events.append)
+    with qtbot.waitSignal(window.client.engine_ready, timeout=TIMEOUT):
+        window.select_model(LITE.name)
+    qtbot.wait(50)
+    assert embedder_events == [], "the catalog model was reloaded for nothing"
+    assert window.embed_info.name == LITE.display_name
+
+
+def test_the_catalog_model_loads_even_when_the_captioning_model_is_missing(
+        qtbot, open_window):
+    win = open_window()
+    win.model_name = "uninstalled-model"
+    with qtbot.waitSignal(win.client.embedder_ready, timeout=TIMEOUT):
+        win.start_model()
+    assert win.info is None and "No model is installed" in win.caption_panel.text
+    assert win.embed_info.name == LITE.display_name

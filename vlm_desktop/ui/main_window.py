@@ -221,7 +221,12 @@ class MainWindow(QMainWindow):
 
     # --- the model ----------------------------------------------------------------------
     def start_model(self) -> None:
-        """Load the model on the worker thread (called once the window is on screen)."""
+        """Load the captioning and catalog models on the worker thread (called once the
+        window is on screen, and after a device change)."""
+        self._load_main()
+        self.start_embedder()
+
+    def _load_main(self) -> None:
         name = self.active_model_name()
         try:
             factory = self._resolve_factory(name)
@@ -232,7 +237,6 @@ class MainWindow(QMainWindow):
         self._update_busy()
         self._requested[MAIN] = name or ""
         self.client.load_engine(factory, self.device, name or "")
-        self.start_embedder()
 
     def start_embedder(self) -> None:
         """Load the catalog's embedding model (shared with the captioner when it is the same)."""
@@ -284,7 +288,7 @@ class MainWindow(QMainWindow):
             return
         self.model_name = name
         self.cancel()  # work queued for the old model is no longer wanted
-        self.start_model()
+        self._load_main()  # the catalog's model stays as it is
 
     def refresh_models(self) -> None:
         """Re-read the installed models into the Model menu (after the manager changed them)."""
@@ -296,8 +300,8 @@ class MainWindow(QMainWindow):
             self.settings.model = ""
             self.message_bar.show_message(
                 f"{gone} was removed; switching to {self.active_model_name()}.", Level.INFO)
-            self.start_model()
-        elif self._requested.get(EMBED) and self._requested[EMBED] not in installed:
+            self._load_main()
+        if self._requested.get(EMBED) and self._requested[EMBED] not in installed:
             self.start_embedder()
         self.actions_.set_models(self._installed, self.active_model_name())
         self._refresh_embedders()
