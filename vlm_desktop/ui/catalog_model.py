@@ -13,7 +13,7 @@ from PySide6.QtCore import (
     QSize,
     Qt,
 )
-from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPalette, QPixmap
+from PySide6.QtGui import QColor, QFontMetrics, QIcon, QImage, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from vlm_desktop.core.catalog.store import CatalogItem
@@ -115,9 +115,12 @@ class GridDelegate(QStyledItemDelegate):
         self.icon_side = icon_side
         self.width = width
 
+    def cell_size(self, metrics: QFontMetrics) -> QSize:
+        """Every cell's size: the square, three text lines and the padding."""
+        return QSize(self.width, self.icon_side + 3 * metrics.height() + 3 * self.PAD)
+
     def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:  # noqa: N802
-        line = option.fontMetrics.height()
-        return QSize(self.width, self.icon_side + 3 * line + 3 * self.PAD)
+        return self.cell_size(option.fontMetrics)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
         opt = QStyleOptionViewItem(option)

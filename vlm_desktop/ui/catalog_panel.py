@@ -153,11 +153,10 @@ class CatalogPanel(QWidget):
         self.grid.setResizeMode(QListView.ResizeMode.Adjust)
         self.grid.setMovement(QListView.Movement.Static)
         # Three columns fit a 360-px dock.
-        self.grid.setIconSize(QSize(80, 80))
-        self.grid.setGridSize(QSize(106, 80 + 3 * self.fontMetrics().height() + 16))
-        self.grid.setSpacing(2)
+        delegate = GridDelegate(icon_side=80, width=102, parent=self.grid)
+        self.grid.setGridSize(delegate.cell_size(self.fontMetrics()) + QSize(4, 4))
         self.grid.setUniformItemSizes(True)
-        self.grid.setItemDelegate(GridDelegate(80, 102, self.grid))
+        self.grid.setItemDelegate(delegate)
         self.grid.setModel(self.model)
         self.grid.setAccessibleName("Catalog items")
 
