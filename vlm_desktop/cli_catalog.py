@@ -236,7 +236,7 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
     for p in report.problems:
         _err(f"history row {p.row}: {p.reason}")
     engine = _open_engine(args)
-    index = CatalogSearch.for_engine(store, engine).index
+    index = CatalogSearch.for_engine(store, engine).similarity_index()
     for r in recommend(store, index, args.k, purchases=purchases):
         _out({"id": r.item.id, "title": r.item.title, "path": str(store.root / r.item.path),
               "category": r.item.category, "price": r.item.price, "score": round(r.score, 6),

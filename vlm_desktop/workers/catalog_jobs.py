@@ -80,7 +80,7 @@ def _recommend(jobs: "CatalogJobs", engine: Engine, k: int) -> Recommendations:
     indexed = _indexed(jobs, engine)
     if history == 0 or indexed == 0:
         return Recommendations((), history, indexed)
-    return Recommendations(tuple(recommend(jobs.store, jobs.search(engine).index, k)),
+    return Recommendations(tuple(recommend(jobs.store, jobs.search(engine).similarity_index(), k)),
                            history, indexed)
 
 

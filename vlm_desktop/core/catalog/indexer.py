@@ -16,7 +16,7 @@ import threading
 import time
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 from PIL import Image
 
@@ -34,6 +34,22 @@ def model_key(engine: Engine) -> str:
     """The name embeddings are stored under: one set of vectors per model and version."""
     info = engine.info()
     return f"{info.name}@{info.version}"
+
+
+def visual_key(model: str) -> str:
+    """The name a model's image-to-image vectors are stored under, beside its joint ones
+    (the indexer writes every space `embed_catalog` returns as "model#space")."""
+    return f"{model}#visual"
+
+
+def embed_for_catalog(engine: Engine, images: Sequence[Image.Image],
+                      state: Optional[JobState] = None) -> dict[str, Any]:
+    """{"joint": vectors[, "visual": vectors]}: every vector the catalog keeps per image,
+    in one pass where the engine offers it (`embed_catalog`), else its joint vectors."""
+    both = getattr(engine, "embed_catalog", None)
+    if callable(both):
+        return dict(both(images, state))
+    return {"joint": engine.embed_images(images, state)}
 
 
 @dataclass(frozen=True)
@@ -130,8 +146,8 @@ class Indexer:
         good = [d for d in current if d.image is not None]
         # The engine shares the cancel token but not the progress line, which counts items.
         inner = JobState(token=state.token)
-        vectors = engine.embed_images([d.image for d in good if d.image is not None], inner) \
-            if good else None
+        vectors = embed_for_catalog(engine, [d.image for d in good if d.image is not None],
+                                    inner) if good else {}
         state.check()  # a cancelled batch commits nothing, so the next run redoes it whole
         self._commit(model, good, vectors, [d for d in current if d.image is None])
         self._done += len(current)
@@ -188,16 +204,18 @@ class Indexer:
         root = self.store.root
         return list(self._decoders.map(lambda it: _decode(root, it), items))
 
-    def _commit(self, model: str, good: list[_Decoded], vectors, bad: list[_Decoded]) -> None:
+    def _commit(self, model: str, good: list[_Decoded], vectors: dict[str, Any],
+                bad: list[_Decoded]) -> None:
         with self.store.write() as c:
             for d in good:
                 if d.digest != d.item.content_hash:
                     # The file changed after import: record what was actually embedded.
                     c.execute("UPDATE items SET size=?, mtime=?, content_hash=? WHERE id=?",
                               (d.size, d.mtime, d.digest, d.item.id))
-            if good:
+            for space, rows in vectors.items():  # one transaction: all spaces or none
+                key = model if space == "joint" else f"{model}#{space}"
                 self.store.put_embeddings(
-                    c, model, [(d.item.id, d.digest, vectors[i]) for i, d in enumerate(good)])
+                    c, key, [(d.item.id, d.digest, rows[i]) for i, d in enumerate(good)])
             if bad:
                 self.store.quarantine_items(c, [(d.item, d.error) for d in bad])
 

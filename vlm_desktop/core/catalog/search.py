@@ -14,7 +14,7 @@ from typing import Optional, Sequence
 import numpy as np
 from PIL import Image
 
-from vlm_desktop.core.catalog.indexer import model_key
+from vlm_desktop.core.catalog.indexer import model_key, visual_key
 from vlm_desktop.core.catalog.store import CatalogItem, CatalogStore
 from vlm_desktop.core.catalog.vector_index import CatalogIndex
 from vlm_desktop.core.engine.protocol import Engine
@@ -65,22 +65,42 @@ def adaptive_cut(scores: Sequence[float], min_count: int = 3, ratio: float = 3.0
 
 
 class CatalogSearch:
-    """Search one store with one engine's vectors."""
+    """Search one store with one engine's vectors.
 
-    def __init__(self, store: CatalogStore, index: CatalogIndex) -> None:
+    Text queries use the joint (text-image) vectors; image queries, "more like this" and
+    recommendations use the model's visual vectors when the catalog has them for every
+    indexed item (the built-in model stores both), else the joint ones.
+    """
+
+    def __init__(self, store: CatalogStore, index: CatalogIndex,
+                 visual: Optional[CatalogIndex] = None) -> None:
         self.store = store
         self.index = index
+        self.visual = visual
 
     @classmethod
     def for_engine(cls, store: CatalogStore, engine: Engine) -> "CatalogSearch":
-        return cls(store, CatalogIndex(store, model_key(engine)))
+        key = model_key(engine)
+        visual = CatalogIndex(store, visual_key(key)) if callable(
+            getattr(engine, "embed_visual", None)) else None
+        return cls(store, CatalogIndex(store, key), visual)
+
+    def similarity_index(self) -> CatalogIndex:
+        """The index image-to-image similarity uses: visual when complete, else joint."""
+        if self.visual is not None:
+            joint = self.store.embedding_count(self.index.model)
+            if joint and self.store.embedding_count(self.visual.model) >= joint:
+                return self.visual
+        return self.index
 
     # --- entry points --------------------------------------------------------------------
 
     def by_vector(self, vector: np.ndarray, k: int = 20, filters: SearchFilters = SearchFilters(),
-                  exclude: Sequence[int] = (), cut: bool = True) -> list[SearchHit]:
+                  exclude: Sequence[int] = (), cut: bool = True,
+                  index: Optional[CatalogIndex] = None) -> list[SearchHit]:
+        """Nearest items to a vector of `index`'s space (default: the joint space)."""
         allowed = self._allowed(filters)
-        pairs = self.index.get().search(vector, k + len(exclude), allowed)[0]
+        pairs = (index or self.index).get().search(vector, k + len(exclude), allowed)[0]
         skip = set(exclude)
         pairs = [(i, s) for i, s in pairs if i not in skip][:k]
         hits = self._hits([(i, s, s, "vector") for i, s in pairs])
@@ -88,14 +108,18 @@ class CatalogSearch:
 
     def by_image(self, engine: Engine, image: Image.Image, k: int = 20,
                  filters: SearchFilters = SearchFilters(), cut: bool = True) -> list[SearchHit]:
-        return self.by_vector(engine.embed_images([image])[0], k, filters, cut=cut)
+        index = self.similarity_index()
+        embed = getattr(engine, "embed_visual", None) if index is self.visual else None
+        vector = (embed if callable(embed) else engine.embed_images)([image])[0]
+        return self.by_vector(vector, k, filters, cut=cut, index=index)
 
     def more_like_this(self, item_id: int, k: int = 20, filters: SearchFilters = SearchFilters()
                        ) -> list[SearchHit]:
-        vec = self.index.get().vector(item_id)
+        index = self.similarity_index()
+        vec = index.get().vector(item_id)
         if vec is None:
             return []
-        return self.by_vector(vec, k, filters, exclude=[item_id])
+        return self.by_vector(vec, k, filters, exclude=[item_id], index=index)
 
     def by_text(self, engine: Optional[Engine], text: str, k: int = 20, mode: str = "hybrid",
                 filters: SearchFilters = SearchFilters(), cut: bool = True) -> list[SearchHit]:

@@ -80,12 +80,20 @@ def main_object(hier: Hierarchy, ev: ImageEvidence) -> ObjectFinding:
 
 
 def _main_object(hier: Hierarchy, ev: ImageEvidence) -> ObjectFinding:
-    masses = hier.masses(ev.probs)
+    probs = ev.probs
+    masses = hier.masses(probs)
     node, hedged = choose_node(hier, masses)
+    if hedged and ev.naming_probs is not None:
+        # The classifier cannot name it even at a coarse level (clip art, product shots):
+        # the joint space's reading decides. Where the classifier is sure of a node, its
+        # own split among siblings stands, so "tabby 38%, tiger cat 38%" still says "cat".
+        probs = ev.naming_probs
+        masses = hier.masses(probs)
+        node, hedged = choose_node(hier, masses)
     name = hier.name(node)
     classes = hier.classes_of(node)
     return ObjectFinding(node, name, float(masses[node]), hedged, classes,
-                         ev.concept_map(classes), describe_split(hier, ev.probs, node, name))
+                         ev.concept_map(classes), describe_split(hier, probs, node, name))
 
 
 def second_object(hier: Hierarchy, ev: ImageEvidence, first: ObjectFinding) -> ObjectFinding | None:

@@ -25,9 +25,9 @@ from vlm_desktop.core.engine.lite import answerer, vision
 from vlm_desktop.core.engine.lite.attention import attention, unit_range
 from vlm_desktop.core.engine.lite.captioner import compose_caption, main_object
 from vlm_desktop.core.engine.lite.concepts import Concepts
-from vlm_desktop.core.engine.lite.evidence import ImageEvidence, encode_evidence
+from vlm_desktop.core.engine.lite.evidence import ImageEvidence, encode_evidence, summarise
 from vlm_desktop.core.engine.lite.hierarchy import Hierarchy, Match
-from vlm_desktop.core.engine.lite.joint import PROMPT, JointSpace, build_joint_space
+from vlm_desktop.core.engine.lite.joint import PROMPT, JointSpace, build_joint_space, load_projection
 from vlm_desktop.core.engine.lite.questions import parse_question
 from vlm_desktop.core.engine.lite.text import TextTower, fingerprint, model_dir
 from vlm_desktop.core.engine.types import Answer, Caption, HeatMap, ModelInfo
@@ -81,8 +81,12 @@ class LiteEngine:
         self.load_seconds = 0.0
 
     @classmethod
-    def load(cls, device: DeviceChoice) -> LiteEngine:
-        """Load both towers on `device` (CUDA half precision, else CPU float32)."""
+    def load(cls, device: DeviceChoice, use_projection: bool = True) -> LiteEngine:
+        """Load both towers on `device` (CUDA half precision, else CPU float32).
+
+        `use_projection=False` keeps the first generation's joint space (no trained
+        projection, no visual space): for comparisons in the tools and benchmarks.
+        """
         start = time.perf_counter()
         if device.is_cuda:
             dev, dtype = device.device, torch.float16
@@ -97,6 +101,8 @@ class LiteEngine:
         joint = build_joint_space(text.encode, fingerprint(), class_terms(concepts),
                                   hier.node_names[hier.num_classes:], weight,
                                   cache_dir() / "lite")
+        if use_projection:
+            joint = replace(joint, projection=load_projection(joint.labels))
         engine = cls(tower, text, concepts, joint,
                      replace(device, device=dev, dtype="float16" if device.is_cuda else "float32"))
         engine.load_seconds = time.perf_counter() - start
@@ -116,7 +122,8 @@ class LiteEngine:
         missing = [i for i, k in enumerate(keys) if k not in found]
         _check(state)
         if missing:
-            new = encode_evidence(self.tower, [images[i] for i in missing])
+            new = [self._with_naming(ev) for ev in
+                   encode_evidence(self.tower, [images[i] for i in missing])]
             with self._lock:
                 self.encode_count += len(missing)
                 for i, ev in zip(missing, new):
@@ -126,6 +133,22 @@ class LiteEngine:
                     self._cache.popitem(last=False)
             _check(state)
         return [found[k] for k in keys]
+
+    def _with_naming(self, ev: ImageEvidence) -> ImageEvidence:
+        """The evidence with the distribution captions name from: the classifier's
+        probabilities fused with the trained joint space's reading of the image (how close
+        the image's vector is to each class's label embedding). Clip art and product shots,
+        which the ImageNet classifier reads poorly, gain most."""
+        proj = self.joint.projection
+        if proj is None:
+            return ev
+        beta, temperature = proj.naming
+        if beta <= 0:
+            return ev
+        z = self.joint.image_embedding(ev.probs, ev.pooled)
+        reading = np.exp((self.joint.labels @ z - 1.0) / temperature, dtype=np.float64)
+        fused = np.power(np.maximum(ev.probs, 1e-12), 1 - beta) * np.power(reading / reading.sum(), beta)
+        return replace(ev, naming_probs=(fused / fused.sum()).astype(np.float32))
 
     def _one(self, image: Image.Image, state: Optional[JobState]) -> tuple[ImageEvidence, float]:
         start = time.perf_counter()
@@ -239,22 +262,48 @@ class LiteEngine:
 
     def embed_images(self, images: Sequence[Image.Image],
                      state: Optional[JobState] = None) -> np.ndarray:
-        rows: list[np.ndarray] = []
+        return self.embed_catalog(images, state)["joint"]
+
+    def embed_visual(self, images: Sequence[Image.Image],
+                     state: Optional[JobState] = None) -> np.ndarray:
+        """Image-to-image similarity vectors (the vision tower's own space, whitened);
+        the joint-space vectors when no trained projection is loaded."""
+        spaces = self.embed_catalog(images, state)
+        return spaces.get("visual", spaces["joint"])
+
+    def embed_catalog(self, images: Sequence[Image.Image],
+                      state: Optional[JobState] = None) -> dict[str, np.ndarray]:
+        """Every vector a catalog stores for each image, from one pass of the two 224 px
+        views (no 448 px map view: maps are computed when one is shown):
+        {"joint": [N, 384], "visual": [N, K]} (no "visual" without a trained projection)."""
+        probs: list[np.ndarray] = []
+        pooled: list[np.ndarray] = []
         chunk, start = 1 if state is not None else MAX_CHUNK, 0
         while start < len(images):
             _check(state)
             began = time.perf_counter()
             part = list(images[start:start + chunk])
-            for ev in self.evidence(part, state):
-                rows.append(self.joint.image_embedding(ev.probs, ev.pooled))
+            for s in summarise(self.tower, part):
+                probs.append(s.probs)
+                pooled.append(s.pooled)
+            with self._lock:
+                self.encode_count += len(part)
             start += len(part)
             if state is not None:
                 state.progress(start / max(1, len(images)))
                 per_image = (time.perf_counter() - began) / len(part)
                 chunk = int(max(1, min(MAX_CHUNK, CHUNK_SECONDS / max(per_image, 1e-6))))
-        if not rows:
-            return np.zeros((0, self.node_vecs.shape[1]), np.float32)
-        return np.stack(rows).astype(np.float32)
+        if not probs:
+            out = {"joint": np.zeros((0, self.node_vecs.shape[1]), np.float32)}
+            if self.joint.projection is not None:
+                out["visual"] = np.zeros((0, self.joint.projection.visual_basis.shape[1]), np.float32)
+            return out
+        p, x = np.stack(probs), np.stack(pooled)
+        out = {"joint": self.joint.image_embeddings(p, x).astype(np.float32)}
+        visual = self.joint.visual_embeddings(x)
+        if visual is not None:
+            out["visual"] = visual.astype(np.float32)
+        return out
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         return self.text.encode(list(texts))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Callable, Sequence, TypeVar
+from typing import Callable, Optional, Sequence, TypeVar
 
 import numpy as np
 from PIL import Image
@@ -42,12 +42,16 @@ class ImageEvidence:
 
     probs: np.ndarray  # [1000] whole image at the training scale
     pooled: np.ndarray  # [1280] its pooled feature
+    pooled_crop: np.ndarray  # [1280] the centre crop's pooled feature
     local_probs: np.ndarray  # [K, 1000] windows of the map grid
     local_boxes: tuple[tuple[int, int, int, int], ...]  # (row0, col0, row1, col1) per window
     grid: np.ndarray  # [h, w, 1280] map grid (row 0 = top)
     classifier_weight: np.ndarray  # [1000, 1280]
     pixels: np.ndarray  # [h*PPC, w*PPC, 3] uint8 thumbnail with the grid's aspect
     size: tuple[int, int]  # original (width, height)
+    # The distribution captions name the main object from: the classifier's probabilities
+    # fused with the trained joint space's reading of the image (engine.py); None = probs.
+    naming_probs: Optional[np.ndarray] = None
     # Results derived from this evidence alone (its caption, main object), kept with it so
     # a caption plus several questions compose them once; never part of its identity.
     memo: dict = field(default_factory=dict, repr=False, compare=False)
@@ -61,6 +65,11 @@ class ImageEvidence:
     @property
     def grid_shape(self) -> tuple[int, int]:
         return (int(self.grid.shape[0]), int(self.grid.shape[1]))
+
+    @property
+    def names_from(self) -> np.ndarray:
+        """The class distribution the main object is named from."""
+        return self.probs if self.naming_probs is None else self.naming_probs
 
     def cams(self, classes: Sequence[int]) -> np.ndarray:
         """Class activation maps [K, h, w] on the map grid."""
@@ -157,6 +166,34 @@ def centre_crop(image: Image.Image, side: int = CLASSIFY_LONG_SIDE) -> Image.Ima
                         box=(left / scale, top / scale, (left + side) / scale, (top + side) / scale))
 
 
+@dataclass(frozen=True, eq=False)
+class ImageSummary:
+    """What the catalog needs of one image, from the two views at the training scale only:
+    the class probabilities (whole image and centre crop averaged), the whole view's pooled
+    feature, and its feature grid (for pooled variants)."""
+
+    probs: np.ndarray  # [1000]
+    pooled: np.ndarray  # [1280] whole image at 224 px
+    pooled_crop: np.ndarray  # [1280] centre crop at 224 px
+    grid: np.ndarray  # [h, w, 1280] whole image at 224 px
+
+
+def summarise(tower: vision.VisionTower, images: Sequence[Image.Image],
+              working: Sequence[Image.Image] | None = None) -> list[ImageSummary]:
+    """The two 224 px views of each image through the tower (batched where sizes agree).
+
+    `working` are already box-reduced RGB copies (as `working_copy` makes); both views are
+    cut from them, so a catalog image is resized once per view and never at 448 px.
+    """
+    small = list(working) if working is not None else [working_copy(im, CLASSIFY_LONG_SIDE)
+                                                         for im in images]
+    wholes = vision.encode(tower, [_sized(s, im, CLASSIFY_LONG_SIDE) for s, im in zip(small, images)],
+                           long_side=CLASSIFY_LONG_SIDE)
+    crops = vision.encode(tower, [centre_crop(s) for s in small], long_side=CLASSIFY_LONG_SIDE)
+    return [ImageSummary(((g.probs + c.probs) / 2).astype(np.float32), g.pooled, c.pooled, g.grid)
+            for g, c in zip(wholes, crops)]
+
+
 def encode_evidence(tower: vision.VisionTower, images: Sequence[Image.Image]) -> list[ImageEvidence]:
     """Run the three views of each image through the tower (batched where sizes agree)."""
     # One resize from the (box-reduced) photo to the map view; the small views and the
@@ -164,14 +201,12 @@ def encode_evidence(tower: vision.VisionTower, images: Sequence[Image.Image]) ->
     # takes (sized from the original's aspect), so the tower's own resize is a no-op copy.
     big = [_sized(working_copy(im), im, MAP_LONG_SIDE) for im in images]
     maps = vision.encode(tower, big, long_side=MAP_LONG_SIDE)
-    wholes = vision.encode(tower, [_sized(b, im, CLASSIFY_LONG_SIDE) for b, im in zip(big, images)],
-                           long_side=CLASSIFY_LONG_SIDE)
-    crops = vision.encode(tower, [centre_crop(b) for b in big], long_side=CLASSIFY_LONG_SIDE)
+    summaries = summarise(tower, images, big)
     out = []
-    for image, small, m, g, c in zip(images, big, maps, wholes, crops):
+    for image, small, m, s in zip(images, big, maps, summaries):
         local, boxes = _local_views(m.grid, m.classifier_weight, m.classifier_bias)
         out.append(ImageEvidence(
-            probs=((g.probs + c.probs) / 2).astype(np.float32), pooled=g.pooled,
+            probs=s.probs, pooled=s.pooled, pooled_crop=s.pooled_crop,
             local_probs=local, local_boxes=boxes, grid=m.grid,
             classifier_weight=m.classifier_weight, pixels=_thumbnail(small, m.grid_shape),
             size=(image.width, image.height)))

@@ -15,9 +15,11 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
+
+from vlm_desktop.core.engine.lite.projection import Projection
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,7 @@ CACHE_VERSION = "3"
 RESOURCE_DIR = "lite"
 LABELS_FILE = "label_embeddings.npz"
 MAP_FILE = "ridge_map.npz"
+PROJECTION_FILE = "projection.safetensors"
 PROMPT = "a photo of a {}"
 CONSE_TOP_K = 10
 # Share of the concept path (ConSE) in the image embedding; the rest is the W path.
@@ -110,12 +113,32 @@ class JointSpace:
     label_mean: np.ndarray  # [384] mean label embedding (centring of the ridge targets)
     w: np.ndarray  # [1280, 384]
     region_scale: float  # typical norm of a mapped grid cell, to keep maps comparable
+    # The trained projection (projection.py); None gives the first generation's space.
+    projection: Optional[Projection] = None
 
     def map_features(self, features: np.ndarray) -> np.ndarray:
         """Features [..., 1280] through W into the (centred) joint space, unnormalised."""
         return features @ self.w
 
     def image_embedding(self, probs: np.ndarray, pooled: np.ndarray) -> np.ndarray:
+        """The image's joint-space vector, float32 [384]: the trained projection's when there
+        is one, else the first generation's ConSE + ridge mix."""
+        if self.projection is not None:
+            return self.projection.image(probs, pooled, self.labels)[0]
+        return self.legacy_embedding(probs, pooled)
+
+    def image_embeddings(self, probs: np.ndarray, pooled: np.ndarray) -> np.ndarray:
+        """Joint-space vectors [N, 384] of several images at once."""
+        if self.projection is not None:
+            return self.projection.image(probs, pooled, self.labels)
+        return np.stack([self.legacy_embedding(p, x) for p, x in zip(probs, pooled)])
+
+    def visual_embeddings(self, pooled: np.ndarray) -> Optional[np.ndarray]:
+        """Image-to-image similarity vectors [N, K] of pooled features; None without a
+        trained projection (the joint space then serves both)."""
+        return None if self.projection is None else self.projection.visual(pooled)
+
+    def legacy_embedding(self, probs: np.ndarray, pooled: np.ndarray) -> np.ndarray:
         """normalise(mix of ConSE over the top concepts and the W path), float32 [384]."""
         top = np.argsort(-probs)[:CONSE_TOP_K]
         p = probs[top] / max(float(probs[top].sum()), 1e-12)
@@ -217,6 +240,34 @@ def build_joint_space(encode: Encoder, model_id: str, class_terms: Sequence[Sequ
 def _space(labels: np.ndarray, nodes: np.ndarray, fitted: dict[str, np.ndarray]) -> JointSpace:
     return JointSpace(labels, nodes, fitted["weight_mean"], fitted["label_mean"], fitted["w"],
                       float(fitted["region_scale"]))
+
+
+def labels_digest(labels: np.ndarray) -> str:
+    """Short hash of the label embeddings a projection was trained over."""
+    return hashlib.blake2b(np.ascontiguousarray(labels, np.float32).tobytes(),
+                           digest_size=8).hexdigest()
+
+
+def load_projection(labels: np.ndarray, source: Optional[Path] = None) -> Optional[Projection]:
+    """The shipped (or given) trained projection, when it was trained over these label
+    embeddings; None (with a warning) when it is missing, unreadable or stale."""
+    try:
+        if source is not None:
+            proj = Projection.load(source)
+        else:
+            res = _resource(PROJECTION_FILE)
+            if not res.is_file():
+                log.warning("no trained projection shipped; using the first-generation space")
+                return None
+            proj = Projection.load(res.read_bytes())
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("trained projection unreadable (%s); using the first-generation space", exc)
+        return None
+    want = proj.meta.get("label_embeddings")
+    if want is not None and want != labels_digest(labels):
+        log.warning("trained projection was made for other label embeddings; not used")
+        return None
+    return proj
 
 
 def fit_map(labels: np.ndarray, classifier_weight: np.ndarray) -> dict[str, np.ndarray]:
