@@ -349,7 +349,7 @@ def fit_rows(items: list[Item]) -> dict[str, list]:
     """The raw evidence behind each fit-part answer and whether the truth agrees with it."""
     from vlm_desktop.core.device import choose_device
     from vlm_desktop.core.engine.lite import answerer
-    from vlm_desktop.core.engine.lite.captioner import object_colour
+    from vlm_desktop.core.engine.lite.captioner import main_object, object_colour
     from vlm_desktop.core.engine.lite.engine import LiteEngine
     from vlm_desktop.core.engine.lite.questions import parse_question
 
@@ -370,8 +370,15 @@ def fit_rows(items: list[Item]) -> dict[str, list]:
             glob, local = ev.presence(t.classes)
             rows["yesno"].append([glob, local, float(ev.probs.max()), int(t.classes.size),
                                   it.truth == "yes"])
-        elif (colour := object_colour(ev, t.cam)[0]) is not None:
-            rows["color"].append([colour.fraction, colour.runner_up, colour.basic == it.truth])
+        else:
+            # The region the answer measures: the main object's when the target is not seen.
+            hedged = bool(q.target) and t.known and t.presence < answerer.YES_AT
+            unknown = bool(q.target) and not t.known
+            cam = main_object(engine.hier, ev).cam if hedged else t.cam
+            colour = object_colour(ev, cam)[0]
+            if colour is not None:
+                rows["color"].append([colour.fraction, colour.runner_up, hedged, unknown,
+                                      colour.basic == it.truth])
     return rows
 
 
@@ -383,7 +390,8 @@ def fit(rows: dict[str, list]) -> None:
     col = np.array(rows["color"], float)
     for name, x, y in (
             ("PRESENCE", [calibration.presence_features(*r[:3], int(r[3])) for r in yes], yes[:, -1]),
-            ("COLOUR", [calibration.colour_features(*r[:2]) for r in col], col[:, -1])):
+            ("COLOUR", [calibration.colour_features(r[0], r[1], bool(r[2]), bool(r[3])) for r in col],
+             col[:, -1])):
         w, b = calibration.fit_logistic(np.array(x), y)
         print(f"{name}_WEIGHTS = ({', '.join(f'{v:.3f}' for v in w)})")
         print(f"{name}_BIAS = {b:.3f}  # fitted on {len(y)} questions, {100 * np.mean(y):.0f}% positive")

@@ -179,8 +179,8 @@ def _colour_share(spread: list[ColourName], asked: str) -> float:
     return sum(c.fraction for c in spread if c.name in members)
 
 
-def _colour_confidence(colour: BasicColour) -> float:
-    return calibration.colour_probability(colour.fraction, colour.runner_up)
+def _colour_confidence(colour: BasicColour, hedged: bool = False, unknown: bool = False) -> float:
+    return calibration.colour_probability(colour.fraction, colour.runner_up, hedged, unknown)
 
 
 def answer_color(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence, match_fn: Resolver,
@@ -197,12 +197,13 @@ def answer_color(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence, match_fn
         subject += f" (the {t.via} I see)"
     verb = "are" if q.target.endswith("s") and not q.target.endswith("ss") else "is"
     text = f"{subject} {verb} {colour.phrase}."
-    conf = _colour_confidence(colour)
-    if q.target and not t.known:
+    unknown = bool(q.target) and not t.known
+    # The fit part has no phrase unknown to the classifier: keep the earlier 0.6 discount there.
+    conf = _colour_confidence(colour, unknown=unknown) * (0.6 if unknown else 1.0)
+    if unknown:
         # No concept for it: the colour is measured where the phrase's attention points.
         text = f"{subject} looks {colour.phrase}, if I found the right part: I don't know " \
                f"'{q.target}' well."
-        conf *= 0.6
     heat = HeatMap(colour.words, cmap, kind="relevance")
     maps = {**({} if not q.target or not t.known else name_maps(q.target, t.cam)),
             **colour_word_maps(colour, cmap)}
@@ -221,8 +222,8 @@ def _colour_of_main_object(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence
     main = "the main object" if first.hedged else f"the main object ({article(first.name)} {first.name})"
     text = f"I don't see {article(q.target)} {q.target} clearly; {main} is {colour.phrase}."
     maps = {**name_maps(first.name, first.cam), **colour_word_maps(colour, cmap)}
-    # Right about the thing asked only if the main object is it: half as sure.
-    return _answer(q, text, 0.5 * _colour_confidence(colour), HeatMap(colour.words, cmap, "relevance"),
+    # Right about the thing asked only if the main object is it: the fit measures how often.
+    return _answer(q, text, _colour_confidence(colour, hedged=True), HeatMap(colour.words, cmap, "relevance"),
                    f"{colour.phrase} {100 * colour.fraction:.0f}% of the main object's pixels; "
                    f"{t.evidence}; main object {first.evidence}", maps)
 

@@ -18,8 +18,8 @@ import numpy as np
 PRESENCE_WEIGHTS = (1.776, -0.248, -1.346)
 PRESENCE_BIAS = 4.898  # fitted on 238 questions, 50% present
 # P(the colour named is the object's basic colour) from the colour vote; see colour_features.
-COLOUR_WEIGHTS = (2.718, 1.302)
-COLOUR_BIAS = -1.745  # fitted on 120 questions, 82% right
+COLOUR_WEIGHTS = (3.581, 0.238, -0.864, 0.0)  # no unknown-phrase case in the fit part
+COLOUR_BIAS = -0.807  # fitted on 120 questions, 88% right
 EPS = 1e-4
 # The fit part holds almost no image the classifier recognises well (Fashion-MNIST garments
 # and clip art are far from its photos): there even "absent everywhere" is present 31 % of
@@ -70,14 +70,18 @@ def presence(glob: float, local: float, top_prob: float, classes: int, scene_kno
     return p
 
 
-def colour_features(fraction: float, runner_up: float) -> np.ndarray:
-    """The winning basic colour's share of the object's region and its lead over the next."""
-    return np.array([fraction, fraction - runner_up], np.float64)
+def colour_features(fraction: float, runner_up: float, hedged: bool = False,
+                    unknown: bool = False) -> np.ndarray:
+    """The winning basic colour's share of the region and its lead over the next, and which
+    region it was measured in: the main object's when the thing asked about was not seen
+    (`hedged`), or where an unknown phrase's attention points (`unknown`)."""
+    return np.array([fraction, fraction - runner_up, float(hedged), float(unknown)], np.float64)
 
 
-def colour_probability(fraction: float, runner_up: float) -> float:
+def colour_probability(fraction: float, runner_up: float, hedged: bool = False,
+                       unknown: bool = False) -> float:
     """Calibrated probability that the named basic colour is the object's colour."""
-    f = colour_features(fraction, runner_up)
+    f = colour_features(fraction, runner_up, hedged, unknown)
     return _sigmoid(float(np.dot(COLOUR_WEIGHTS, f)) + COLOUR_BIAS)
 
 
