@@ -16,7 +16,7 @@ matches the truth; a colour answer when the first colour word it says is the tru
 probability of being right. The old model's answers come from the same script run in a
 subprocess over `git archive <ref>` of the code before this change (`--old-ref`).
 
-Run: python benchmarks/eval_answers.py [--n 120] [--old-ref 5080d72] [--fit]
+Run: python benchmarks/eval_answers.py [--n 60] [--old-ref 5080d72] [--fit]
 """
 
 from __future__ import annotations
@@ -399,7 +399,7 @@ def fit(rows: dict[str, list]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=120, help="images per set and part")
+    parser.add_argument("--n", type=int, default=60, help="images per set and part")
     parser.add_argument("--old-ref", default=OLD_REF, help="git ref of the old code ('' = none)")
     parser.add_argument("--fit", action="store_true", help="fit the constants on the fit part")
     parser.add_argument("--fit-cache", help="JSON file keeping the fit part's evidence (refits fast)")

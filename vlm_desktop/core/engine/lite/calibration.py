@@ -1,6 +1,6 @@
 """Stated confidences that match accuracy: small logistic models over the model's evidence.
 
-The constants are fitted by `benchmarks/eval_answers.py --fit` on one part of a labelled set
+The constants are fitted by `benchmarks/eval_answers.py --fit --n 60` on one part of a labelled set
 built offline (Fashion-MNIST *training* images and the even-numbered Open Clip Art images of
 six folders for yes/no; generated shapes and tinted Fashion-MNIST training images with seed 0
 for colour) and reported on another (Fashion-MNIST *test* images, the odd-numbered Open Clip
