@@ -68,3 +68,55 @@ def test_bad_inputs_raise_clear_errors():
         name_colour(patch((1, 2, 3)), np.zeros((4, 4)))
     with pytest.raises(ValueError):
         name_colour(patch((1, 2, 3)), np.ones((3, 3)))
+
+
+# --- basic colour terms (issue: "gold" for a lemon, "navy" for a blue hat, "red" for a basketball)
+from vlm_desktop.core.engine.lite.colors import (  # noqa: E402
+    ColourName, basic_colour, border_contrast, family, pixel_names,
+)
+
+
+def test_a_basketball_orange_is_orange_not_red():
+    for rgb in [(238, 103, 48), (200, 85, 40), (230, 110, 40)]:
+        assert name_colour(patch(rgb)).name == "orange", rgb
+    for rgb in [(200, 30, 30), (178, 34, 34), (220, 20, 60), (255, 0, 0)]:
+        assert name_colour(patch(rgb)).name == "red", rgb
+
+
+def test_fine_names_are_said_with_their_basic_term_first():
+    gold = basic_colour([ColourName("gold", 0.7, (250, 220, 60)), ColourName("white", 0.3, (250, 250, 250))])
+    assert gold is not None and gold.basic == "yellow" and gold.phrase == "yellow (gold)"
+    navy = basic_colour([ColourName("navy", 0.8, (20, 30, 80)), ColourName("black", 0.2, (5, 5, 5))])
+    assert navy is not None and navy.phrase == "dark blue" and navy.words == "dark blue"
+    plain = basic_colour([ColourName("red", 0.9, (200, 30, 30))])
+    assert plain is not None and plain.phrase == "red"
+
+
+def test_a_shaded_yellow_object_is_yellow_whatever_its_shades_are_called():
+    # A lemon lit from one side: bright yellow, gold mid-tones, dark olive shadow.
+    shades = [(255, 245, 60), (250, 220, 60), (220, 190, 30), (150, 130, 20)]
+    image = np.concatenate([patch(rgb, 8) for rgb in shades], axis=1)
+    names = {COLOUR_WORDS[i] for i in np.unique(pixel_names(image))}
+    assert names >= {"yellow", "gold"}  # the pixels do get fine names ...
+    colour = basic_colour(colour_spread(image))
+    assert colour is not None and colour.basic == "yellow", colour  # ... the answer is basic
+    assert colour.phrase.split()[0] == "yellow"
+
+
+def test_every_fine_name_has_a_basic_family():
+    basic = {"red", "orange", "yellow", "green", "blue", "purple", "pink", "brown", "black",
+             "white", "grey"}
+    assert {family(w) for w in COLOUR_WORDS} == basic
+    assert family("gray") == "grey" and family("golden") == "yellow"
+
+
+def test_border_colours_weigh_less_than_the_object():
+    # A red object on a grey floor that also fills part of the object's region.
+    names = np.full((20, 20), COLOUR_WORDS.index("grey"))
+    names[6:14, 6:14] = COLOUR_WORDS.index("red")
+    region = np.zeros((20, 20))
+    region[4:16, 4:16] = 1.0  # the region is more grey (80 px) than red (64 px)
+    w = border_contrast(names, region) * region
+    red = w[names == COLOUR_WORDS.index("red")].sum()
+    grey = w[names == COLOUR_WORDS.index("grey")].sum()
+    assert red > grey

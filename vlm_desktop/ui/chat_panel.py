@@ -108,7 +108,9 @@ class ChatEntry(QFrame):
         conf.set_confidence(answer.confidence)
         conf.label.setStyleSheet(f"color: {self._muted};")
         row.addWidget(conf, 1)
-        if answer.heatmap is not None and all(w.heatmap is not answer.heatmap for w in words):
+        # A refusal (confidence 0) looked at nothing for its answer: no "Show where" then.
+        if answer.heatmap is not None and answer.confidence > 0 and \
+                all(w.heatmap is not answer.heatmap for w in words):
             where = QPushButton("Show where")
             where.setCheckable(True)
             where.setToolTip("Show where the model looked to answer this question")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtWidgets import QLabel, QSizePolicy, QToolButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWidget
 
 from vlm_desktop.core.engine.types import WordSpan
 from vlm_desktop.ui import theme
@@ -40,17 +40,29 @@ class WordChips(QWidget):
         self.setAccessibleName(text)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         layout = FlowLayout(self, spacing=4)
-        for word, tail in _tokens(text, words):
+        for lead, word, tail in _tokens(text, words):
             if word.heatmap is not None:
                 chip = WordChip(word, self)
                 chip.toggled.connect(lambda on, c=chip: self._on_toggled(c, on))
-                layout.addWidget(chip)
                 self.chips.append(chip)
-                if tail:
-                    layout.addWidget(self._label(tail))
+                layout.addWidget(self._glued(lead, chip, tail) if lead or tail else chip)
             else:
-                layout.addWidget(self._label(word.text + tail))
+                layout.addWidget(self._label(lead + word.text + tail))
         self._apply_style()
+
+    def _glued(self, lead: str, chip: WordChip, tail: str) -> QWidget:
+        """A chip with the punctuation touching it ("(", ".") and no gap between them, so
+        "is brown." does not read "is brown ." and "(approximate)" not "( approximate)"."""
+        box = QWidget(self)
+        row = QHBoxLayout(box)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(1)
+        if lead:
+            row.addWidget(self._label(lead))
+        row.addWidget(chip)
+        if tail:
+            row.addWidget(self._label(tail))
+        return box
 
     def _label(self, text: str) -> QLabel:
         label = QLabel(text, self)
@@ -99,15 +111,31 @@ class WordChips(QWidget):
             "QToolButton#wordChip:focus { border: 2px solid palette(highlight); }")
 
 
-def _tokens(text: str, words: tuple[WordSpan, ...]) -> list[tuple[WordSpan, str]]:
-    """Each word with the punctuation that follows it (and any text before the first word)."""
+def _tokens(text: str, words: tuple[WordSpan, ...]) -> list[tuple[str, WordSpan, str]]:
+    """(punctuation before, word, punctuation after) for each word, as written: the marks
+    touching a word stay with it ("(" with the word after it, "." with the word before);
+    a mark standing alone between spaces becomes a token of its own."""
     if not words:
-        return [(WordSpan(0, len(text), text), "")] if text.strip() else []
-    out = []
-    lead = text[:words[0].start].strip()
-    if lead:
-        out.append((WordSpan(0, words[0].start, lead), ""))
+        return [("", WordSpan(0, len(text), text), "")] if text.strip() else []
+    out: list[tuple[str, WordSpan, str]] = []
+    leads = [""] * len(words)
+    tails = [""] * len(words)
+    alone: dict[int, list[str]] = {}  # marks standing alone before word i (len = after the last)
+    for i in range(len(words) + 1):
+        start = words[i - 1].end if i else 0
+        end = words[i].start if i < len(words) else len(text)
+        gap = text[start:end]
+        pieces = gap.split()
+        if not pieces:
+            continue
+        if i and not gap[:1].isspace():
+            tails[i - 1] = pieces.pop(0)
+        if pieces and i < len(words) and not gap[-1:].isspace():
+            leads[i] = pieces.pop()
+        if pieces:
+            alone[i] = pieces
     for i, span in enumerate(words):
-        end = words[i + 1].start if i + 1 < len(words) else len(text)
-        out.append((span, text[span.end:end].strip()))
+        out += [("", WordSpan(span.start, span.start, mark), "") for mark in alone.get(i, [])]
+        out.append((leads[i], span, tails[i]))
+    out += [("", WordSpan(len(text), len(text), mark), "") for mark in alone.get(len(words), [])]
     return out

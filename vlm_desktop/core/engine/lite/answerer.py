@@ -11,11 +11,15 @@ from typing import Callable
 
 import numpy as np
 
+from vlm_desktop.core.engine.lite import calibration
 from vlm_desktop.core.engine.lite.attention import separate_peaks, unit_range
 from vlm_desktop.core.engine.lite.captioner import (
-    article, colour_map, compose_caption, main_object, name_maps, object_colour,
+    article, colour_map, colour_word_maps, compose_caption, main_object, name_maps,
+    object_colour, region_weights,
 )
-from vlm_desktop.core.engine.lite.colors import colour_spread
+from vlm_desktop.core.engine.lite.colors import (
+    ALIASES, BasicColour, ColourName, basic_colour, colour_spread, family, family_members,
+)
 from vlm_desktop.core.engine.lite.evidence import ImageEvidence
 from vlm_desktop.core.engine.lite.hierarchy import Hierarchy, Match
 from vlm_desktop.core.engine.lite.questions import ParsedQuestion
@@ -25,10 +29,17 @@ UNSUPPORTED_TEXT = "I can't answer that kind of question with the built-in model
 CATALOG_TEXT = ("That needs a product catalog: open or import a catalog to get prices, "
                 "categories and stock for this item.")
 GOOD_MATCH = 0.72  # cosine above which a phrase is taken to name known concepts
-YES_AT = 0.3  # presence probability from which the answer is "yes"
-COLOUR_ALIASES = {"gray": "grey", "golden": "gold", "violet": "purple", "magenta": "pink",
-                  "cyan": "turquoise", "navy": "navy", "tan": "beige", "cream": "beige",
-                  "maroon": "red", "silver": "grey"}
+YES_AT = 0.3  # presence from which a named target counts as seen (targets, colours, where)
+# Calibrated P(present) from which a yes/no answer is a plain "Yes" / from which P(absent)
+# makes it a plain "No"; between them the answer says it is unsure.
+SURE_YES = 0.75
+SURE_NO = 0.8
+# Concepts ImageNet's classes barely cover (people appear only as "groom", "scuba diver",
+# "ballplayer"; the clip-art people folder is missed): no confident "no" about them.
+POORLY_KNOWN = frozenset({"person", "people", "man", "woman", "child", "boy", "girl", "human",
+                          "face", "baby"})
+HEDGED_MAX = 0.3  # the most a "possibly a ..." answer states
+CROWDED_MAP = 0.45  # share of the map's cells at half its peak or more: too spread to count
 
 
 @dataclass(frozen=True)
@@ -144,16 +155,39 @@ def answer_what(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence, match_fn:
     maps = {w.text.lower(): w.heatmap for w in cap.words if w.heatmap is not None}
     cams = [m for m in maps.values() if m.kind == "cam"]
     heat = cams[0] if cams else HeatMap("image", np.zeros(ev.grid_shape, np.float32), "cam")
-    return _answer(q, text, cap.confidence, heat, cap.evidence, maps)
+    return _answer(q, text, _what_confidence(hier, ev, cap.confidence), heat, cap.evidence, maps)
 
 
-def _canonical_colour(name: str) -> str:
-    return COLOUR_ALIASES.get(name, name)
+def _what_confidence(hier: Hierarchy, ev: ImageEvidence, stated: float) -> float:
+    """A "possibly a ..." answer's confidence: the mass of a broad node gathered from many
+    weak classes (deep field: flatworm 10%, nematode 6%, jellyfish 3% -> "animal" 46%) is no
+    sign of being right; it is scaled by how much of it its best class holds, and stays
+    below HEDGED_MAX, what "possibly" means."""
+    first = main_object(hier, ev)
+    if not first.hedged or first.classes.size == 0:
+        return stated
+    best = float(ev.probs[first.classes].max())
+    coherence = best / max(first.confidence, 1e-6)
+    return min(HEDGED_MAX, stated * max(coherence, 0.25))
+
+
+def _colour_share(spread: list[ColourName], asked: str) -> float:
+    """Share of the region in the asked colour: a basic term counts its whole family
+    ("yellow" includes gold-shaded pixels), a fine name ("navy") only its own pixels."""
+    asked = ALIASES.get(asked, asked)
+    members = family_members(asked) if asked == family(asked) else (asked,)
+    return sum(c.fraction for c in spread if c.name in members)
+
+
+def _colour_confidence(colour: BasicColour, hedged: bool = False, unknown: bool = False) -> float:
+    return calibration.colour_probability(colour.fraction, colour.runner_up, hedged, unknown)
 
 
 def answer_color(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence, match_fn: Resolver,
                  attend: AttentionFn) -> Answer:
     t = resolve(hier, ev, q.target, match_fn, attend)
+    if q.target and t.known and t.presence < YES_AT:
+        return _colour_of_main_object(q, hier, ev, t)
     colour, cmap = object_colour(ev, t.cam)
     if colour is None:
         return _answer(q, "I can't tell its colour.", 0.0, HeatMap(t.name, unit_range(t.cam), "cam"),
@@ -162,15 +196,36 @@ def answer_color(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence, match_fn
     if t.via and t.via != q.target:
         subject += f" (the {t.via} I see)"
     verb = "are" if q.target.endswith("s") and not q.target.endswith("ss") else "is"
-    text = f"{subject} {verb} {colour.name}."
-    heat = HeatMap(colour.name, cmap, kind="relevance")
-    conf = colour.fraction * (1.0 if not q.target or t.known else 0.6)
-    if q.target and t.known and t.presence < YES_AT:
-        text = f"I don't see {article(q.target)} {q.target} clearly; the object there is {colour.name}."
-        conf *= 0.5
-    maps = {colour.name: heat, **({} if not q.target else name_maps(q.target, t.cam))}
+    text = f"{subject} {verb} {colour.phrase}."
+    unknown = bool(q.target) and not t.known
+    # The fit part has no phrase unknown to the classifier: keep the earlier 0.6 discount there.
+    conf = _colour_confidence(colour, unknown=unknown) * (0.6 if unknown else 1.0)
+    if unknown:
+        # No concept for it: the colour is measured where the phrase's attention points.
+        text = f"{subject} looks {colour.phrase}, if I found the right part: I don't know " \
+               f"'{q.target}' well."
+    heat = HeatMap(colour.words, cmap, kind="relevance")
+    maps = {**({} if not q.target or not t.known else name_maps(q.target, t.cam)),
+            **colour_word_maps(colour, cmap)}
     return _answer(q, text, conf, heat,
-                   f"{colour.name} {100 * colour.fraction:.0f}% of the region's pixels; {t.evidence}", maps)
+                   f"{colour.phrase} {100 * colour.fraction:.0f}% of the region's pixels; {t.evidence}", maps)
+
+
+def _colour_of_main_object(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence, t: Target) -> Answer:
+    """Asked for the colour of something not seen: the main object's colour, hedged."""
+    first = main_object(hier, ev)
+    colour, cmap = object_colour(ev, first.cam)
+    heat = HeatMap(first.name, unit_range(first.cam), "cam")
+    if colour is None:
+        return _answer(q, f"I don't see {article(q.target)} {q.target} clearly, nor its colour.",
+                       0.0, heat, t.evidence)
+    main = "the main object" if first.hedged else f"the main object ({article(first.name)} {first.name})"
+    text = f"I don't see {article(q.target)} {q.target} clearly; {main} is {colour.phrase}."
+    maps = {**name_maps(first.name, first.cam), **colour_word_maps(colour, cmap)}
+    # Right about the thing asked only if the main object is it: the fit measures how often.
+    return _answer(q, text, _colour_confidence(colour, hedged=True), HeatMap(colour.words, cmap, "relevance"),
+                   f"{colour.phrase} {100 * colour.fraction:.0f}% of the main object's pixels; "
+                   f"{t.evidence}; main object {first.evidence}", maps)
 
 
 def answer_yesno(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence, match_fn: Resolver,
@@ -183,48 +238,61 @@ def answer_yesno(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence, match_fn
     if not t.known:
         # The classifier has no concept for it: only the joint space speaks, so stay unsure.
         p = float(np.clip((sim - 0.35) / 0.4, 0.0, 1.0))
-        text = ("Possibly, but I'm not sure: " if p >= 0.5 else "I don't think so, but I'm not sure: ") + \
+        text = ("Possibly, but I'm not sure: " if p >= 0.5 else "I can't tell, probably not: ") + \
             f"the built-in model has no concept for '{q.target}'."
-        return _answer(q, text, 0.2 * abs(p - 0.5) * 2, heat,
+        return _answer(q, text, 0.5 + 0.1 * abs(p - 0.5) * 2, heat,
                        f"{t.evidence}; joint-space similarity {sim:.2f}")
-    p = t.presence
     noun = f"{article(q.target)} {q.target}"
     if t.via:
         # Only a related concept is there (asked for a cup, an espresso is seen): say so.
         text = (f"Probably: I see {article(t.via)} {t.via} {position_words(t.cam)}, "
                 f"which fits '{q.target}'.")
-        return _answer(q, text, min(0.6, 0.5 + 0.5 * (p - YES_AT)), heat,
+        return _answer(q, text, min(0.6, 0.5 + 0.5 * (t.presence - YES_AT)), heat,
                        f"{t.evidence}; joint-space similarity {sim:.2f}", name_maps(t.via, t.cam))
-    if p >= YES_AT:
-        text = f"Yes, there is {noun} {position_words(t.cam)}."
-        conf = min(0.99, 0.5 + 0.5 * (p - YES_AT) / (1 - YES_AT))
+    glob, local = ev.presence(t.classes)
+    first = main_object(hier, ev)
+    p = calibration.presence(glob, local, float(ev.probs.max()), int(t.classes.size),
+                             scene_known=not first.hedged and first.confidence >= 0.5,
+                             concept_known=q.target not in POORLY_KNOWN)
+    where = position_words(t.cam)
+    if p >= SURE_YES:
+        text, conf = f"Yes, there is {noun} {where}.", p
+    elif p >= 0.5:
+        text, conf = f"Probably: there seems to be {noun} {where}, but I'm not sure.", p
+    elif p > 1 - SURE_NO:
+        text, conf = (f"I can't tell, probably not: I don't see {noun} clearly, but the built-in "
+                      f"model can miss one."), 1 - p
     else:
-        text = f"No, I don't see {noun}."
-        conf = min(0.95, 0.5 + 0.5 * (YES_AT - p) / YES_AT)
-    maps = name_maps(q.target, t.cam) if p >= YES_AT else {}
-    return _answer(q, text, conf, heat, f"{t.evidence}; joint-space similarity {sim:.2f}", maps)
+        text, conf = f"No, I don't see {noun}.", 1 - p
+    maps = name_maps(q.target, t.cam) if p >= 0.5 else {}
+    return _answer(q, text, conf, heat, f"{t.evidence}; P(present) {100 * p:.0f}% calibrated; "
+                   f"joint-space similarity {sim:.2f}", maps)
 
 
 def _answer_colour_yesno(q: ParsedQuestion, ev: ImageEvidence, t: Target, heat: HeatMap) -> Answer:
-    weights = ev.pixel_weights(np.clip(unit_range(t.cam) - 0.3, 0.0, None)) * ev.foreground
+    weights = region_weights(ev, t.cam)
     spread = colour_spread(ev.pixels, weights, names=ev.pixel_colours)
-    asked = _canonical_colour(q.colour)
-    share = next((c.fraction for c in spread if c.name == asked), 0.0)
-    top = spread[0].name if spread else "unknown"
+    asked = ALIASES.get(q.colour, q.colour)
+    share = _colour_share(spread, asked)
+    top = basic_colour(spread)
+    top_phrase = top.phrase if top else "unknown"
     subject = f"the {q.target}" if q.target else "it"
     if q.target and t.known and t.presence < YES_AT:
-        return _answer(q, f"No, I don't see {article(q.target)} {q.target}.",
-                       min(0.95, 0.5 + 0.5 * (YES_AT - t.presence) / YES_AT), heat, t.evidence)
-    if share >= 0.3 or top == asked:
+        return _answer(q, f"I can't tell: I don't see {article(q.target)} {q.target} clearly.",
+                       0.5, heat, t.evidence)
+    matches_top = top is not None and (asked == top.basic or asked == top.fine or
+                                       (asked == "navy" and top.words == "dark blue"))
+    if share >= 0.3 or matches_top:
         text = f"Yes, {subject} is {asked}."
         conf = min(0.95, 0.5 + share)
     else:
-        text = f"No, {subject} looks {top}."
-        conf = min(0.95, 0.5 + (spread[0].fraction if spread else 0) - share)
-    cmap = colour_map(ev, asked if share > 0 else top, weights)
+        text = f"No, {subject} looks {top_phrase}."
+        conf = min(0.95, 0.5 + (top.fraction if top else 0) - share)
+    members = family_members(asked) if asked == family(asked) else (asked,)
+    cmap = colour_map(ev, members if share > 0 or top is None else top.members, weights)
     conf *= 1.0 if not q.target or t.presence >= YES_AT else 0.5
     return _answer(q, text, conf, HeatMap(asked, cmap, "relevance"),
-                   f"{asked} {100 * share:.0f}% of the region, most is {top}; {t.evidence}",
+                   f"{asked} {100 * share:.0f}% of the region, most is {top_phrase}; {t.evidence}",
                    {asked: HeatMap(asked, cmap, "relevance")})
 
 
@@ -247,19 +315,52 @@ def answer_where(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence, match_fn
                    name_maps(t.name, t.cam) if t.known else {})
 
 
+def plural(noun: str, n: int = 2) -> str:
+    """`noun` for n things: "1 cat", "2 cats", "2 glasses", "2 boxes", "2 berries"."""
+    if n == 1 or not noun:
+        return noun
+    words = noun.split()
+    last = words[-1]
+    if last.endswith(("s", "x", "z", "ch", "sh")):
+        last += "es"
+    elif last.endswith("y") and len(last) > 1 and last[-2] not in "aeiou":
+        last = last[:-1] + "ies"
+    else:
+        last += "s"
+    return " ".join([*words[:-1], last])
+
+
+def _peaks_phrase(n: int) -> str:
+    return "1 peak of the map" if n == 1 else f"{n} separate peaks of the map (gap below half the lower peak)"
+
+
 def answer_count(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence, match_fn: Resolver,
                  attend: AttentionFn) -> Answer:
     t = resolve(hier, ev, q.target, match_fn, attend)
     heat = HeatMap(t.name, unit_range(t.cam), "cam" if t.known else "attention")
-    plural = (q.target or t.name) + ("" if (q.target or t.name).endswith("s") else "s")
+    noun = q.target or t.name
     if t.known and t.presence < YES_AT:
-        return _answer(q, f"I don't see any {plural}.", 0.5 * (1 - t.presence), heat, t.evidence)
+        return _answer(q, f"I don't see any {plural(noun)}.", 0.5 * (1 - t.presence), heat, t.evidence)
     found = separate_peaks(t.cam)
     n = max(1, len(found))
-    text = f"I count about {n} {plural if n > 1 else (q.target or t.name)} (approximate)."
-    conf = (0.5 if t.known else 0.15) * (t.presence if t.known else 1.0) / (1 + 0.3 * (n - 1))
-    why = f"{len(found)} separate peaks of the map (gap below half the lower peak); {t.evidence}"
-    return _answer(q, text, conf, heat, why, name_maps(q.target or t.name, t.cam) if t.known else {})
+    why = f"{_peaks_phrase(len(found))}; {t.evidence}"
+    if not t.known:
+        # Peaks of an attention map for a phrase the classifier has no concept of are no
+        # count: a tray of 24 coins gave "about 2". Say so, with almost no confidence.
+        text = (f"I can't count {plural(noun)} reliably: the built-in model has no concept for "
+                f"'{noun}'; its map shows at least {n} {'area' if n == 1 else 'areas'}.")
+        return _answer(q, text, 0.05, heat, why)
+    hot = float((unit_range(t.cam) >= 0.5).mean())
+    if n >= 2 and hot > CROWDED_MAP:
+        # The concept's evidence spreads over much of the image: many small objects, or one
+        # that fills the frame; the 14-cell map cannot tell them apart.
+        text = (f"I can't count them well: {plural(noun)} seem to cover much of the image; "
+                f"I see at least {n} {plural('group', n)} of them.")
+        return _answer(q, text, 0.1 * t.presence, heat, why + f"; {100 * hot:.0f}% of the map is hot",
+                       name_maps(noun, t.cam))
+    text = f"I count about {n} {plural(noun, n)} (approximate)."
+    conf = 0.5 * t.presence / (1 + 0.3 * (n - 1))
+    return _answer(q, text, conf, heat, why, name_maps(noun, t.cam))
 
 
 def answer_refusal(q: ParsedQuestion, heat: HeatMap, catalog: bool) -> Answer:

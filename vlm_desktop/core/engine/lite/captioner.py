@@ -9,7 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from vlm_desktop.core.engine.lite.attention import unit_range
-from vlm_desktop.core.engine.lite.colors import ColourName, colour_spread, COLOUR_WORDS
+from vlm_desktop.core.engine.lite.colors import (
+    COLOUR_WORDS, BasicColour, basic_colour, border_contrast, colour_spread,
+)
 from vlm_desktop.core.engine.lite.evidence import ImageEvidence
 from vlm_desktop.core.engine.lite.hierarchy import Hierarchy
 from vlm_desktop.core.engine.types import Caption, HeatMap, word_spans
@@ -124,29 +126,45 @@ def second_object(hier: Hierarchy, ev: ImageEvidence, first: ObjectFinding) -> O
     return best
 
 
-def object_colour(ev: ImageEvidence, cam: np.ndarray) -> tuple[ColourName | None, np.ndarray]:
-    """The dominant colour under an object's map (foreground-weighted) and its grid map."""
+def region_weights(ev: ImageEvidence, cam: np.ndarray) -> np.ndarray:
+    """Pixel weights [H, W] of an object's region for measuring its colour: the hot part of
+    its map, on the foreground, with colours the image's border shares (floor, wall) played
+    down, so a red motorcycle on a grey floor is red, not grey."""
     weights = ev.pixel_weights(np.clip(unit_range(cam) - 0.3, 0.0, None)) * ev.foreground
     if float(weights.sum()) <= 1e-6:
         weights = ev.foreground
-    spread = colour_spread(ev.pixels, weights, names=ev.pixel_colours)
-    if not spread:
+    return weights * border_contrast(ev.pixel_colours, weights)
+
+
+def object_colour(ev: ImageEvidence, cam: np.ndarray) -> tuple[BasicColour | None, np.ndarray]:
+    """The dominant basic colour under an object's map and where it lies, as a grid map."""
+    weights = region_weights(ev, cam)
+    colour = basic_colour(colour_spread(ev.pixels, weights, names=ev.pixel_colours))
+    if colour is None:
         return None, np.zeros(ev.grid_shape, np.float32)
-    top = spread[0]
     # The word's map shows where that colour lies over the whole object region, not only
     # under the CAM's hottest cells (weighting by CAM strength shrank it to one blob).
     region = ev.pixel_weights((unit_range(cam) >= OBJECT_REGION).astype(np.float32))
-    return top, colour_map(ev, top.name, region * ev.foreground)
+    return colour, colour_map(ev, colour.members, region * ev.foreground)
 
 
-def colour_map(ev: ImageEvidence, name: str, weights: np.ndarray) -> np.ndarray:
-    """Where `name` is, on the grid: the weighted share of the colour's pixels per cell."""
-    idx = ev.pixel_colours
-    hit = (idx == COLOUR_WORDS.index(name)).astype(np.float32) * weights
+def colour_map(ev: ImageEvidence, members: tuple[str, ...], weights: np.ndarray) -> np.ndarray:
+    """Where a colour is, on the grid: the weighted share per cell of pixels named with any
+    of `members` (a basic term's whole family: "yellow" counts the gold-shaded pixels too)."""
+    wanted = np.isin(ev.pixel_colours, [COLOUR_WORDS.index(n) for n in members])
+    hit = wanted.astype(np.float32) * weights
     h, w = ev.grid_shape
     ppc_r, ppc_c = ev.pixels.shape[0] // h, ev.pixels.shape[1] // w
     cells = hit[: h * ppc_r, : w * ppc_c].reshape(h, ppc_r, w, ppc_c).mean(axis=(1, 3))
     return unit_range(cells)
+
+
+def colour_word_maps(colour: BasicColour, cmap: np.ndarray) -> dict[str, HeatMap]:
+    """One colour heat map for each word of a colour phrase ("dark", "blue", "gold")."""
+    heat = HeatMap(colour.words, cmap, kind="relevance")
+    words = colour.phrase.replace("(", " ").replace(")", " ").split()
+    words += [part for w in words for part in w.split("-")]
+    return {w.lower(): heat for w in words}
 
 
 def name_maps(name: str, values: np.ndarray, kind: str = "cam") -> dict[str, HeatMap]:
@@ -166,8 +184,8 @@ def _compose_caption(hier: Hierarchy, ev: ImageEvidence) -> Caption:
     maps = name_maps(first.name, first.cam)
     phrase = first.name
     if colour is not None and colour.fraction >= COLOUR_MIN_SHARE and not first.hedged:
-        phrase = f"{colour.name} {first.name}"
-        maps[colour.name] = HeatMap(colour.name, cmap, kind="relevance")
+        phrase = f"{colour.words} {first.name}"  # basic words only: "a dark blue hat"
+        maps.update(colour_word_maps(colour, cmap))
     text = f"{'possibly ' if first.hedged else ''}{article(phrase)} {phrase}"
     evidence = first.evidence
     second = None if first.hedged else second_object(hier, ev, first)
@@ -178,6 +196,6 @@ def _compose_caption(hier: Hierarchy, ev: ImageEvidence) -> Caption:
             maps.setdefault(word, heat)
         evidence += f"; {second.evidence}"
     if colour is not None:
-        evidence += f"; colour {colour.name} {100 * colour.fraction:.0f}% of the object's pixels"
+        evidence += f"; colour {colour.phrase} {100 * colour.fraction:.0f}% of the object's pixels"
     conf = first.confidence if second is None else min(first.confidence, max(second.confidence, 0.3))
     return Caption(text, round(float(conf), 3), word_spans(text, maps), evidence=evidence)

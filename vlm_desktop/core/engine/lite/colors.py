@@ -4,6 +4,11 @@ Each pixel is named in CIELCh (lightness, chroma, hue), which follows how people
 colour far better than RGB does: low chroma means black/grey/white by lightness; otherwise
 the hue angle picks the family and lightness splits it (dark orange is brown, light red is
 pink, dark blue is navy). A weighted vote over the pixels gives the region's colour.
+
+Answers speak in basic colour terms (the eleven every speaker of English shares: red,
+orange, yellow, green, blue, purple, pink, brown, black, white, grey): the fine names are
+grouped into the basic family they belong to, so a lemon whose shading reads partly
+"gold" is "yellow (gold)", never "gold" alone, and a navy hat is "dark blue".
 """
 
 from __future__ import annotations
@@ -19,11 +24,28 @@ COLOUR_WORDS: tuple[str, ...] = (
 
 # Thresholds in CIELab units (L 0..100, chroma roughly 0..130, hue in degrees), set from
 # the CSS/X11 reference colours: pure blue sits at h 306 and indigo at 314, hence the
-# blue/purple edge at 312; pure red is h 40 and dark orange h 64, hence the edge at 50.
+# blue/purple edge at 312. Pure red is h 40 and CSS orange-red h 45; a basketball's orange
+# (238, 103, 48) sits at h 48, which people call orange, hence the red/orange edge at 43.
 _ACHROMATIC_CHROMA = 12.0
 _BLACK_L = 25.0
 _WHITE_L = 85.0
 _ALWAYS_BLACK_L = 10.0
+_RED_ORANGE_HUE = 43.0
+
+BASIC_TERMS: tuple[str, ...] = (
+    "red", "orange", "yellow", "green", "blue", "purple", "pink", "brown", "black", "white", "grey",
+)
+# The basic family of each fine name, and how an answer says it: basic words first, the
+# fine name in brackets where it adds something ("navy" is said fully by "dark blue").
+FAMILY = {"gold": "yellow", "olive": "green", "navy": "blue", "teal": "blue",
+          "turquoise": "blue", "beige": "brown"}
+SAID_AS = {"gold": ("yellow", "gold"), "olive": ("green", "olive"), "navy": ("dark blue", ""),
+           "teal": ("blue-green", "teal"), "turquoise": ("light blue", "turquoise"),
+           "beige": ("light brown", "beige")}
+# Spellings and near-synonyms a question may use, folded to the names above.
+ALIASES = {"gray": "grey", "golden": "gold", "violet": "purple", "magenta": "pink",
+           "cyan": "turquoise", "tan": "beige", "cream": "beige", "maroon": "red",
+           "silver": "grey"}
 
 
 @dataclass(frozen=True)
@@ -54,12 +76,12 @@ def pixel_names(pixels: np.ndarray) -> np.ndarray:
     """Index into COLOUR_WORDS for every pixel of an [..., 3] uint8 array."""
     L, C, h = srgb_to_lch(pixels)
     grey = C < _ACHROMATIC_CHROMA
-    reddish = (h >= 345) | (h < 50)
+    reddish = (h >= 345) | (h < _RED_ORANGE_HUE)
     pinkish_hue = (h >= 340) | (h < 15)
-    orange_hue = (h >= 50) & (h < 82)
+    orange_hue = (h >= _RED_ORANGE_HUE) & (h < 82)
     gold_hue = (h >= 82) & (h < 95)
     yellow_hue = (h >= 82) & (h < 115)
-    soft_warm = (h >= 50) & (h < 115) & (C < 30)
+    soft_warm = (h >= _RED_ORANGE_HUE) & (h < 115) & (C < 30)
     cyan_hue = (h >= 175) & (h < 225)
     blue_hue = (h >= 225) & (h < 312)
     purple_hue = (h >= 312) & (h < 345)
@@ -71,7 +93,7 @@ def pixel_names(pixels: np.ndarray) -> np.ndarray:
         ("beige", soft_warm & (L >= 65)),
         # Dark orange is brown; so is dark, muted red-orange (rust), but not a saturated dark red.
         ("brown", soft_warm | (orange_hue & (L < 45))
-         | (reddish & (h >= 25) & (h < 50) & (L < 45) & (C < 50))),
+         | ((h >= 25) & (h < _RED_ORANGE_HUE) & (L < 45) & (C < 50))),
         ("pink", reddish & ((L >= 65) | (pinkish_hue & (L >= 50)))),
         ("red", reddish),
         ("orange", orange_hue),
@@ -130,3 +152,74 @@ def colour_spread(pixels: np.ndarray, weights: np.ndarray | None = None,
 def name_colour(pixels: np.ndarray, weights: np.ndarray | None = None) -> ColourName:
     """The dominant everyday colour name of the pixels, weighted by `weights` (e.g. a heat map)."""
     return colour_spread(pixels, weights)[0]
+
+
+def family(name: str) -> str:
+    """The basic colour term a colour word belongs to ("gold" -> "yellow", "red" -> "red")."""
+    name = ALIASES.get(name, name)
+    return FAMILY.get(name, name)
+
+
+def family_members(name: str) -> tuple[str, ...]:
+    """Every colour word in `name`'s basic family ("blue" -> blue, navy, teal, turquoise)."""
+    basic = family(name)
+    return tuple(w for w in COLOUR_WORDS if family(w) == basic)
+
+
+@dataclass(frozen=True)
+class BasicColour:
+    """A region's colour as people say it: the basic family, how much of the region it
+    covers, the words to say ("dark blue") and the finer name worth adding ("gold")."""
+
+    basic: str
+    fraction: float
+    words: str
+    fine: str
+    rgb: tuple[int, int, int]
+    runner_up: float = 0.0  # the next family's share
+
+    @property
+    def members(self) -> tuple[str, ...]:
+        return family_members(self.basic)
+
+    @property
+    def phrase(self) -> str:
+        """'yellow (gold)', 'dark blue', 'red': what an answer says."""
+        return f"{self.words} ({self.fine})" if self.fine else self.words
+
+
+def basic_colour(spread: list[ColourName]) -> BasicColour | None:
+    """The dominant basic family of a colour spread, said with its dominant fine name."""
+    if not spread:
+        return None
+    shares: dict[str, float] = {}
+    for c in spread:
+        shares[family(c.name)] = shares.get(family(c.name), 0.0) + c.fraction
+    ranked = sorted(shares.items(), key=lambda kv: -kv[1])
+    basic, share = ranked[0]
+    top = max((c for c in spread if family(c.name) == basic), key=lambda c: c.fraction)
+    words, fine = SAID_AS.get(top.name, (basic, ""))
+    # A fine name is worth saying only when it describes most of the family's pixels.
+    if top.name == basic or top.fraction < 0.5 * share:
+        words, fine = basic, ""
+    runner = ranked[1][1] if len(ranked) > 1 else 0.0
+    return BasicColour(basic, share, words, fine, top.rgb, runner)
+
+
+def border_contrast(names: np.ndarray, weights: np.ndarray, band: float = 0.08) -> np.ndarray:
+    """Per-pixel weights [H, W] that favour colours the image's border lacks.
+
+    A colour that covers the region as much as it covers the border (floor, wall, sky
+    around an object) is likely background; each colour's weight is its share of the region
+    against its share of the border, r / (r + b): 1 for colours absent from the border,
+    about 0.5 everywhere when the object fills the frame (no change then)."""
+    h, w = names.shape
+    b = max(1, int(round(band * min(h, w))))
+    border = np.zeros((h, w), bool)
+    border[:b], border[-b:], border[:, :b], border[:, -b:] = True, True, True, True
+    n = len(COLOUR_WORDS)
+    in_border = np.bincount(names[border], minlength=n) / max(1, int(border.sum()))
+    mass = np.bincount(names.ravel(), weights=np.asarray(weights, np.float64).ravel(), minlength=n)
+    region = mass / max(float(mass.sum()), 1e-12)
+    ratio = region / np.maximum(region + in_border, 1e-12)
+    return ratio[names].astype(np.float32)
