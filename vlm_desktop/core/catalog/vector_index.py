@@ -191,7 +191,8 @@ class CatalogIndex:
                    "recall_at_10": round(float(meta.get("recall", 1.0)), 3)}
             out.update(meta.get("params", {}))
             return out
-        if count <= HNSW_THRESHOLD:
+        if count <= HNSW_THRESHOLD or (meta is not None and meta.get("kind") == "exact"
+                                       and count < int(meta.get("exact_until", 0))):
             return {"kind": "exact", "vectors": count, "recall_at_10": 1.0}
         return {"kind": "not built yet", "vectors": count, "will_be": kind_for(count)}
 
