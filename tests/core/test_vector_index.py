@@ -118,7 +118,8 @@ def large(tmp_path, monkeypatch):
     store.close()
 
 
-def test_ivfpq_is_saved_beside_the_catalog_reloaded_without_rebuild_and_extended(large):
+def test_ivfpq_is_saved_beside_the_catalog_reloaded_without_rebuild_and_extended(large,
+                                                                                capsys):
     store = large
     vecs = _random(12_000, seed=4)
     _add_items(store, vecs)
@@ -148,6 +149,13 @@ def test_ivfpq_is_saved_beside_the_catalog_reloaded_without_rebuild_and_extended
         assert grown.search(new[k], 1)[0][0][0] == new_ids[k]
     third = vi.CatalogIndex(store, MODEL)
     assert len(third.get()) == 12_050 and third.rebuilds == 0  # the extension was saved
+    from vlm_desktop import cli
+
+    capsys.readouterr()
+    assert cli.main(["catalog", "stats", "--catalog", str(store.path)]) == 0
+    shown = json.loads(capsys.readouterr().out.splitlines()[0])["vector_index"][MODEL]
+    assert shown["kind"] == "ivfpq" and shown["vectors"] == 12_050
+    assert shown["recall_at_10"] == round(grown.recall, 3) >= 0.95
     reopened.close()
     index.close()
 
