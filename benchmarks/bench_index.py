@@ -75,6 +75,16 @@ def row(name: str, build_s: float, ram: float, p50: float, recall: float, note: 
           f"{recall:10.3f}   {load():>5}  {note}", flush=True)
 
 
+def _have(module: str) -> bool:
+    """Whether a comparison library is installed (they are not app dependencies)."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        print(f"  ({module} not installed: pip install {module} to compare it)")
+        return False
+    return True
+
+
 def bench(kind: str, n: int, libs: list[str], n_queries: int, tmp: Path) -> None:
     vecs = data(kind, n)
     rng = np.random.default_rng(1)
@@ -104,7 +114,7 @@ def bench(kind: str, n: int, libs: list[str], n_queries: int, tmp: Path) -> None
             f"efSearch {ef} (build-time recall {graph.recall:.3f}, visits "
             f"{graph.visited:.0%}; app uses it: {graph.worth_it()}); "
             f"10 M: {ram / n * TEN_M / 1e9:.1f} GB", e50)
-    if "hnswlib" in libs:
+    if "hnswlib" in libs and _have("hnswlib"):
         import hnswlib
 
         t = time.perf_counter()
@@ -117,7 +127,7 @@ def bench(kind: str, n: int, libs: list[str], n_queries: int, tmp: Path) -> None
         p50, rec = measure(lambda q: h.knn_query(q[None], k=10)[0][0], queries, truth)
         ram = file_bytes(h.save_index)
         row("hnswlib HNSW", build, ram, p50, rec, f"efSearch {ef}", e50)
-    if "usearch" in libs:
+    if "usearch" in libs and _have("usearch"):
         from usearch.index import Index
 
         t = time.perf_counter()
