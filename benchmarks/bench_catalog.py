@@ -2,7 +2,8 @@
 
 1. Indexing items/s end to end (read + decode + encode + commit, via the Indexer) beside the
    model-only encode rate on the same images already decoded, in the same run.
-2. Search p50/p99 for the app's vector index (exact below HNSW_THRESHOLD, HNSW above) beside
+2. Search p50/p99 for the app's vector index (exact below HNSW_THRESHOLD, HNSW above; the
+   index kinds side by side, with other HNSW libraries, are in bench_index.py) beside
    NumPy brute force, at 10k / 100k / 1M synthetic 384-d vectors (clustered like real
    embeddings: a mixture of Gaussians, normalised), with recall@10 of the app's index
    against exact search.
@@ -115,11 +116,9 @@ def percentiles(times: list[float]) -> tuple[float, float]:
 
 def _sweep(index, queries, exact: list[list[int]], efs: list[int]) -> None:
     """recall@10 and latency of the HNSW graph as efSearch grows (same graph, same queries)."""
-    from vlm_desktop.core.catalog import vector_index
-
-    default = vector_index.HNSW_EF_SEARCH
+    tuned = index.ef
     for ef in efs:
-        vector_index.HNSW_EF_SEARCH = ef
+        index.ef = ef
         times, res = [], []
         for q in queries:
             t = time.perf_counter()
@@ -129,7 +128,7 @@ def _sweep(index, queries, exact: list[list[int]], efs: list[int]) -> None:
         p50, p99 = percentiles(times)
         print(f"{'':>10}   efSearch {ef:>4}: p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  "
               f"recall@10 {recall:.3f}")
-    vector_index.HNSW_EF_SEARCH = default
+    index.ef = tuned
 
 
 def bench_search(sizes: list[int], n_queries: int, ef_sweep: list[int]) -> None:

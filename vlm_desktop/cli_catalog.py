@@ -149,8 +149,17 @@ def _cmd_stats(args: argparse.Namespace) -> int:
     stats = store.stats()
     _out({"items": stats.items, "indexed": stats.indexed, "quarantined": stats.quarantined,
           "purchases": stats.purchases, "models": store.models(),
-          "categories": store.categories(), "root": store.get_meta("root")})
+          "categories": store.categories(), "root": store.get_meta("root"),
+          "vector_index": _index_stats(store)})
     return 0
+
+
+def _index_stats(store: "CatalogStore") -> dict[str, Any]:
+    """Per model: the vector index kind, size and its recall@10 measured when it was built
+    (read from what is saved beside the catalog; nothing is built here)."""
+    from vlm_desktop.core.catalog.vector_index import CatalogIndex
+
+    return {model: CatalogIndex(store, model).describe() for model in store.models()}
 
 
 def _hit_record(store: "CatalogStore", hit: "SearchHit") -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
@@ -12,11 +13,21 @@ MAX_RECENT = 10
 DEFAULT_OPACITY = 0.6
 
 
+def default_store() -> QSettings:
+    """The platform's settings store, or an INI file under VLM_DESKTOP_HOME when it is set
+    (as core.paths does for data and caches), so tests, benchmarks and portable installs
+    never write to the user's own settings."""
+    home = os.environ.get("VLM_DESKTOP_HOME")
+    if not home:
+        return QSettings(ORG_NAME, APP_ID)
+    return QSettings(str(Path(home) / "config" / "settings.ini"), QSettings.Format.IniFormat)
+
+
 class AppSettings:
     """The window's persistent settings. Pass a QSettings (e.g. an INI file) to redirect them."""
 
     def __init__(self, store: QSettings | None = None) -> None:
-        self.store = store if store is not None else QSettings(ORG_NAME, APP_ID)
+        self.store = store if store is not None else default_store()
 
     # Window -----------------------------------------------------------------------------
     @property

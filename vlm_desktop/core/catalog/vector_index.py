@@ -1,13 +1,21 @@
-"""The vector index: a FAISS cache of one model's embeddings, rebuilt from SQLite when stale.
+"""The vector index: one model's embeddings made fast to search, rebuilt from SQLite when stale.
 
-SQLite holds the vectors; this file only makes them fast to search. Small catalogs use
-exact NumPy search; above `HNSW_THRESHOLD` vectors (where exact search passes a few
-milliseconds, see benchmarks/bench_catalog.py) a FAISS HNSW graph, cached under
-core.paths.cache_dir() with a fingerprint (model, embedding generation, count and id sum)
-and, while indexing only adds vectors, extended when the database's fingerprint moves on.
-Any other change (items removed or re-embedded) needs a new graph, which takes minutes at
-100k vectors: meanwhile `CatalogIndex.get()` answers at once with exact search over the
-vectors it has just loaded, and one background thread builds the graph and swaps it in.
+SQLite holds the vectors; this file only makes them fast to search. Which kind, by size:
+
+- up to `HNSW_THRESHOLD` vectors, exact NumPy search (no build; a few ms);
+- up to `IVFPQ_THRESHOLD`, a FAISS HNSW graph whose efSearch is tuned by measured recall@10
+  when it is built (core.catalog.hnsw_index). Where no efSearch reaches the target without
+  visiting a large share of the catalog (unstructured data), exact search is kept instead,
+  and that decision is saved too, so it is not re-measured at every restart;
+- above, FAISS IVF-PQ (core.catalog.ivfpq_index): 48-byte codes in RAM, float vectors
+  memory-mapped from beside the catalog for the exact re-rank.
+
+The index is saved next to the catalog (`<catalog>.db.index/`) with a fingerprint (model,
+embedding generation, count and id sum) and, while indexing only adds vectors, extended
+when the database's fingerprint moves on. Any other change (items removed or re-embedded)
+needs a new index, which takes minutes at 100k vectors: meanwhile `CatalogIndex.get()`
+answers at once with exact search over the vectors it has just loaded, and one background
+thread builds the index and swaps it in.
 """
 
 from __future__ import annotations
@@ -19,37 +27,36 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
-from vlm_desktop.core import paths
+from vlm_desktop.core.catalog import index_recall
+from vlm_desktop.core.catalog.hnsw_index import HnswIndex, build_hnsw
+from vlm_desktop.core.catalog.index_base import (  # noqa: F401 - re-exported
+    SMALL_SUBSET,
+    ExactIndex,
+    VectorIndex,
+    faiss_module,
+)
+from vlm_desktop.core.catalog.ivfpq_index import FloatFile, IvfPqIndex, Tuning, build_ivfpq
 from vlm_desktop.core.catalog.store import CatalogStore
 
 log = logging.getLogger(__name__)
 
-# From benchmarks/bench_catalog.py on a busy 2-core machine (384-d, k=10, one query):
-# exact NumPy p50 ≈ 5 ms at 10k and 12 ms at 50k; HNSW p50 ≈ 0.6 ms at 100k with
-# recall@10 = 1.0 but ≈ 1 s of build per 1k vectors (paid once: cached and extended).
-HNSW_THRESHOLD = 20_000
-HNSW_M = 32
-HNSW_EF_CONSTRUCTION = 80
-HNSW_EF_SEARCH = 96  # recall@10 = 1.0 at 100k synthetic vectors
-# Bigger graphs need a wider search: at 1M, efSearch 96 -> recall@10 0.81, 384 -> 0.97
-# (p50 1.2 ms), 768 -> 0.998 (p50 2.9 ms), measured with bench_catalog.py --ef-sweep.
-HNSW_EF_SEARCH_LARGE = 384
-LARGE = 200_000
-# With a filter this selective, scoring the allowed vectors directly is exact and fast.
-SMALL_SUBSET = 4096
+# Exact search up to here: one 384-d query over 100k vectors takes 4.4 ms on an idle
+# laptop core (issue #12) and numpy beat FAISS's flat index 2.6x for single queries
+# (benchmarks/bench_index.py), so catalogs this small never pay for a graph build.
+HNSW_THRESHOLD = 100_000
+# HNSW keeps the float vectors and its links in RAM (about 1.8 KB a 384-d vector: 1.8 GB at
+# 1M); above this IVF-PQ keeps 64 bytes a vector (0.7 GB at 10M), see ivfpq_index.
+IVFPQ_THRESHOLD = 1_000_000
 # A background build adds vectors in chunks of this size and checks between chunks whether
 # to stop (closed, or the catalog changed under it): a few seconds of work per chunk.
 BUILD_CHUNK = 8192
-
-
-def _faiss():
-    import faiss  # lazy: the GUI must start without paying for it
-
-    return faiss
+# Once exact search was found the better answer for a catalog, a graph is tried again only
+# when it has grown by this factor.
+EXACT_RETRY_GROWTH = 2.0
 
 
 @dataclass(frozen=True)
@@ -68,158 +75,36 @@ class Fingerprint:
         return Fingerprint(model, store.embedding_generation(), int(count), int(id_sum))
 
 
-class VectorIndex:
-    """Item ids (ascending) and their vectors, searchable by inner product (= cosine)."""
-
-    kind = "base"
-
-    def __init__(self, ids: np.ndarray, dim: int) -> None:
-        self.ids = np.asarray(ids, np.int64)
-        self.dim = dim
-
-    def __len__(self) -> int:
-        return int(self.ids.shape[0])
-
-    def vectors(self, positions: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
-
-    def vector(self, item_id: int) -> Optional[np.ndarray]:
-        pos = self._positions([item_id])
-        return None if pos.size == 0 else self.vectors(pos)[0]
-
-    def search(self, queries: np.ndarray, k: int, allowed: Optional[Iterable[int]] = None
-               ) -> list[list[tuple[int, float]]]:
-        """Per query, up to k (item id, cosine) pairs, best first; `allowed` restricts ids."""
-        q = np.ascontiguousarray(np.atleast_2d(queries), np.float32)
-        if len(self) == 0 or k <= 0:
-            return [[] for _ in range(q.shape[0])]
-        if allowed is None:
-            return self._search_all(q, min(k, len(self)))
-        pos = self._positions(allowed)
-        if pos.size == 0:
-            return [[] for _ in range(q.shape[0])]
-        if pos.size <= SMALL_SUBSET:
-            return self._top_k(q @ self.vectors(pos).T, k, pos)
-        return self._search_subset(q, min(k, int(pos.size)), pos)
-
-    def _search_all(self, q: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
-        raise NotImplementedError
-
-    def _search_subset(self, q: np.ndarray, k: int, pos: np.ndarray
-                       ) -> list[list[tuple[int, float]]]:
-        raise NotImplementedError
-
-    def _positions(self, item_ids: Iterable[int]) -> np.ndarray:
-        want = np.unique(np.fromiter((int(i) for i in item_ids), np.int64))
-        pos = np.searchsorted(self.ids, want)
-        inside = pos < len(self.ids)
-        pos, want = pos[inside], want[inside]
-        return pos[self.ids[pos] == want]
-
-    def _top_k(self, sims: np.ndarray, k: int, pos: Optional[np.ndarray] = None
-               ) -> list[list[tuple[int, float]]]:
-        out = []
-        k = min(k, sims.shape[1])
-        for row in sims:
-            top = np.argpartition(-row, k - 1)[:k] if k < row.size else np.arange(row.size)
-            top = top[np.argsort(-row[top], kind="stable")]
-            where = top if pos is None else pos[top]
-            out.append([(int(self.ids[w]), float(row[t])) for w, t in zip(where, top)])
-        return out
+def build_graph(ids: np.ndarray, vectors: np.ndarray, stop: Callable[[], bool]
+                ) -> Optional[HnswIndex]:
+    """An HNSW graph built chunk by chunk and tuned by recall; None once `stop()` says so."""
+    return build_hnsw(ids, vectors, stop, chunk=BUILD_CHUNK)
 
 
-class ExactIndex(VectorIndex):
-    """Brute force with NumPy: exact, no build time, and for one query faster than FAISS's
-    flat index on a busy laptop (no thread start-up per query; see bench_catalog.py)."""
-
-    kind = "exact"
-
-    def __init__(self, ids: np.ndarray, matrix: np.ndarray) -> None:
-        super().__init__(ids, int(matrix.shape[1]) if matrix.ndim == 2 else 0)
-        self.matrix = np.ascontiguousarray(matrix, np.float32)
-
-    def vectors(self, positions: np.ndarray) -> np.ndarray:
-        return self.matrix[positions]
-
-    def _search_all(self, q: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
-        return self._top_k(q @ self.matrix.T, k)
-
-    def _search_subset(self, q: np.ndarray, k: int, pos: np.ndarray
-                       ) -> list[list[tuple[int, float]]]:
-        return self._top_k(q @ self.matrix[pos].T, k, pos)
+def kind_for(n: int) -> str:
+    """The index kind a catalog of n vectors gets."""
+    return "exact" if n <= HNSW_THRESHOLD else "hnsw" if n <= IVFPQ_THRESHOLD else "ivfpq"
 
 
-class HnswIndex(VectorIndex):
-    """A FAISS HNSW graph (inner product); positions are FAISS's sequential ids."""
-
-    kind = "hnsw"
-
-    def __init__(self, ids: np.ndarray, index) -> None:
-        super().__init__(ids, int(index.d))
-        self.index = index
-
-    def vectors(self, positions: np.ndarray) -> np.ndarray:
-        return self.index.reconstruct_batch(np.asarray(positions, np.int64))
-
-    def _ef(self, k: int) -> int:
-        return max(HNSW_EF_SEARCH if len(self) <= LARGE else HNSW_EF_SEARCH_LARGE, k)
-
-    def _search_all(self, q: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
-        self.index.hnsw.efSearch = self._ef(k)
-        return self._pairs(*self.index.search(q, k))
-
-    def _search_subset(self, q: np.ndarray, k: int, pos: np.ndarray
-                       ) -> list[list[tuple[int, float]]]:
-        faiss = _faiss()
-        params = faiss.SearchParametersHNSW(efSearch=self._ef(k))
-        params.sel = faiss.IDSelectorBatch(pos.astype(np.int64))
-        return self._pairs(*self.index.search(q, k, params=params))
-
-    def _pairs(self, scores: np.ndarray, idx: np.ndarray) -> list[list[tuple[int, float]]]:
-        # j beyond our ids: the graph was extended for a newer HnswIndex since this one.
-        n = len(self.ids)
-        return [[(int(self.ids[j]), float(s)) for j, s in zip(row_i, row_s) if 0 <= j < n]
-                for row_i, row_s in zip(idx, scores)]
-
-    def extended(self, ids: np.ndarray, vectors: np.ndarray) -> "HnswIndex":
-        """This graph plus new vectors whose ids all come after the current ones."""
-        if len(ids):
-            self.index.add(np.ascontiguousarray(vectors, np.float32))
-        return HnswIndex(np.concatenate([self.ids, np.asarray(ids, np.int64)]), self.index)
-
-
-def _new_graph(dim: int):
-    faiss = _faiss()
-    index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-    index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-    index.hnsw.efSearch = HNSW_EF_SEARCH
-    return index
-
-
-def build_index(ids: np.ndarray, vectors: np.ndarray, kind: Optional[str] = None) -> VectorIndex:
-    """Exact for small sets, HNSW above HNSW_THRESHOLD (or as `kind` says)."""
-    vectors = np.ascontiguousarray(vectors, np.float32)
+def build_index(ids: np.ndarray, vectors: np.ndarray, kind: Optional[str] = None,
+                floats_path: Optional[Path] = None) -> VectorIndex:
+    """Exact for small sets, HNSW or IVF-PQ above (or as `kind` says); built in the call.
+    IVF-PQ writes the float vectors it re-ranks with to `floats_path`."""
     if len(ids) == 0:  # nothing indexed yet: an empty index answers every search with []
         dim = int(vectors.shape[1]) if vectors.ndim == 2 else 0
         return ExactIndex(np.zeros(0, np.int64), np.zeros((0, dim), np.float32))
-    kind = kind or ("hnsw" if len(ids) > HNSW_THRESHOLD else "exact")
+    kind = kind or kind_for(len(ids))
     if kind == "exact" or vectors.ndim != 2:
         return ExactIndex(np.asarray(ids, np.int64), vectors.reshape(len(ids), -1))
-    index = _new_graph(int(vectors.shape[1]))
-    index.add(vectors)
-    return HnswIndex(np.asarray(ids, np.int64), index)
-
-
-def build_graph(ids: np.ndarray, vectors: np.ndarray, stop: Callable[[], bool]
-                ) -> Optional[HnswIndex]:
-    """An HNSW graph built chunk by chunk; None as soon as `stop()` says so."""
-    vectors = np.ascontiguousarray(vectors, np.float32)
-    index = _new_graph(int(vectors.shape[1]))
-    for start in range(0, len(ids), BUILD_CHUNK):
-        if stop():
-            return None
-        index.add(vectors[start:start + BUILD_CHUNK])
-    return HnswIndex(np.asarray(ids, np.int64), index)
+    built: Optional[VectorIndex]
+    if kind == "ivfpq":
+        if floats_path is None:
+            raise ValueError("an IVF-PQ index needs a file for its float vectors")
+        built = build_ivfpq(ids, vectors, floats_path)
+    else:
+        built = build_hnsw(ids, vectors)
+    assert built is not None  # nothing asked it to stop
+    return built
 
 
 def appends_to(old: ExactIndex, new: ExactIndex) -> bool:
@@ -241,7 +126,9 @@ class CatalogIndex:
                  ) -> None:
         self.store = store
         self.model = model
-        self._dir = cache_dir or (paths.cache_dir() / "vector_index")
+        # Beside the catalog: an IVF-PQ index's float vectors are as big as the catalog's
+        # own and must outlive a cleaned cache; a restart then loads instead of rebuilding.
+        self._dir = cache_dir or store.path.with_name(store.path.name + ".index")
         self._lock = threading.Lock()
         self._save_lock = threading.Lock()  # one writer of the cache files at a time
         self._index: Optional[VectorIndex] = None
@@ -253,6 +140,7 @@ class CatalogIndex:
         self._closed = threading.Event()
         self.rebuilds = 0  # loads from SQLite after the index went stale
         self.graph_builds = 0  # graphs built in the background and swapped in
+        self._exact_until = 0  # below this many vectors exact search was measured better
 
     @property
     def _stem(self) -> Path:
@@ -293,22 +181,56 @@ class CatalogIndex:
         self._closed.set()
         return self.wait_background(timeout)
 
+    def describe(self) -> dict[str, Any]:
+        """What `catalog stats` shows: the kind, size and build-time recall@10 of the index
+        as saved (or, for a catalog small enough for exact search, as it will be)."""
+        count = self.store.embedding_count(self.model)
+        meta = self._read_meta()
+        if meta is not None and meta.get("count") == count:
+            out = {"kind": meta["kind"], "vectors": count,
+                   "recall_at_10": round(float(meta.get("recall", 1.0)), 3)}
+            out.update(meta.get("params", {}))
+            return out
+        if count <= HNSW_THRESHOLD or (meta is not None and meta.get("kind") == "exact"
+                                       and count < int(meta.get("exact_until", 0))):
+            return {"kind": "exact", "vectors": count, "recall_at_10": 1.0}
+        return {"kind": "not built yet", "vectors": count, "will_be": kind_for(count)}
+
+    def _read_meta(self) -> Optional[dict[str, Any]]:
+        try:
+            meta = json.loads(self._stem.with_suffix(".json").read_text())
+        except (OSError, ValueError):
+            return None
+        return meta if isinstance(meta, dict) else None
+
     def _load(self, fp: Fingerprint) -> Optional[VectorIndex]:
         meta_path = self._stem.with_suffix(".json")
         try:
-            meta = json.loads(meta_path.read_text())
+            meta = self._read_meta()
+            if meta is None:
+                return None
+            self._exact_until = int(meta.get("exact_until", 0))
             if Fingerprint(**meta["fingerprint"]) != fp:
                 return None
+            if meta["kind"] == "exact":  # decided at the last build: no graph beats it
+                ids, vectors = self.store.load_embeddings(self.model)
+                self.rebuilds += 1
+                return ExactIndex(ids, vectors)
             ids = np.load(self._stem.with_suffix(".ids.npy"))
-            index = _faiss().read_index(str(self._stem.with_suffix(".faiss")))
+            index = faiss_module().read_index(str(self._stem.with_suffix(".faiss")))
             # Files caught half-way through a save do not describe fp: count and id sum say so.
             if len(ids) != fp.count or int(ids.sum()) != fp.id_sum or index.ntotal != len(ids):
                 raise ValueError("cache files do not match their fingerprint")
+            if meta["kind"] == "ivfpq":
+                floats = FloatFile(self._dir / meta["floats"], int(index.d))
+                if floats.rows() != len(ids):
+                    raise ValueError("the float vectors do not match the index")
+                return IvfPqIndex(ids, index, floats, Tuning(**meta["tuning"]))
+            return HnswIndex(ids, index, int(meta["ef"]), float(meta["recall"]),
+                             float(meta["visited"]))
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
-            if meta_path.exists():
-                log.info("vector index cache %s unusable (%s); rebuilding", meta_path, exc)
+            log.info("vector index cache %s unusable (%s); rebuilding", meta_path, exc)
             return None
-        return HnswIndex(ids, index)
 
     def _rebuild(self, fp: Fingerprint) -> VectorIndex:
         ids, vectors = self.store.load_embeddings(self.model)
@@ -320,14 +242,18 @@ class CatalogIndex:
         if len(ids) <= HNSW_THRESHOLD or vectors.ndim != 2:
             return build_index(ids, vectors)  # exact: no build time
         exact = ExactIndex(ids, vectors)
+        if len(ids) < self._exact_until:  # measured: a graph would not beat it yet
+            return exact
         self._build_later(exact, fp)
         return exact
 
-    def _extend(self, ids: np.ndarray, vectors: np.ndarray) -> Optional[HnswIndex]:
-        """While a large catalog is being indexed, add the new vectors to the graph
-        instead of rebuilding it; anything else (removals, changes) rebuilds."""
+    def _extend(self, ids: np.ndarray, vectors: np.ndarray
+                ) -> Optional[HnswIndex | IvfPqIndex]:
+        """While a large catalog is being indexed, add the new vectors to the graph (or the
+        IVF-PQ lists) instead of rebuilding; anything else (removals, changes) rebuilds."""
         old = self._index
-        if not isinstance(old, HnswIndex) or len(ids) < len(old) or vectors.shape[1] != old.dim:
+        if not isinstance(old, (HnswIndex, IvfPqIndex)) or len(ids) < len(old) \
+                or vectors.shape[1] != old.dim:
             return None
         n = len(old)
         if not np.array_equal(ids[:n], old.ids) or (n < len(ids) and ids[n] <= old.ids[-1]):
@@ -335,6 +261,32 @@ class CatalogIndex:
         if not np.array_equal(old.vectors(np.arange(n)), vectors[:n]):
             return None
         return old.extended(ids[n:], vectors[n:])
+
+    def _build_for(self, target: ExactIndex, fp: Fingerprint
+                   ) -> Optional[HnswIndex | IvfPqIndex]:
+        """The index `target`'s size calls for (None: asked to stop)."""
+        if len(target) > IVFPQ_THRESHOLD:
+            floats = self._stem.with_suffix(f".floats-{fp.generation}-{fp.count}.f32")
+            return build_ivfpq(target.ids, target.matrix, floats, self._stop_building)
+        return build_graph(target.ids, target.matrix, self._stop_building)
+
+    def _keep_exact(self, graph: HnswIndex, fp: Fingerprint) -> bool:
+        """When the tuned graph misses the recall target, or reaches it only by visiting a
+        large share of the vectors, remember that exact search is the better answer (until
+        the catalog doubles) and say so; True when that is the case."""
+        if graph.recall >= index_recall.TARGET_RECALL and graph.worth_it():
+            return False
+        log.info("HNSW of %d vectors: recall@10 %.3f at efSearch %d visiting %.0f%% of "
+                 "them; exact search kept", len(graph), graph.recall, graph.ef,
+                 100 * graph.visited)
+        with self._lock:
+            self._exact_until = int(len(graph) * EXACT_RETRY_GROWTH)
+            self._building = False
+        self._write_meta({"fingerprint": fp.__dict__, "kind": "exact", "count": fp.count,
+                          "recall": 1.0, "exact_until": self._exact_until,
+                          "params": {"graph_recall_at_10": round(graph.recall, 3),
+                                     "graph_visited_share": round(graph.visited, 3)}})
+        return True
 
     # --- the background build -----------------------------------------------------------
     # `_building` is set and cleared under the lock, so a get() never counts on a builder
@@ -363,7 +315,9 @@ class CatalogIndex:
     def _build_loop(self, target: ExactIndex, fp: Fingerprint) -> None:
         try:
             while True:
-                graph = build_graph(target.ids, target.matrix, self._stop_building)
+                graph = self._build_for(target, fp)
+                if isinstance(graph, HnswIndex) and self._keep_exact(graph, fp):
+                    return
                 nxt = self._adopt(graph, target, fp)
                 if nxt is None:
                     return
@@ -375,7 +329,7 @@ class CatalogIndex:
             with self._lock:
                 self._building = False
 
-    def _adopt(self, graph: Optional[HnswIndex], built_from: ExactIndex, fp: Fingerprint
+    def _adopt(self, graph: Optional[HnswIndex | IvfPqIndex], built_from: ExactIndex, fp: Fingerprint
                ) -> Optional[tuple[ExactIndex, Fingerprint]]:
         """Save and swap in `graph` if it is still current, after extending it by vectors
         appended since; else return what to build next. None: the builder is done."""
@@ -411,16 +365,40 @@ class CatalogIndex:
                 self._save(graph, fp)
                 saved = True
 
-    def _save(self, index: HnswIndex, fp: Fingerprint) -> None:
+    def _save(self, index: HnswIndex | IvfPqIndex, fp: Fingerprint) -> None:
         stem = self._stem
+        meta: dict[str, Any] = {"fingerprint": fp.__dict__, "kind": index.kind,
+                                "dim": index.dim, "count": len(index), "recall": index.recall,
+                                "params": index.params()}
+        if isinstance(index, HnswIndex):
+            meta.update(ef=index.ef, visited=index.visited)
+        else:
+            meta.update(floats=index.floats.path.name, tuning=index.tuning.__dict__)
         try:
             with self._save_lock:
                 self._dir.mkdir(parents=True, exist_ok=True)
                 stem.with_suffix(".json").unlink(missing_ok=True)  # no stale claim meanwhile
-                _faiss().write_index(index.index, str(stem.with_suffix(".faiss")))
+                faiss_module().write_index(index.index, str(stem.with_suffix(".faiss")))
                 np.save(stem.with_suffix(".ids.npy"), index.ids)
-                meta = {"fingerprint": fp.__dict__, "kind": index.kind, "dim": index.dim}
-                stem.with_suffix(".json").write_text(json.dumps(meta))
+                self._write_meta(meta)
+                self._drop_old_floats(meta.get("floats"))
         except OSError as exc:
-            # The cache is an optimisation; a read-only cache folder only costs rebuild time.
-            log.warning("cannot save vector index cache under %s: %s", self._dir, exc)
+            # The index is an optimisation; a read-only folder only costs rebuild time.
+            log.warning("cannot save the vector index under %s: %s", self._dir, exc)
+
+    def _write_meta(self, meta: dict[str, Any]) -> None:
+        try:
+            self._dir.mkdir(parents=True, exist_ok=True)
+            self._stem.with_suffix(".json").write_text(json.dumps(meta))
+        except OSError as exc:
+            log.warning("cannot save the vector index under %s: %s", self._dir, exc)
+
+    def _drop_old_floats(self, keep: Optional[str]) -> None:
+        """Float files of earlier IVF-PQ builds (an index still mapping one keeps reading
+        it where the system allows; elsewhere the file stays until the next save)."""
+        for old in self._dir.glob(self._stem.name + ".floats-*.f32"):
+            if old.name != keep:
+                try:
+                    old.unlink()
+                except OSError:
+                    pass
