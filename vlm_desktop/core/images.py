@@ -153,7 +153,7 @@ def read_image_file(path: str | os.PathLike[str], max_bytes: int = MAX_FILE_BYTE
     For callers that hash and decode the same bytes (the catalog indexer).
     """
     label = _display_name(path)
-    with _open_stream(path, label) as fp:
+    with _open_stream(path, label, allow_empty=True) as fp:
         size = os.fstat(fp.fileno()).st_size
         if size > max_bytes:
             raise ImageLoadError(
@@ -168,7 +168,7 @@ def read_image_file(path: str | os.PathLike[str], max_bytes: int = MAX_FILE_BYTE
 
 def open_regular_file(path: str | os.PathLike[str]) -> IO[bytes]:
     """Open `path` for reading only if it is a regular file; never blocks on a FIFO."""
-    return _open_stream(path, _display_name(path))
+    return _open_stream(path, _display_name(path), allow_empty=True)
 
 
 def open_image_size(source: ImageSource) -> tuple[int, int]:
@@ -231,7 +231,7 @@ def _not_a_file(name: str, mode: int, path: str) -> ImageLoadError:
                           "file; it was not read.", path)
 
 
-def _open_stream(source: ImageSource, name: str) -> IO[bytes]:
+def _open_stream(source: ImageSource, name: str, allow_empty: bool = False) -> IO[bytes]:
     if isinstance(source, (bytes, bytearray)):
         if not source:
             raise ImageLoadError("empty", f"{name} is empty (0 bytes).")
@@ -260,7 +260,7 @@ def _open_stream(source: ImageSource, name: str) -> IO[bytes]:
         raise ImageLoadError("unreadable", f"{name} is a folder, not an image file.", path) from None
     except OSError as exc:
         raise ImageLoadError("unreadable", f"Cannot read {name}: {exc.strerror or exc}.", path) from exc
-    if os.fstat(fp.fileno()).st_size == 0:
+    if os.fstat(fp.fileno()).st_size == 0 and not allow_empty:
         fp.close()
         raise ImageLoadError("empty", f"{name} is empty (0 bytes).", path)
     return fp
