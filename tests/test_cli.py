@@ -102,7 +102,8 @@ def test_engine_errors_are_reported_per_file_without_traceback(monkeypatch, imag
     assert main(["ask", "red.png", "boom?", "--json", "--device", "cpu"]) == 1
     captured = capsys.readouterr()
     assert _json_lines(captured.out) == [
-        {"image": "red.png", "error": "Unexpected error: fake engine failure requested by the test"}
+        {"image": "red.png",
+         "error": "Unexpected error with red.png: fake engine failure requested by the test"}
     ]
     assert "Traceback" not in captured.err
     assert main(["ask", "red.png", "boom?", "--device", "cpu", "--debug"]) == 1

@@ -100,17 +100,18 @@ def progress(index: int, total: int, label: str) -> None:
         print(f"[{index}/{total}] {label}", file=sys.stderr, flush=True)
 
 
-def item_error(exc: BaseException, debug: bool) -> str:
-    """The message for one failed input; the command goes on with the next one."""
+def item_error(exc: BaseException, debug: bool, path: str = "") -> str:
+    """The message for one failed input, naming it; the command goes on with the next one."""
     from vlm_desktop.core.images import ImageLoadError
 
     if isinstance(exc, ImageLoadError):
-        return str(exc)
+        return str(exc)  # already names the file
     if debug:
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
     if "CUDA out of memory" in str(exc) or type(exc).__name__ == "OutOfMemoryError":
         return "The GPU ran out of memory. Try --device cpu."
-    return f"Unexpected error: {exc}"
+    where = f" with {path}" if path else ""
+    return f"Unexpected error{where}: {exc or type(exc).__name__}"
 
 
 # --- caption and ask ------------------------------------------------------------------------
@@ -145,7 +146,7 @@ def _cmd_caption(args: argparse.Namespace) -> int:
                 text = f"{path}: {caption.text} (confidence {caption.confidence:.2f}, {ms:.0f} ms)"
             except Exception as exc:
                 failed += 1
-                record = {"image": path, "error": item_error(exc, args.debug)}
+                record = {"image": path, "error": item_error(exc, args.debug, path)}
                 text = f"{path}: error: {record['error']}"
             emit(record, args.json, text)
     finally:
@@ -164,7 +165,7 @@ def _cmd_ask(args: argparse.Namespace) -> int:
             image = load_image(args.image)
             answer = engine.answer(image, args.question)
         except Exception as exc:
-            record = {"image": args.image, "error": item_error(exc, args.debug)}
+            record = {"image": args.image, "error": item_error(exc, args.debug, args.image)}
             emit(record, args.json, f"{args.image}: error: {record['error']}")
             return EXIT_FAILED
         ms = (time.perf_counter() - start) * 1000
@@ -313,12 +314,25 @@ def _dispatch(func: Any, args: argparse.Namespace, debug: bool) -> int:
     except (ModelUnavailable, DeviceError) as exc:
         _print_failure(exc, debug)
         return EXIT_UNAVAILABLE
+    except _user_errors() as exc:  # worded for people, and they name their file
+        _print_failure(exc, debug)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:
-        _print_failure(exc, debug, prefix="unexpected error: ")
+        _print_failure(exc, debug, prefix=f"unexpected error ({type(exc).__name__}): ")
         return EXIT_FAILED
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Errors whose message is for the user: printed as they are, without "unexpected"."""
+    from vlm_desktop.core.catalog.metadata import MetadataError
+    from vlm_desktop.core.catalog.store import CatalogError
+    from vlm_desktop.core.images import ImageLoadError
+    from vlm_desktop.core.models import ModelFolderError
+
+    return (CatalogError, MetadataError, ImageLoadError, ModelFolderError, FileNotFoundError)
 
 
 def _print_failure(exc: BaseException, debug: bool, prefix: str = "") -> None:

@@ -29,6 +29,9 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     imp.add_argument("folder", metavar="DIR", help="folder of product images (searched recursively)")
     imp.add_argument("--metadata", metavar="FILE", help="CSV, JSON or JSON Lines metadata")
     imp.add_argument("--no-index", action="store_true", help="import only; do not embed images")
+    imp.add_argument("--follow-links", action="store_true",
+                     help="also take files reached through symbolic links that lead outside "
+                          "DIR (refused by default)")
     _catalog_option(imp)
     add_model_options(imp)
     imp.set_defaults(func=_cmd_import)
@@ -80,7 +83,12 @@ def _open_engine(args: argparse.Namespace) -> "Engine":
 
 
 def _out(record: dict[str, Any]) -> None:
-    print(json.dumps(record, ensure_ascii=False), flush=True)
+    line = json.dumps(record, ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate from the input: write it escaped
+        line = json.dumps(record, ensure_ascii=True)
+    print(line, flush=True)
 
 
 def _err(text: str) -> None:
@@ -101,19 +109,31 @@ def _store(args: argparse.Namespace, must_exist: bool = True) -> "CatalogStore":
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
+    from vlm_desktop.core.catalog.lock import catalog_lock
+
+    store = _store(args, must_exist=False)
+    # One import per catalog: a second process is told it is in use instead of redoing it all.
+    with catalog_lock(store.path):
+        return _import_and_index(args, store)
+
+
+def _import_and_index(args: argparse.Namespace, store: "CatalogStore") -> int:
     from vlm_desktop.core.cancel import JobState
     from vlm_desktop.core.catalog.importer import import_folder
     from vlm_desktop.core.catalog.indexer import Indexer
 
-    store = _store(args, must_exist=False)
     state = JobState(on_progress=lambda f, m: _err(f"[{f:4.0%}] {m}"))
-    report = import_folder(store, args.folder, metadata=args.metadata, state=state)
+    report = import_folder(store, args.folder, metadata=args.metadata, state=state,
+                           follow_outside_links=bool(args.follow_links) or None)
     for p in report.problems:
         _err(f"metadata row {p.row}: {p.reason}")
+    for r in report.refused:
+        _err(f"refused {r.path}: {r.reason}")
     record: dict[str, Any] = {
         "added": report.added, "updated": report.updated, "unchanged": report.unchanged,
         "removed": report.removed, "skipped_quarantined": report.skipped_quarantined,
         "problems": [{"row": p.row, "reason": p.reason} for p in report.problems],
+        "refused": [{"path": r.path, "reason": r.reason} for r in report.refused],
     }
     if not args.no_index:
         engine = _open_engine(args)
@@ -174,13 +194,38 @@ def _queries(args: argparse.Namespace) -> Iterator[dict[str, str]]:
     elif args.image is not None:
         yield {"image": args.image}
     else:
-        with open(args.queries, encoding="utf-8") as fp:
+        # surrogateescape: one undecodable line is reported, not the whole file refused.
+        with open(args.queries, encoding="utf-8", errors="surrogateescape") as fp:
             for n, line in enumerate(fp, 1):
                 if line.strip():
-                    try:
-                        yield json.loads(line)
-                    except json.JSONDecodeError as exc:
-                        yield {"error": f"line {n}: not JSON ({exc.msg})"}
+                    yield _query_line(n, line)
+
+
+def _query_line(n: int, line: str) -> dict[str, Any]:
+    """One line of a queries file as a query, or {"error": ...} saying what is wrong with it."""
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        return {"line": n, "error": f"line {n}: not UTF-8 text"}
+    try:
+        q = json.loads(line)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+        return {"line": n, "error": f"line {n}: not JSON ({msg})"}
+    if not isinstance(q, dict):
+        return {"line": n, "error": f"line {n}: not a JSON object"}
+    for key in ("text", "image"):
+        value = q.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            return {"line": n, "error": f'line {n}: "{key}" is not a string'}
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return {"line": n, "query": q,
+                    "error": f'line {n}: "{key}" holds a lone surrogate, which is not text'}
+    return q
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
@@ -198,9 +243,12 @@ def _cmd_search(args: argparse.Namespace) -> int:
         _warn_if_unindexed(store, engine)
     status = 0
     for q in queries:
+        if "error" in q:
+            _out({"query": q.get("query", {"line": q.get("line")}), "error": q["error"],
+                  "results": []})
+            status = 1
+            continue
         try:
-            if "error" in q:
-                raise ValueError(q["error"])
             if "image" in q:
                 assert engine is not None
                 hits = search.by_image(engine, load_image(q["image"]), args.k, filters,
@@ -212,6 +260,10 @@ def _cmd_search(args: argparse.Namespace) -> int:
                 raise ValueError('a query needs "text" or "image"')
         except (ImageLoadError, ValueError, OSError) as exc:
             _out({"query": q, "error": str(exc), "results": []})
+            status = 1
+            continue
+        except Exception as exc:  # one bad query must not stop the others
+            _out({"query": q, "error": f"{type(exc).__name__}: {exc}", "results": []})
             status = 1
             continue
         _out({"query": q, "results": [_hit_record(store, h) for h in hits]})

@@ -1,8 +1,13 @@
 """The one safe image loader: every format we support, upright, RGB, and clear errors.
 
 GUI, CLI and catalog all load through `load_image`, so a file behaves the same everywhere.
-The pixel limit is checked per call against the size the file *declares*, before any pixel
+The decode budget is checked per call against the size the file *declares*, before any pixel
 is decoded; Pillow's own global limit (`Image.MAX_IMAGE_PIXELS`) is left untouched.
+
+Hostile files: only regular files are opened (a FIFO, device or socket is refused after an
+`os.stat`, and the open itself is non-blocking, so nothing can hang); any exception a decoder
+raises comes out as `ImageLoadError` with a reason and the file's name; a file declaring more
+than the budget is refused (JPEG is decoded reduced instead, which its codec does cheaply).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import hashlib
 import io
 import logging
 import os
+import stat
 import struct
 import threading
 import warnings
@@ -24,8 +30,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Pillow's own hard limit (2 × its warning threshold): about 179 MP, above any camera.
-DEFAULT_MAX_PIXELS = 178_956_970
+# The decode budget: the most pixels (canvas × frames decoded) one load may decode. 40 MP is
+# about 160 MB as RGBA and about a second to decode, which keeps a file of a few hundred bytes
+# that declares a huge canvas cheap; the models look at ~448 px and the viewer at the screen,
+# so nothing needs more. JPEG above it (50–100 MP cameras) is decoded at 1/2, 1/4 or 1/8 scale
+# by the codec itself (Pillow's draft), so photos still open; other formats are refused.
+DEFAULT_MAX_PIXELS = 40_000_000
+# Extreme widths cost far more than their pixel count in some decoders (animated WebP's
+# canvas compositing: 6,000,000×8 took 10 s while 7000×7000 took 0.9 s); no real image is wider.
+MAX_SIDE = 65_535
+# The most bytes `read_image_file` reads (the catalog reads whole files to hash and decode them).
+MAX_FILE_BYTES = 512 * 1024 * 1024
 
 ImageSource = Union[str, "os.PathLike[str]", bytes]
 
@@ -60,6 +75,9 @@ _UNSUPPORTED_EXTENSIONS = {
 # Pillow formats whose signature is specific enough that a failed header means damage.
 _SIGNED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "BMP", "GIF", "TIFF", "HEIF", "AVIF"})
 
+_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # POSIX only; Windows has no FIFOs to open
+_O_BINARY = getattr(os, "O_BINARY", 0)  # Windows only
+
 _heif_lock = threading.Lock()
 _heif_state: list[bool] = []  # empty until tried; then [registered?]
 
@@ -67,8 +85,9 @@ _heif_state: list[bool] = []  # empty until tried; then [registered?]
 class ImageLoadError(Exception):
     """An image could not be loaded; `reason` is a short code, the message is for people.
 
-    Reasons: "missing", "unreadable", "empty", "truncated", "corrupt", "not_an_image",
-    "unsupported", "too_large".
+    Every failure to load a file a user handed us comes out as this one type, whatever the
+    decoder raised. Reasons: "missing", "unreadable", "not_a_file" (FIFO, device, socket),
+    "empty", "truncated", "corrupt", "not_an_image", "unsupported", "too_large".
     """
 
     def __init__(self, reason: str, message: str, path: str | None = None) -> None:
@@ -98,24 +117,58 @@ def image_content_hash(image: Image.Image) -> str:
     return h.hexdigest()
 
 
-def load_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+def load_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS,
+               name: str | None = None) -> Image.Image:
     """Decode `source` (a path or the file's bytes) into an upright RGB image.
 
     Raises ImageLoadError for anything a user could have handed us that is not a usable image.
+    `name` is the file's name in messages when `source` is its bytes.
     """
-    name = _display_name(source)
+    label = _display_name(source, name)
     try:
-        with _open_stream(source, name) as fp:
-            im = _identify(fp, name)
+        with _open_stream(source, label) as fp:
+            im = _identify(fp, label)
             try:
-                _check_pixels(im.size, max_pixels, name)
-                _decode(im, name)
-                return _to_rgb(_upright(im, name), name)
+                _fit_budget(im, max_pixels, label)
+                _decode(im, label)
+                return _to_rgb(_upright(im, label), label)
             finally:
                 im.close()
     except ImageLoadError as exc:
-        exc.path = _source_path(source)
+        exc.path = _source_path(source) or name
         raise
+    except MemoryError:
+        raise ImageLoadError("too_large", f"There is not enough memory to decode {label}.",
+                             _source_path(source) or name) from None
+    except Exception as exc:  # a decoder's own bug on hostile data: still our one error type
+        log.info("decoder failure on %s", label, exc_info=True)
+        err = _damaged(label, exc)
+        err.path = _source_path(source) or name
+        raise err from exc
+
+
+def read_image_file(path: str | os.PathLike[str], max_bytes: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of the regular file at `path`, refusing FIFOs, devices and oversized files.
+
+    For callers that hash and decode the same bytes (the catalog indexer).
+    """
+    label = _display_name(path)
+    with _open_stream(path, label, allow_empty=True) as fp:
+        size = os.fstat(fp.fileno()).st_size
+        if size > max_bytes:
+            raise ImageLoadError(
+                "too_large", f"{label} is {size:,} bytes, more than the {max_bytes:,} an image "
+                "may have here.", os.fspath(path))
+        data = fp.read(max_bytes + 1)
+    if len(data) > max_bytes:  # it grew while we read it
+        raise ImageLoadError("too_large", f"{label} is more than {max_bytes:,} bytes.",
+                             os.fspath(path))
+    return data
+
+
+def open_regular_file(path: str | os.PathLike[str]) -> IO[bytes]:
+    """Open `path` for reading only if it is a regular file; never blocks on a FIFO."""
+    return _open_stream(path, _display_name(path), allow_empty=True)
 
 
 def open_image_size(source: ImageSource) -> tuple[int, int]:
@@ -131,6 +184,10 @@ def open_image_size(source: ImageSource) -> tuple[int, int]:
     except ImageLoadError as exc:
         exc.path = _source_path(source)
         raise
+    except Exception as exc:  # same contract as load_image
+        err = _damaged(name, exc)
+        err.path = _source_path(source)
+        raise err from exc
 
 
 def _upright_size(im: ImageFile.ImageFile, name: str) -> tuple[int, int]:
@@ -152,20 +209,49 @@ def _source_path(source: ImageSource) -> str | None:
     return None if isinstance(source, (bytes, bytearray)) else os.fspath(source)
 
 
-def _display_name(source: ImageSource) -> str:
+def _display_name(source: ImageSource, name: str | None = None) -> str:
+    if name:
+        return f'"{name}"'
     if isinstance(source, (bytes, bytearray)):
         return "the image data"
     return f'"{os.fspath(source)}"'
 
 
-def _open_stream(source: ImageSource, name: str) -> IO[bytes]:
+_KINDS = ((stat.S_ISFIFO, "named pipe (FIFO)"), (stat.S_ISCHR, "character device"),
+          (stat.S_ISBLK, "block device"), (stat.S_ISSOCK, "socket"))
+
+
+def special_file_kind(mode: int) -> str:
+    """What a non-regular, non-folder file is ("named pipe (FIFO)", "socket", …), from st_mode."""
+    return next((kind for test, kind in _KINDS if test(mode)), "special file")
+
+
+def _not_a_file(name: str, mode: int, path: str) -> ImageLoadError:
+    return ImageLoadError("not_a_file", f"{name} is a {special_file_kind(mode)}, not a regular "
+                          "file; it was not read.", path)
+
+
+def _open_stream(source: ImageSource, name: str, allow_empty: bool = False) -> IO[bytes]:
     if isinstance(source, (bytes, bytearray)):
         if not source:
             raise ImageLoadError("empty", f"{name} is empty (0 bytes).")
         return io.BytesIO(source)
     path = os.fspath(source)
     try:
-        fp = open(path, "rb")
+        # stat first: opening a FIFO for reading blocks until a writer comes, a device may
+        # never end. The open is non-blocking too, for a file swapped in after the stat.
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(path)
+        if not stat.S_ISREG(mode):
+            raise _not_a_file(name, mode, path)
+        fd = os.open(path, os.O_RDONLY | _O_NONBLOCK | _O_BINARY)
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            os.close(fd)
+            raise _not_a_file(name, mode, path)
+        fp = open(fd, "rb")
+        fp.raw.name = path  # type: ignore[attr-defined]  # messages name the file, not the fd
     except FileNotFoundError:
         raise ImageLoadError("missing", f"Image file not found: {name}.", path) from None
     except PermissionError:
@@ -174,7 +260,7 @@ def _open_stream(source: ImageSource, name: str) -> IO[bytes]:
         raise ImageLoadError("unreadable", f"{name} is a folder, not an image file.", path) from None
     except OSError as exc:
         raise ImageLoadError("unreadable", f"Cannot read {name}: {exc.strerror or exc}.", path) from exc
-    if os.fstat(fp.fileno()).st_size == 0:
+    if os.fstat(fp.fileno()).st_size == 0 and not allow_empty:
         fp.close()
         raise ImageLoadError("empty", f"{name} is empty (0 bytes).", path)
     return fp
@@ -208,21 +294,26 @@ def _identify(fp: IO[bytes], name: str) -> ImageFile.ImageFile:
         for fmt in [f for f in Image.ID if f not in tried]:
             tried.add(fmt)
             factory, accept = Image.OPEN[fmt]
-            verdict = accept(prefix) if accept is not None else True
+            try:  # some accept() functions unpack a fixed-size prefix a short file lacks
+                verdict = accept(prefix) if accept is not None else True
+            except Exception:
+                verdict = False
             if isinstance(verdict, str) or not verdict:
                 continue
             fp.seek(0)
             try:
                 return factory(fp, "")
-            except (SyntaxError, IndexError, TypeError, struct.error, EOFError) as exc:
-                if fmt in _SIGNED_FORMATS:  # its magic bytes matched but the header did not
-                    failure = failure or (fmt, exc)
             except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
                 # Pillow's own check inside a format's header (GIF frames); warnings only
                 # arrive here as exceptions when the warnings filter says "error".
                 raise ImageLoadError("too_large", f"{name} is too large to open safely: {exc}") from exc
             except OSError as exc:
                 raise _damaged(name, exc) from exc
+            except MemoryError:
+                raise
+            except Exception as exc:  # SyntaxError, struct.error, ValueError, …: a bad header
+                if fmt in _SIGNED_FORMATS:  # its magic bytes matched but the header did not
+                    failure = failure or (fmt, exc)
     if failure:
         raise _damaged(name, failure[1], failure[0])
     raise _unidentified(fp, name, prefix)
@@ -246,7 +337,8 @@ def _damaged(name: str, exc: BaseException, fmt: str = "") -> ImageLoadError:
     lowered = text.lower()
     if "decoder" in lowered and "not available" in lowered:
         return ImageLoadError("unsupported", f"{name} uses an encoding this installation cannot decode ({text}).")
-    if isinstance(exc, EOFError) or any(w in lowered for w in ("truncated", "end of file", "eof", "not enough data")):
+    if isinstance(exc, EOFError) or any(w in lowered for w in (
+            "truncated", "end of file", "eof", "not enough data", "requires a buffer of at least")):
         return ImageLoadError("truncated", f"{name} is truncated: the file ends before the image does.")
     kind = f"{fmt} " if fmt else ""
     return ImageLoadError("corrupt", f"{name} is a damaged {kind}image and cannot be decoded ({text}).")
@@ -255,13 +347,32 @@ def _damaged(name: str, exc: BaseException, fmt: str = "") -> ImageLoadError:
 # --- decoding --------------------------------------------------------------------------
 
 
+def _fit_budget(im: ImageFile.ImageFile, max_pixels: int, name: str) -> None:
+    """Refuse what costs more than the budget to decode; shrink JPEG in its codec instead."""
+    w, h = im.size
+    if w <= 0 or h <= 0:
+        raise ImageLoadError("corrupt", f"{name} declares an empty {w}×{h} image.")
+    if max(w, h) > MAX_SIDE:
+        raise ImageLoadError(
+            "too_large", f"{name} declares {w}×{h} pixels, wider or taller than the limit of "
+                         f"{MAX_SIDE:,}; it was not decoded.")
+    if w * h > max_pixels and im.format in ("JPEG", "MPO"):
+        # libjpeg decodes at 1/2, 1/4 or 1/8 scale as cheaply as it decodes at full size / 64.
+        for scale in (2, 4, 8):
+            if (w // scale) * (h // scale) <= max_pixels:
+                im.draft("RGB", (-(-w // scale), -(-h // scale)))
+                log.info("decoding %s at 1/%d scale (%d×%d declared)", name, scale, w, h)
+                return
+    _check_pixels(im.size, max_pixels, name)
+
+
 def _check_pixels(size: tuple[int, int], max_pixels: int, name: str) -> None:
     w, h = size
     if w * h > max_pixels:
         raise ImageLoadError(
             "too_large",
             f"{name} declares {w}×{h} = {w * h:,} pixels, more than the limit of {max_pixels:,};"
-            " it was not decoded (a file this size could exhaust memory).",
+            " it was not decoded (a file this size could exhaust memory and time).",
         )
 
 
@@ -276,7 +387,9 @@ def _decode(im: ImageFile.ImageFile, name: str) -> None:
             im.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageLoadError("too_large", f"{name} is too large to decode safely: {exc}") from exc
-    except (OSError, SyntaxError, EOFError, ValueError, struct.error) as exc:
+    except MemoryError:
+        raise
+    except Exception as exc:  # OSError, SyntaxError, ValueError, struct.error, TypeError, …
         raise _damaged(name, exc, im.format or "") from exc
 
 

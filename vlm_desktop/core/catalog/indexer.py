@@ -12,18 +12,23 @@ so interactive requests get in between; the CLI calls `run`.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from PIL import Image
 
 from vlm_desktop.core.cancel import Cancelled, JobState
+from vlm_desktop.core.catalog.importer import FOLLOW_LINKS_META, link_leads_outside
 from vlm_desktop.core.catalog.store import CatalogItem, CatalogStore
 from vlm_desktop.core.engine.protocol import Engine
-from vlm_desktop.core.images import ImageLoadError, load_image
+from vlm_desktop.core.images import ImageLoadError, load_image, read_image_file
+
+log = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 32
 # Engines look at ~224-px inputs; decoding straight to a modest size keeps batches small in memory.
@@ -202,7 +207,8 @@ class Indexer:
 
     def _decode_all(self, items: list[CatalogItem]) -> list[_Decoded]:
         root = self.store.root
-        return list(self._decoders.map(lambda it: _decode(root, it), items))
+        follow = self.store.get_meta(FOLLOW_LINKS_META) == "1"
+        return list(self._decoders.map(lambda it: _decode(root, it, follow), items))
 
     def _commit(self, model: str, good: list[_Decoded], vectors: dict[str, Any],
                 bad: list[_Decoded]) -> None:
@@ -227,17 +233,37 @@ class Indexer:
                              self._done >= total)
 
 
-def _decode(root, item: CatalogItem) -> _Decoded:
-    path = root / item.path
+def _decode(root: Path, item: CatalogItem, follow_outside_links: bool = False) -> _Decoded:
+    """Read and decode one item; any failure becomes a quarantine entry with its reason.
+
+    Nothing a file holds may stop the catalog: an exception here that is not ours (a
+    decoder bug, memory) is quarantined too, so a resume never dies on the same file.
+    """
     try:
-        data = path.read_bytes()
+        return _decode_file(root, item, follow_outside_links)
+    except Exception as exc:
+        log.warning("quarantining %s: unexpected %s", item.path, type(exc).__name__,
+                    exc_info=True)
+        return _Decoded(item, None, "", item.size, item.mtime,
+                        f"could not be decoded ({type(exc).__name__}: {exc})")
+
+
+def _decode_file(root: Path, item: CatalogItem, follow_outside_links: bool) -> _Decoded:
+    path = root / item.path
+    if not follow_outside_links and link_leads_outside(path, root.resolve()):
+        return _Decoded(item, None, "", item.size, item.mtime,
+                        f"a link to {path.resolve()}, outside the catalog folder")
+    try:
+        data = read_image_file(path)  # regular files only: a FIFO never blocks the batch
         st = path.stat()
+    except ImageLoadError as exc:
+        return _Decoded(item, None, "", item.size, item.mtime, str(exc))
     except OSError as exc:
         return _Decoded(item, None, "", item.size, item.mtime,
                         f"cannot read the file: {exc.strerror or exc}")
     digest = hashlib.blake2b(data, digest_size=16).hexdigest()
     try:
-        image = load_image(data)
+        image = load_image(data, name=item.path)
     except ImageLoadError as exc:
         return _Decoded(item, None, digest, st.st_size, st.st_mtime, str(exc))
     if max(image.size) > DECODE_MAX_SIDE:
