@@ -78,6 +78,20 @@ def _app_icon():  # noqa: ANN202 - Qt is imported lazily
     return icon
 
 
+def _start_qt(argv: list[str]):  # noqa: ANN202 - Qt is imported lazily
+    """The QApplication; Qt's "no platform plugin" abort becomes a plain exit meanwhile."""
+    from PySide6.QtCore import qInstallMessageHandler
+    from PySide6.QtWidgets import QApplication
+
+    from vlm_desktop import platform_check
+
+    qInstallMessageHandler(platform_check.start_failure_handler())
+    try:
+        return QApplication(argv)
+    finally:
+        qInstallMessageHandler(None)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of `vlm-desktop` and `python -m vlm_desktop`."""
     args_in = list(sys.argv[1:] if argv is None else argv)
@@ -101,11 +115,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 def run_gui(args: argparse.Namespace, qt_args: list[str]) -> int:
     from PySide6.QtCore import Qt, QTimer
     from PySide6.QtGui import QGuiApplication
-    from PySide6.QtWidgets import QApplication
 
+    from vlm_desktop import platform_check
+
+    if platform_check.preflight(qt_args) is not None:
+        return 1
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
         Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
-    app = QApplication([sys.argv[0], *qt_args])
+    app = _start_qt([sys.argv[0], *qt_args])
     app.setOrganizationName(ORG_NAME)
     app.setApplicationName(APP_ID)
     app.setApplicationVersion(__version__)

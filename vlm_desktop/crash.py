@@ -69,12 +69,21 @@ def install_faulthandler() -> Path:
     return path
 
 
+# What faulthandler writes on a fatal signal; anything else in the file is no crash record.
+_FAULT_MARKERS = ("Fatal Python error", "most recent call first")
+
+
 def _keep_previous_fault_log(path: Path) -> None:
     # faulthandler writes to one file only, so a hard crash is reported on the next start.
-    if path.exists() and path.stat().st_size > 0:
-        previous = path.with_suffix(".previous.log")
-        path.replace(previous)
-        log.warning("The previous run crashed hard; its tracebacks are in %s", previous)
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if not any(marker in text for marker in _FAULT_MARKERS):
+        path.unlink()
+        return
+    previous = path.with_suffix(".previous.log")
+    path.replace(previous)
+    log.warning("The previous run crashed hard; its tracebacks are in %s", previous)
 
 
 def crash_details(exc_type: type[BaseException], exc: BaseException,

@@ -32,8 +32,24 @@ class GridEntry:
 
     item: CatalogItem
     path: str
-    score: Optional[float] = None
-    note: str = ""
+    score: Optional[float] = None  # the cosine similarity shown as "match"
+    note: str = ""  # the third line instead of the match (e.g. a recommendation's reason)
+    words: bool = False  # the item's title, tags or category hold words of the query
+    tip: str = ""  # more detail for the tooltip
+
+
+MATCH_TIP = ("match: how alike the item's picture is to the query (cosine similarity of "
+             "the model's vectors; 1 would be the same picture). Levels differ between "
+             "models; compare items, not absolute numbers.")
+
+
+def match_text(entry: GridEntry) -> str:
+    """The cell's third line: "match 0.71", "+ words" when the query's words matched too."""
+    if entry.note:
+        return entry.note
+    if entry.score is None:
+        return "words match" if entry.words else ""
+    return f"match {entry.score:.2f}" + (" + words" if entry.words else "")
 
 
 def price_text(item: CatalogItem) -> str:
@@ -69,25 +85,23 @@ class CatalogGridModel(QAbstractListModel):
             return None
         e = self._entries[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            score = "" if e.score is None else f"  ·  {e.score:.2f}"
-            return f"{e.item.title}\n{price_text(e.item)}{score}"
+            return f"{e.item.title}\n{price_text(e.item)}\n{match_text(e)}".rstrip()
         if role == Qt.ItemDataRole.DecorationRole:
             image = self._thumbs.get(e.path)
             if image is None or image.isNull():
                 return QIcon(self._placeholder)
             return QIcon(QPixmap.fromImage(image))
         if role == Qt.ItemDataRole.ToolTipRole:
-            lines = [e.item.title, e.item.category, price_text(e.item)]
+            lines = [e.item.title, e.item.category, price_text(e.item), e.tip]
             if e.score is not None:
-                lines.append(f"score {e.score:.3f}")
-            if e.note:
-                lines.append(e.note)
+                lines.append(f"match {e.score:.3f} — {MATCH_TIP}")
+            if e.words:
+                lines.append("Words of the query are in its title, tags or category.")
             return "\n".join(x for x in lines if x)
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return f"{e.item.title}, {price_text(e.item)}"
         if role == LinesRole:
-            return (e.item.title, price_text(e.item),
-                    "" if e.score is None else f"match {e.score:.2f}")
+            return (e.item.title, price_text(e.item), match_text(e))
         if role == ItemRole:
             return e.item
         if role == PathRole:
@@ -138,7 +152,7 @@ class GridDelegate(QStyledItemDelegate):
             scaled = pixmap.scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio,
                                    Qt.TransformationMode.SmoothTransformation)
             painter.drawPixmap(box.left() + (box.width() - scaled.width()) // 2,
-                               box.bottom() + 1 - scaled.height(), scaled)
+                               box.top() + (box.height() - scaled.height()) // 2, scaled)
         lines = index.data(LinesRole) or ("", "", "")
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text

@@ -52,6 +52,7 @@ from vlm_desktop.ui.catalog_model import (
 from vlm_desktop.workers.catalog_jobs import (
     CatalogJobs,
     Recommendations,
+    SimilarItems,
     StoreOpener,
     ThumbnailLoader,
     WhySimilar,
@@ -396,7 +397,9 @@ class CatalogPanel(QWidget):
             self._after_engine()
 
     def _on_embedder_loading(self, name: str) -> None:
-        self.index_label.setText(f"Loading {name} for catalog search…")
+        # The internal name ("lite") means nothing to a user; it stays in the tooltip.
+        self.index_label.setText("Loading the catalog search model…")
+        self.index_label.setToolTip(f"Model: {name}")
 
     def _on_embedder_ready(self, info: ModelInfo, _choice: object) -> None:
         # A new embedder indexes what it has no vectors for; other models' vectors stay.
@@ -549,10 +552,12 @@ class CatalogPanel(QWidget):
         assert self.jobs is not None
         store = self.jobs.store
         if name == "similar":
-            hits: list[SearchHit] = list(value)  # type: ignore[call-overload]
-            self.model.set_entries([GridEntry(h.item, str(store.abs_path(h.item)), h.score)
+            assert isinstance(value, SimilarItems)
+            hits: list[SearchHit] = list(value.hits)
+            self.model.set_entries([GridEntry(h.item, str(store.abs_path(h.item)),
+                                              h.similarity, words=h.words > 0)
                                     for h in hits])
-            self.status.setText(f"{len(hits)} items" if hits else "No matching items.")
+            self.status.setText(_similar_heading(value, self.jobs.indexing))
             self.results_shown.emit(len(hits))
         elif name == "recommend":
             assert isinstance(value, Recommendations)
@@ -634,6 +639,22 @@ class CatalogPanel(QWidget):
             self.jobs.close()
         self._opener.shutdown()
         self.thumbs.shutdown()
+
+
+def _similar_heading(result: SimilarItems, indexing: bool) -> str:
+    """The line over the grid: how many, how good, and how much of the catalog was searched."""
+    n = len(result.hits)
+    partial = indexing and result.indexed < result.total
+    if not n:
+        if partial:
+            return (f"Indexing… {result.indexed}/{result.total}: similar items appear as "
+                    "pictures are indexed.")
+        return "No matching items."
+    head = (f"Closest items, low similarity (below {result.weak_below:.2f}, what random "
+            "pairs of catalog items reach 1 time in 20)" if result.weak else f"{n} items")
+    if partial:
+        head += f" — from the {result.indexed} of {result.total} items indexed so far"
+    return head
 
 
 def _price_box(name: str) -> QDoubleSpinBox:

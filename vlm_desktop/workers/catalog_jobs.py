@@ -63,6 +63,24 @@ class WhySimilar:
     maps: object  # core.catalog.why.SimilarityMaps
 
 
+@dataclass(frozen=True)
+class SimilarItems:
+    """A result list and what the panel needs to word it honestly."""
+
+    hits: tuple[SearchHit, ...]
+    kind: str  # "image" | "item" (more like this) | "text"
+    indexed: int  # items with a vector for the model when the search ran
+    total: int  # items in the catalog
+    weak_below: float  # a best similarity under this is chance level (match_quality)
+
+    @property
+    def weak(self) -> bool:
+        """The best picture match is no better than random pairs of items reach."""
+        if self.kind == "text" or not self.hits or self.hits[0].similarity is None:
+            return False
+        return self.hits[0].similarity < self.weak_below
+
+
 def _indexed(jobs: "CatalogJobs", engine: Engine) -> int:
     from vlm_desktop.core.catalog.indexer import model_key
 
@@ -70,9 +88,17 @@ def _indexed(jobs: "CatalogJobs", engine: Engine) -> int:
 
 
 def _similar(jobs: "CatalogJobs", engine: Engine,
-             search: Callable[[CatalogSearch], list[SearchHit]]) -> list[SearchHit]:
-    # Nothing indexed yet (the first minutes of a new catalog): no vectors to compare with.
-    return search(jobs.search(engine)) if _indexed(jobs, engine) else []
+             search: Callable[[CatalogSearch], list[SearchHit]], kind: str) -> SimilarItems:
+    from vlm_desktop.core.catalog.match_quality import weak_match_threshold
+
+    indexed, total = _indexed(jobs, engine), jobs.store.stats().items
+    if not indexed and kind != "text":
+        # Nothing indexed yet (the first minutes of a new catalog): no vectors to compare.
+        return SimilarItems((), kind, 0, total, 0.0)
+    cs = jobs.search(engine)
+    hits = tuple(search(cs))
+    weak_below = weak_match_threshold(cs.index.get()) if indexed and kind != "text" else 0.0
+    return SimilarItems(hits, kind, indexed, total, weak_below)
 
 
 def _recommend(jobs: "CatalogJobs", engine: Engine, k: int) -> Recommendations:
@@ -158,17 +184,17 @@ class CatalogJobs(QObject):
 
     def similar_to_image(self, image: Image.Image, k: int, filters: SearchFilters) -> int:
         return self.run("similar", lambda j, e, s: _similar(
-            j, e, lambda cs: cs.by_image(e, image, k, filters)))
+            j, e, lambda cs: cs.by_image(e, image, k, filters), "image"))
 
     def more_like_this(self, item_id: int, k: int, filters: SearchFilters) -> int:
         return self.run("similar", lambda j, e, s: _similar(
-            j, e, lambda cs: cs.more_like_this(item_id, k, filters)))
+            j, e, lambda cs: cs.more_like_this(item_id, k, filters), "item"))
 
     def text_search(self, text: str, mode: str, k: int, filters: SearchFilters) -> int:
-        def fn(j: CatalogJobs, e: Engine, s: JobState) -> list[SearchHit]:
+        def fn(j: CatalogJobs, e: Engine, s: JobState) -> SimilarItems:
             # Before any vector exists, keywords still find items by their words.
             use = mode if _indexed(j, e) else "keyword"
-            return j.search(e).by_text(e, text, k, use, filters)
+            return _similar(j, e, lambda cs: cs.by_text(e, text, k, use, filters), "text")
 
         return self.run("similar", fn)
 
@@ -291,8 +317,7 @@ class _ThumbTask(QRunnable):
 
                 from vlm_desktop.core.images import load_image
 
-                image = load_image(self.source)
-                image.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
+                image = _thumbnail(load_image(self.source), self.source)
                 tmp = self.cache.with_suffix(".tmp.png")
                 image.save(tmp)
                 tmp.replace(self.cache)  # atomic: a half-written thumbnail is never read
@@ -300,6 +325,20 @@ class _ThumbTask(QRunnable):
         except Exception as exc:  # a broken file gets no thumbnail; the item still lists
             log.info("no thumbnail for %s: %s", self.source, exc)
             self.signals.done.emit(self.key, QImage())
+
+
+def _thumbnail(image: Image.Image, source: str) -> Image.Image:
+    """The picture's used area, fitted in THUMB_SIDE: clip art keeps its transparency (no
+    white block on a selected tile) and loses its empty margins (no tiny drawing)."""
+    with Image.open(source) as raw:  # load_image already vetted this file
+        has_alpha = raw.mode in ("RGBA", "LA", "PA") or "transparency" in raw.info
+        if has_alpha and not getattr(raw, "is_animated", False):
+            image = raw.convert("RGBA")
+    box = image.getchannel("A").getbbox() if image.mode == "RGBA" else None
+    if box is not None:
+        image = image.crop(box)
+    image.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
+    return image
 
 
 class ThumbnailLoader(QObject):
@@ -334,7 +373,8 @@ class ThumbnailLoader(QObject):
             stamp = f"{st.st_size}:{st.st_mtime_ns}"
         except OSError:
             stamp = ""
-        key = hashlib.blake2b(f"{path}|{stamp}|{THUMB_SIDE}".encode(), digest_size=12)
+        # "v2": thumbnails keep transparency and drop empty margins since then
+        key = hashlib.blake2b(f"{path}|{stamp}|{THUMB_SIDE}|v2".encode(), digest_size=12)
         return self._dir / f"{key.hexdigest()}.png"
 
     @Slot(str, QImage)

@@ -1,14 +1,21 @@
 """Catalog search: by image, by text (hybrid / vector / keyword), and "more like this".
 
-Hybrid text search fuses the FTS5 keyword ranking and the vector ranking by reciprocal
-rank fusion (RRF), which needs no score calibration between BM25 and cosine. Result lists
-are cut where the score distribution drops (the largest gap after a minimum count), not at
-a fixed threshold, because useful similarity levels differ between models and catalogs.
+Hybrid text search ranks by the cosine between the query and each item (the score vector
+search shows) plus a bonus for the share of the query's words the item's title, tags or
+category contain (FTS5, one query per word). The bonus is scaled to this query's own
+cosine spread, so words lift an item by about as much as the picture could, whatever the
+model: an item that matches both the words and the picture outranks one that matches only
+the words, and neither kind alone is drowned. (Reciprocal rank fusion, used before, let a
+keyword's first rank outweigh a much better picture match: "red car" put the blue "Car"
+first.) Every mode reports the same `similarity`, the cosine; hits with no vector are
+keyword-only. Lists are cut where the scores drop (the largest gap that stands out), not
+at a fixed threshold, because useful similarity levels differ between models and catalogs.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from typing import Optional, Sequence
 
 import numpy as np
@@ -20,7 +27,10 @@ from vlm_desktop.core.catalog.vector_index import CatalogIndex
 from vlm_desktop.core.engine.protocol import Engine
 
 MODES = ("hybrid", "vector", "keyword")
-RRF_K = 60  # the usual constant; damps the weight of the very first ranks
+# A query's words found in full are worth this share of the spread of its cosines (best
+# vector hit minus the median of the vector candidates): as much as the picture can add.
+WORD_WEIGHT = 1.0
+TEXT_MIN_COUNT = 1  # a text query may have one right answer ("dog": 0.51, then 0.34 …)
 
 
 @dataclass(frozen=True)
@@ -36,13 +46,16 @@ class SearchFilters:
 
 @dataclass(frozen=True)
 class SearchHit:
-    """One result. `score` ranks the list (cosine, BM25 or RRF by mode); `similarity` is
-    the cosine between query and item where the query has a vector."""
+    """One result. `score` ranks the list (cosine; in hybrid mode cosine plus the word
+    bonus; BM25 in keyword mode without a model); `similarity` is the cosine between the
+    query and the item, the one figure shown in every mode (None: no vector, words only);
+    `words` the share of the query's words the item's text contains (text searches)."""
 
     item: CatalogItem
     score: float
     similarity: Optional[float]
     source: str  # "vector" | "keyword" | "both"
+    words: float = 0.0
 
 
 def adaptive_cut(scores: Sequence[float], min_count: int = 3, ratio: float = 3.0,
@@ -127,11 +140,14 @@ class CatalogSearch:
             raise ValueError(f"Unknown search mode '{mode}' (use one of: {', '.join(MODES)}).")
         if not text.strip():
             return []
-        if mode == "keyword" or engine is None:
-            return self._keyword(text, k, filters, cut)
+        if engine is None:
+            return self._keyword(text, None, k, filters, cut)
         qvec = engine.embed_texts([text])[0]
+        if mode == "keyword":
+            return self._keyword(text, qvec, k, filters, cut)
         if mode == "vector":
-            return self.by_vector(qvec, k, filters, cut=cut)
+            hits = self.by_vector(qvec, k, filters, cut=False)
+            return self._cut(hits, TEXT_MIN_COUNT) if cut else hits
         return self._hybrid(text, qvec, k, filters, cut)
 
     # --- internals -----------------------------------------------------------------------
@@ -141,32 +157,43 @@ class CatalogSearch:
             return None
         return self.store.filter_ids(filters.category, filters.min_price, filters.max_price)
 
-    def _keyword(self, text: str, k: int, filters: SearchFilters, cut: bool) -> list[SearchHit]:
+    def _keyword(self, text: str, qvec: Optional[np.ndarray], k: int, filters: SearchFilters,
+                 cut: bool) -> list[SearchHit]:
+        """Ordered by BM25; each hit still carries its cosine when a query vector exists."""
         pairs = self.store.keyword_search(text, k, filters.category, filters.min_price,
                                           filters.max_price)
-        hits = self._hits([(i, s, None, "keyword") for i, s in pairs])
-        return self._cut(hits) if cut else hits
+        sims = {} if qvec is None else self._cosines(qvec, [i for i, _ in pairs])
+        hits = self._hits([(i, s, sims.get(i), "keyword") for i, s in pairs])
+        return self._cut(hits, TEXT_MIN_COUNT) if cut else hits
+
+    def _word_shares(self, text: str, depth: int, filters: SearchFilters) -> dict[int, float]:
+        """Item id -> share of the query's distinct words its title, tags or category hold
+        (FTS5's own prefix matching, one query per word)."""
+        words = list(dict.fromkeys(re.findall(r"\w+", text.lower())))
+        shares: dict[int, float] = {}
+        for word in words:
+            for item_id, _s in self.store.keyword_search(word, depth, filters.category,
+                                                         filters.min_price, filters.max_price):
+                shares[item_id] = shares.get(item_id, 0.0) + 1.0 / len(words)
+        return shares
 
     def _hybrid(self, text: str, qvec: np.ndarray, k: int, filters: SearchFilters,
                 cut: bool) -> list[SearchHit]:
         depth = max(50, 3 * k)
         vec = self.index.get().search(qvec, depth, self._allowed(filters))[0]
-        kw = self.store.keyword_search(text, depth, filters.category, filters.min_price,
-                                       filters.max_price)
-        fused: dict[int, float] = {}
-        for ranking in (vec, kw):
-            for rank, (item_id, _s) in enumerate(ranking):
-                fused[item_id] = fused.get(item_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+        shares = self._word_shares(text, depth, filters)
         sims = dict(vec)
-        kw_ids = {i for i, _ in kw}
-        missing = [i for i in kw_ids if i not in sims]
-        sims.update(self._cosines(qvec, missing))
-        order = sorted(fused, key=lambda i: -fused[i])[:k]
+        sims.update(self._cosines(qvec, [i for i in shares if i not in sims]))
+        weight = WORD_WEIGHT * _spread([s for _, s in vec])
+        fused = {i: sims.get(i, 0.0) + weight * shares.get(i, 0.0)
+                 for i in set(sims) | set(shares)}
+        order = sorted(fused, key=lambda i: (-fused[i], i))[:k]
+        in_vec = {i for i, _ in vec}
         rows = [(i, fused[i], sims.get(i),
-                 "both" if i in kw_ids and i in dict(vec) else
-                 ("keyword" if i in kw_ids else "vector")) for i in order]
-        hits = self._hits(rows)
-        return self._cut(hits) if cut else hits
+                 "both" if i in shares and i in in_vec else
+                 ("keyword" if i in shares else "vector")) for i in order]
+        hits = [replace(h, words=shares.get(h.item.id, 0.0)) for h in self._hits(rows)]
+        return self._cut(hits, TEXT_MIN_COUNT) if cut else hits
 
     def _cosines(self, qvec: np.ndarray, ids: Sequence[int]) -> dict[int, float]:
         index = self.index.get()
@@ -183,5 +210,12 @@ class CatalogSearch:
                 for i, s, sim, src in rows if i in items]
 
     @staticmethod
-    def _cut(hits: list[SearchHit]) -> list[SearchHit]:
-        return hits[: adaptive_cut([h.score for h in hits])]
+    def _cut(hits: list[SearchHit], min_count: int = 3) -> list[SearchHit]:
+        return hits[: adaptive_cut([h.score for h in hits], min_count=min_count)]
+
+
+def _spread(scores: Sequence[float]) -> float:
+    """Best minus median of a query's vector candidates: how much the picture can add."""
+    if len(scores) < 2:
+        return 0.1  # too few candidates to measure; a tenth of the cosine range
+    return max(1e-3, float(scores[0] - np.median(scores)))
