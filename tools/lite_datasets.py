@@ -23,7 +23,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools"))
-from make_demo_catalog import EXCLUDE_WORDS, PNG_ROOT, SVG_ROOT, clean_title, svg_metadata  # noqa: E402
+from make_demo_catalog import PNG_ROOT, SVG_ROOT, picture  # noqa: E402
 
 FMNIST = Path("/usr/share/datasets/fashion-mnist")
 FMNIST_CLASSES = ["T-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
@@ -81,16 +81,10 @@ def clipart_pairs() -> list[Pair]:
     out: list[Pair] = []
     seen: set[tuple[str, str]] = set()
     for png in sorted(PNG_ROOT.rglob("*.png")):
-        if "_bw" in png.stem or "duplicates" in png.parts:
+        found = picture(png)
+        if found is None:
             continue
-        svg = SVG_ROOT / png.relative_to(PNG_ROOT).with_suffix(".svg")
-        if not svg.is_file():
-            continue
-        title, keywords = svg_metadata(svg)
-        words = {w.lower() for w in keywords} | set(title.lower().split())
-        if words & EXCLUDE_WORDS:
-            continue
-        title = clean_title(title, png.stem, keywords)
+        title, keywords = found
         folder = png.relative_to(PNG_ROOT).parts[0]
         key = (folder, title.lower())
         if key in seen or title.lower() in ("open clip art library", "") or len(title) < 3:

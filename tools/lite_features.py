@@ -2,8 +2,7 @@
 
 Each image goes through the app's own path: `core.images.load_image`, the indexer's decode
 size, then `evidence.summarise` (whole image and centre crop at 224 px). Stored per image
-(float16): pooled whole, pooled crop, GeM(p=3) of the whole view's grid, the mean class
-probabilities. Text embeddings of every text variant come from the text tower.
+(float16): pooled whole, pooled crop, the mean class probabilities. Text embeddings of every text variant come from the text tower.
 """
 
 from __future__ import annotations
@@ -20,12 +19,6 @@ from lite_datasets import CACHE, Pair, cache_key, fashion, fashion_image  # noqa
 
 BATCH = 32
 DECODE_MAX_SIDE = 512  # as the catalog indexer decodes
-
-
-def gem(grid: np.ndarray, p: float = 3.0) -> np.ndarray:
-    """Generalised-mean pooling of a non-negative grid [h, w, C] -> [C]."""
-    g = np.maximum(grid.astype(np.float64), 0.0)
-    return (np.mean(g ** p, axis=(0, 1)) ** (1.0 / p)).astype(np.float32)
 
 
 def _load(path: str):  # noqa: ANN202
@@ -46,12 +39,11 @@ def image_features(tower, images: Sequence) -> dict[str, np.ndarray]:  # noqa: A
     """Summaries of PIL images as arrays (see module doc)."""
     from vlm_desktop.core.engine.lite.evidence import summarise
 
-    cols: dict[str, list[np.ndarray]] = {"pooled": [], "crop": [], "gem": [], "probs": []}
+    cols: dict[str, list[np.ndarray]] = {"pooled": [], "crop": [], "probs": []}
     for start in range(0, len(images), BATCH):
         for s in summarise(tower, images[start:start + BATCH]):
             cols["pooled"].append(s.pooled)
             cols["crop"].append(s.pooled_crop)
-            cols["gem"].append(gem(s.grid))
             cols["probs"].append(s.probs)
     return {k: np.stack(v).astype(np.float32) for k, v in cols.items()}
 

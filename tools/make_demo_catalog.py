@@ -80,19 +80,28 @@ def invented_price(title: str, low: float, high: float) -> float:
     return round(int(base) + (0.99 if h % 2 else 0.49), 2)
 
 
+def picture(png: Path) -> tuple[str, list[str]] | None:
+    """(clean title, keywords) of one Open Clip Art PNG from its SVG; None for black-and-white
+    copies, pictures without an SVG, and weapons (a shop demo has none)."""
+    if "_bw" in png.stem or "duplicates" in png.parts:
+        return None  # black-and-white copies of another picture
+    svg = SVG_ROOT / png.relative_to(PNG_ROOT).with_suffix(".svg")
+    if not svg.is_file():
+        return None
+    title, keywords = svg_metadata(svg)
+    words = {w.lower() for w in keywords} | set(title.lower().split())
+    if words & EXCLUDE_WORDS:
+        return None
+    return clean_title(title, png.stem, keywords), keywords
+
+
 def candidates(folder: str) -> list[tuple[Path, str, list[str]]]:
     out, seen = [], set()
     for png in sorted((PNG_ROOT / folder).rglob("*.png")):
-        if "_bw" in png.stem or "duplicates" in png.parts:
-            continue  # black-and-white copies of another picture
-        svg = SVG_ROOT / png.relative_to(PNG_ROOT).with_suffix(".svg")
-        if not svg.is_file():
+        found = picture(png)
+        if found is None:
             continue
-        title, keywords = svg_metadata(svg)
-        words = {w.lower() for w in keywords} | set(title.lower().split())
-        if words & EXCLUDE_WORDS:
-            continue  # a shop demo has no weapons
-        title = clean_title(title, png.stem, keywords)
+        title, keywords = found
         if title.lower() in seen or title.lower() == "open clip art library":
             continue
         seen.add(title.lower())

@@ -189,8 +189,7 @@ def named(engine, probs: np.ndarray, pooled: np.ndarray, model: pj.Projection | 
         if z is not None and hedged:  # as captioner._main_object: only where the classifier is unsure
             reading = np.exp((engine.joint.labels @ z[i] - 1.0) / temperature, dtype=np.float64)
             f = np.power(np.maximum(p, 1e-12), 1 - beta) * np.power(reading / reading.sum(), beta)
-            p = (f / f.sum()).astype(np.float32)
-        node, hedged = choose_node(hier, hier.masses(p))
+            node, _ = choose_node(hier, hier.masses((f / f.sum()).astype(np.float32)))
         out.append(hier.name(node))
     return out
 
