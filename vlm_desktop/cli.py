@@ -240,7 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="VLM Desktop. Without a command the window opens; these commands run "
-                    "headless and offline.")
+                    "headless and offline.",
+        epilog=f"To open the window on a picture: {PROG} photo.jpg. The demo catalog is "
+               f"available to the catalog commands as --catalog demo.")
     parser.add_argument("-V", "--version", action="version", version=f"{PROG} {__version__}")
     parser.add_argument("--self-test", action="store_true",
                         help="check that this installation works, headless and offline, and exit")
