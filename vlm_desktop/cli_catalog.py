@@ -71,6 +71,10 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     quarantine.add_argument("--json", action="store_true", help="(always JSON)")
     quarantine.set_defaults(func=_cmd_quarantine)
 
+    from vlm_desktop import cli_cluster
+
+    cli_cluster.register(cmds, _catalog_option)
+
 
 def _catalog_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--catalog", metavar="DB", required=True,
