@@ -446,10 +446,10 @@ class CatalogPanel(QWidget):
 
     def run_search(self) -> None:
         text = self.search_box.text().strip()
-        if self.jobs is None or not self.client.has_engine(EMBED):
+        if self.jobs is None:
             return
         if not text:
-            if self._image is not None:
+            if self._image is not None and self.client.has_engine(EMBED):
                 self.show_similar_to(self._image)
             return
         self.status.setText(f"Searching for “{text}”…")

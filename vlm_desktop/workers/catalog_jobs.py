@@ -29,12 +29,13 @@ from vlm_desktop.core.cancel import JobState
 from vlm_desktop.core.catalog.importer import ImportReport
 from vlm_desktop.core.catalog.indexer import IndexProgress, Indexer
 from vlm_desktop.core.catalog.recommend import Recommendation, mark_bought, recommend
-from vlm_desktop.core.catalog.search import CatalogSearch, SearchFilters, SearchHit
+from vlm_desktop.core.catalog.search import CatalogSearch, SearchFilters, SearchHit, keyword_search
 from vlm_desktop.core.catalog.store import CatalogItem, CatalogStore
 from vlm_desktop.core.engine.protocol import Engine
 from vlm_desktop.core.engine.types import Answer, WordSpan
 from vlm_desktop.workers import threads
 from vlm_desktop.workers.inference_worker import EMBED, InferenceClient, Priority, Request
+from vlm_desktop.workers.jobs import Job, run_off_thread
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +156,7 @@ class CatalogJobs(QObject):
         self._indexer = Indexer(store, batch_size=4)  # resized by the measured rate
         self._searches: dict[str, CatalogSearch] = {}  # by engine model key
         self._jobs: dict[int, str] = {}
+        self._free: dict[str, Job] = {}  # model-free jobs by name (keyword search)
         self._index_request: Optional[int] = None
         self._indexing = False
         self._paused = False
@@ -190,13 +192,37 @@ class CatalogJobs(QObject):
         return self.run("similar", lambda j, e, s: _similar(
             j, e, lambda cs: cs.more_like_this(item_id, k, filters), "item"))
 
-    def text_search(self, text: str, mode: str, k: int, filters: SearchFilters) -> int:
+    def text_search(self, text: str, mode: str, k: int, filters: SearchFilters) -> None:
+        """Search by text; with no catalog model loaded, by keywords off the model's thread
+        (model-free work never waits for a model)."""
+        if not self.client.has_engine(EMBED):
+            self.run_free("similar", lambda: self._keywords_only(text, k, filters))
+            return
+
         def fn(j: CatalogJobs, e: Engine, s: JobState) -> SimilarItems:
             # Before any vector exists, keywords still find items by their words.
             use = mode if _indexed(j, e) else "keyword"
             return _similar(j, e, lambda cs: cs.by_text(e, text, k, use, filters), "text")
 
-        return self.run("similar", fn)
+        self.run("similar", fn)
+
+    def _keywords_only(self, text: str, k: int, filters: SearchFilters) -> SimilarItems:
+        hits = tuple(keyword_search(self.store, text, k, filters))
+        return SimilarItems(hits, "text", 0, self.store.stats().items, 0.0)
+
+    def run_free(self, name: str, fn: Callable[[], object]) -> Job:
+        """Run fn() off the GUI thread without any model; the result comes as
+        job_result(name, …). A newer job of the same name supersedes the older one."""
+        older = self._free.pop(name, None)
+        if older is not None:
+            older.cancel()
+        job = run_off_thread(lambda _state: fn(), f"catalog {name}")
+        self._free[name] = job
+        job.result.connect(lambda value: self.job_result.emit(name, value))
+        job.failed.connect(lambda message, _details: self.job_failed.emit(name, message))
+        job.finished.connect(lambda: self._free.pop(name) if self._free.get(name) is job
+                             else None)
+        return job
 
     def recommendations(self, k: int) -> int:
         return self.run("recommend", lambda j, e, s: _recommend(j, e, k))
@@ -257,6 +283,8 @@ class CatalogJobs(QObject):
         """Stop indexing, the decode threads and any background build of a search graph
         (call before the client shuts down)."""
         self.cancel_indexing()
+        for job in list(self._free.values()):
+            job.cancel()
         self._indexer.close()
         for search in list(self._searches.values()):
             search.index.close()

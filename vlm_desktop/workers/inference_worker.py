@@ -15,28 +15,28 @@ import enum
 import heapq
 import itertools
 import logging
-import sys
 import threading
 import time
-import traceback
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from vlm_desktop.core.cancel import Cancelled, CancelToken, JobState
-from vlm_desktop.core.device import DeviceChoice, DeviceError, choose_device
+from vlm_desktop.core.device import DeviceChoice, choose_device
 from vlm_desktop.core.engine.protocol import Engine
-from vlm_desktop.core.engine.registry import GpuOutOfMemory, ModelUnavailable
 from vlm_desktop.workers import threads
+from vlm_desktop.workers.errors import (  # noqa: F401 - GPU_OOM_MESSAGE, register_user_error re-exported
+    GPU_OOM_MESSAGE,
+    describe_error,
+    is_gpu_oom,
+    register_user_error,
+    user_error_types,
+)
 
 log = logging.getLogger("vlm_desktop.worker")
 
 NO_MODEL_MESSAGE = "No model is loaded."
-GPU_OOM_MESSAGE = (
-    "The GPU ran out of memory. Close other programs that use the GPU, try a smaller "
-    "image, or switch Model ▸ Device to CPU."
-)
 
 
 class Priority(enum.IntEnum):
@@ -66,61 +66,6 @@ class Request:
     priority: Priority = Priority.INTERACTIVE
     topic: Optional[str] = None  # a newer request with the same topic supersedes this one
     role: str = MAIN  # which loaded model `fn` gets: MAIN or EMBED
-
-
-# --- error mapping ------------------------------------------------------------------------
-
-_USER_ERRORS: list[type[BaseException]] = [DeviceError, ModelUnavailable]
-
-
-def register_user_error(exc_type: type[BaseException]) -> None:
-    """Declare an exception type whose str() is a message a person can act on."""
-    if exc_type not in _USER_ERRORS:
-        _USER_ERRORS.append(exc_type)
-
-
-def _user_error_types() -> tuple[type[BaseException], ...]:
-    types = list(_USER_ERRORS)
-    try:  # imported here: core.images pulls in the image codecs
-        from vlm_desktop.core.images import ImageLoadError
-
-        types.append(ImageLoadError)
-    except ImportError:
-        pass
-    return tuple(types)
-
-
-def _is_gpu_oom(exc: BaseException) -> bool:
-    if isinstance(exc, GpuOutOfMemory):  # an engine's own, already-worded OOM error
-        return True
-    torch = sys.modules.get("torch")  # never import torch just to classify an error
-    oom = getattr(getattr(torch, "cuda", None), "OutOfMemoryError", None)
-    if isinstance(oom, type) and isinstance(exc, oom):
-        return True
-    return "CUDA out of memory" in str(exc)
-
-
-def _free_gpu_cache() -> None:
-    torch = sys.modules.get("torch")
-    try:
-        if torch is not None and torch.cuda.is_available():
-            torch.cuda.empty_cache()
-    except Exception:  # best effort after an OOM; the OOM itself is what gets reported
-        log.debug("could not empty the CUDA cache", exc_info=True)
-
-
-def describe_error(exc: BaseException, kind: str) -> tuple[str, str]:
-    """(user-facing message, details) for an exception raised by `kind` work; logs it."""
-    details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    if isinstance(exc, _user_error_types()):
-        log.warning("%s failed: %s", kind, exc)
-        return str(exc), details
-    if _is_gpu_oom(exc):
-        log.error("%s ran out of GPU memory\n%s", kind, details)
-        _free_gpu_cache()
-        return GPU_OOM_MESSAGE, details
-    log.error("unexpected error in %s\n%s", kind, details)
-    return f"Unexpected error in {kind}: {exc}", details
 
 
 # --- the queue ------------------------------------------------------------------------------
@@ -261,12 +206,12 @@ class InferenceWorker(QObject):
             info = engine.info()
         except Exception as exc:
             message, details = describe_error(exc, "model loading")
-            if not isinstance(exc, _user_error_types()) and not _is_gpu_oom(exc):
+            if not isinstance(exc, user_error_types()) and not is_gpu_oom(exc):
                 message = f"Could not load the model: {exc}"
             if engine is not None:
                 self._safe_close(engine)
             self.engine_failed.emit(slot, message, details)
-            if _is_gpu_oom(exc):
+            if is_gpu_oom(exc):
                 self.gpu_out_of_memory.emit()
             return
         self._slots[slot] = _Loaded(key, engine, info, choice)
@@ -298,7 +243,7 @@ class InferenceWorker(QObject):
             outcome, payload = _CANCELLED, None
         except Exception as exc:
             outcome, payload = _ERROR, describe_error(exc, job.kind)
-            oom = _is_gpu_oom(exc)
+            oom = is_gpu_oom(exc)
         else:
             outcome, payload = (_CANCELLED, None) if job.token.cancelled else (_RESULT, value)
         log.debug("%s #%d %s in %.1f ms", job.kind, rid, outcome,

@@ -11,20 +11,15 @@ from dataclasses import dataclass
 from typing import Callable
 
 from vlm_desktop.core.device import DeviceChoice
+from vlm_desktop.core.engine.errors import GpuOutOfMemory, ModelUnavailable
 from vlm_desktop.core.engine.protocol import Engine
 from vlm_desktop.core.engine.types import ALL_CAPABILITIES, CAP_EMBED
 
 log = logging.getLogger(__name__)
 
+__all__ = ["GpuOutOfMemory", "ModelUnavailable"]  # re-exported: long-standing import path
+
 BUILTIN_NAME = "lite"
-
-
-class ModelUnavailable(Exception):
-    """The requested model is not installed or cannot be loaded; the message says why."""
-
-
-class GpuOutOfMemory(ModelUnavailable):
-    """The GPU ran out of memory; memory was freed, and the window offers the CPU instead."""
 
 
 @dataclass(frozen=True)
