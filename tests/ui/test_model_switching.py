@@ -12,7 +12,7 @@ from PySide6.QtCore import QSettings
 from vlm_desktop.core.cancel import JobState
 from vlm_desktop.core.device import DeviceChoice
 from vlm_desktop.core.engine.fake import FakeEngine
-from vlm_desktop.core.engine.registry import GpuOutOfMemory, ModelEntry
+from vlm_desktop.core.engine.registry import GpuOutOfMemory, ModelRecord
 from vlm_desktop.core.engine.types import (
     ALL_CAPABILITIES,
     CAP_ANSWER,
@@ -26,10 +26,8 @@ from vlm_desktop.workers import inference_worker
 
 TIMEOUT_MS = 5000
 CAPTION_ONLY = frozenset({CAP_CAPTION})
-LITE = ModelEntry("lite", "VLM Lite (built-in)", "lite", builtin=True,
-                  capabilities=ALL_CAPABILITIES)
-BLIP = ModelEntry("blip-tiny", "blip-tiny (BLIP captioning)", "hf-blip", "/models/blip",
-                  capabilities=CAPTION_ONLY)
+LITE = ModelRecord("lite", "", "lite", "VLM Lite (built-in)", "", ALL_CAPABILITIES, builtin=True)
+BLIP = ModelRecord("blip-tiny", "/models/blip", "hf-blip", "BLIP captioning", "", CAPTION_ONLY)
 
 
 @pytest.fixture()
@@ -180,8 +178,8 @@ def test_manage_models_opens_the_dialog_and_its_changes_refresh_the_menu(
     dialog = window._model_dialog
     assert dialog is not None and dialog.isVisible()
 
-    fake_registry.entries.append(ModelEntry("clip-tiny", "clip-tiny (CLIP)", "hf-clip",
-                                            capabilities=frozenset({CAP_EMBED})))
+    fake_registry.entries.append(ModelRecord("clip-tiny", "", "hf-clip", "CLIP", "",
+                                             frozenset({CAP_EMBED})))
     dialog.models_changed.emit()
     names = [text for text, _ in _menu_models(window)]
     assert names[-1] == "3 clip-tiny (CLIP)"

@@ -25,7 +25,7 @@ from vlm_desktop import APP_NAME
 from vlm_desktop.core import paths
 from vlm_desktop.core.device import DeviceChoice
 from vlm_desktop.core.engine import registry
-from vlm_desktop.core.engine.registry import EngineFactory, ModelEntry, ModelUnavailable
+from vlm_desktop.core.engine.registry import EngineFactory, ModelRecord, ModelUnavailable
 from vlm_desktop.core.engine.types import (
     CAP_ANSWER,
     CAP_CAPTION,
@@ -87,7 +87,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.settings = settings
         self.model_name = model_name or settings.model or None
-        self._installed: list[ModelEntry] = []
+        self._installed: list[ModelRecord] = []
         self._model_dialog: QDialog | None = None
         self.device = device or settings.device
         self._resolve_factory = resolve_factory
