@@ -192,8 +192,8 @@ def test_export_writes_a_png_of_the_image_with_its_overlay(qtbot, make_window, t
     _open(qtbot, window, _image(tmp_path, "red.png", (220, 30, 30)))
     qtbot.mouseClick(window.caption_panel.chips[0], Qt.MouseButton.LeftButton)
     out = tmp_path / "out.png"
-    with qtbot.waitSignal(window.client.finished, timeout=TIMEOUT_MS):
-        window.export_to(str(out))
+    job = window.export_to(str(out))
+    qtbot.waitUntil(lambda: job.done, timeout=TIMEOUT_MS)
     with Image.open(out) as saved:
         assert saved.format == "PNG" and saved.size == (64, 48)
     assert str(out) in window.message_bar.text
@@ -228,8 +228,8 @@ def test_pasting_a_web_address_says_the_app_is_offline(make_window):
 
 def test_device_menu_offers_the_cuda_devices_the_worker_lists(qtbot, make_window):
     window = make_window(start=False, devices=lambda: [("cuda:0", "Test GPU")])
-    with qtbot.waitSignal(window.client.finished, timeout=TIMEOUT_MS):
-        window.start_model()
+    window.start_model()
+    qtbot.waitUntil(lambda: len(window.actions_.device_menu.actions()) == 3, timeout=TIMEOUT_MS)
     names = [a.text() for a in window.actions_.device_menu.actions()]
     assert names == ["&Automatic", "&CPU", "CUDA &0: Test GPU"]
     checked = [a.data() for a in window.actions_.device_group.actions() if a.isChecked()]

@@ -138,10 +138,11 @@ def test_partial_answer_text_shows_before_the_final_answer(qtbot, make_window, t
     window = make_window(resolve_factory=_fake_with(ALL_CAPABILITIES))
     _open(qtbot, window, tmp_path)
     seen: list[str] = []
-    # Connected after the window's own slot, so this sees what the entry shows.
-    window.client.partial.connect(lambda rid, value: seen.append(window.chat_panel.entries[-1].text))
     window.ask("What colour is it?")
     entry = window.chat_panel.entries[-1]
+    (job,) = window._answers
+    # Connected after the window's own slot, so this sees what the entry shows.
+    job.partial.connect(lambda value: seen.append(entry.text))
     qtbot.waitUntil(lambda: entry.answer is not None, timeout=TIMEOUT_MS)
     final = entry.answer.text
     assert seen == [final[: len(final) // 2] + "…"]
@@ -161,7 +162,14 @@ class StreamingCaptions(FakeEngine):
 def test_partial_caption_text_is_replaced_by_the_final_caption(qtbot, make_window, tmp_path):
     window = make_window(resolve_factory=lambda name: (lambda choice: StreamingCaptions()))
     seen: list[str] = []
-    window.client.partial.connect(lambda rid, value: seen.append(window.caption_panel.text))
+    panel = window.caption_panel
+    show_partial = panel.show_partial
+
+    def record(text: str) -> None:  # what the panel shows after each streamed piece
+        show_partial(text)
+        seen.append(panel.text)
+
+    panel.show_partial = record
     _open(qtbot, window, tmp_path)
     qtbot.waitUntil(lambda: window.caption_panel.caption is not None, timeout=TIMEOUT_MS)
     final = window.caption_panel.caption.text

@@ -49,14 +49,10 @@ from vlm_desktop.ui.catalog_model import (
     ItemRole,
     price_text,
 )
-from vlm_desktop.workers.catalog_jobs import (
-    CatalogJobs,
-    Recommendations,
-    SimilarItems,
-    StoreOpener,
-    ThumbnailLoader,
-    WhySimilar,
-)
+from vlm_desktop.core.catalog.session import Recommendations, SimilarItems, WhySimilar
+from vlm_desktop.workers.catalog_jobs import CatalogJobs
+from vlm_desktop.workers.store_opener import StoreOpener
+from vlm_desktop.workers.thumbnails import ThumbnailLoader
 from vlm_desktop.workers.inference_worker import EMBED, InferenceClient, Request
 
 log = logging.getLogger(__name__)
@@ -336,7 +332,7 @@ class CatalogPanel(QWidget):
         if not folder:
             return
         from vlm_desktop.ui.catalog_import_dialog import CatalogImportDialog
-        from vlm_desktop.workers.catalog_jobs import find_metadata
+        from vlm_desktop.core.catalog.opening import find_metadata
 
         dialog = CatalogImportDialog(folder, find_metadata(Path(folder)), self)
         if dialog.exec() == QDialog.DialogCode.Accepted:

@@ -48,6 +48,7 @@ from vlm_desktop.ui.status_bar import StatusBar
 from vlm_desktop.ui.window_actions import WindowActions
 from vlm_desktop.workers.image_loader import ImageLoader
 from vlm_desktop.workers.inference_worker import EMBED, MAIN, InferenceClient, Request
+from vlm_desktop.workers.jobs import Job, OffThread
 
 log = logging.getLogger(__name__)
 
@@ -101,10 +102,11 @@ class MainWindow(QMainWindow):
         self.image_label = ""
         self.heatmap: HeatMap | None = None
         self._similarity_map: HeatMap | None = None  # the catalog's "Why similar?" map
-        self.caption_id: int | None = None
-        self._answers: dict[int, ChatEntry] = {}
-        self._other: dict[int, str] = {}  # request id → kind, for devices/export requests
-        self._started_at: dict[int, float] = {}
+        self._caption_job: Job | None = None
+        self._answers: dict[Job, ChatEntry] = {}  # the questions still being answered
+        self._background = OffThread("window background work", max_threads=1)
+        self._exports: set[Job] = set()
+        self._devices_job: Job | None = None
         self._loading_model = False
         self._requested: dict[str, str] = {}  # slot → the model last asked for
         self._opening = False
@@ -206,11 +208,6 @@ class MainWindow(QMainWindow):
         c.gpu_out_of_memory.connect(self._offer_cpu)
         c.embedder_ready.connect(self._on_embedder_ready)
         c.embedder_failed.connect(self._on_embedder_failed)
-        c.result.connect(self._on_result)
-        c.error.connect(self._on_error)
-        c.cancelled.connect(self._on_cancelled)
-        c.partial.connect(self._on_partial)
-        c.finished.connect(self._on_finished)
         self.loader.loaded.connect(self._on_image_loaded)
         self.loader.failed.connect(self._on_image_failed)
         self.view.mime_dropped.connect(self.open_mime_data)
@@ -387,13 +384,19 @@ class MainWindow(QMainWindow):
         else:
             self.caption_panel.show_status(missing_reason(CAP_CAPTION))
         self._update_question_box()
-        if self._device_lister is not None and "devices" not in self._other.values():
-            lister = self._device_lister
-            rid = self.client.submit(Request("devices", lambda engine, state: lister(),
-                                             topic="devices"))
-            self._other[rid] = "devices"
+        if self._device_lister is not None and self._devices_job is None:
+            self._list_devices(self._device_lister)
         self._update_busy()
         self._update_actions()
+
+    def _list_devices(self, lister: DeviceLister) -> None:
+        """Fill Model ▸ Device off the GUI thread (no model needed: it never waits for one)."""
+        job = self._background.run(lambda _state: lister(), "listing devices")
+        self._devices_job = job
+        job.result.connect(lambda devices: self.actions_.set_devices(list(devices), self.device))
+        job.failed.connect(lambda message, _d: log.warning("listing CUDA devices failed: %s",
+                                                           message))
+        job.finished.connect(lambda: setattr(self, "_devices_job", None))
 
     def _on_embedder_ready(self, info: ModelInfo, _choice: DeviceChoice) -> None:
         self.embed_info = info
@@ -505,10 +508,36 @@ class MainWindow(QMainWindow):
             self.caption_panel.show_status(missing_reason(CAP_CAPTION))
             return
         self.caption_panel.show_status("Captioning…")
-        rid = self.client.submit(Request("caption", lambda engine, state: engine.caption(image, state),
+        job = self.client.submit(Request("caption",
+                                         lambda engine, state: engine.caption(image, state),
                                          topic="caption"))
-        self.caption_id = rid
-        self._started_at[rid] = time.perf_counter()
+        self._caption_job = job
+        started = time.perf_counter()
+        job.partial.connect(lambda text: self._caption_job is job and isinstance(text, str)
+                            and self.caption_panel.show_partial(text))
+        job.result.connect(lambda caption: self._show_caption(caption, started))
+        job.failed.connect(self._on_caption_failed)
+        job.cancelled.connect(lambda: self._caption_job is job and self.caption_panel.show_status(
+            "Captioning was cancelled. Press F5 to caption again."))
+        job.finished.connect(lambda: self._on_caption_finished(job))
+        self._update_busy()
+
+    @property
+    def caption_id(self) -> int | None:
+        """The request id of the caption being made, if one is."""
+        return self._caption_job.id if self._caption_job is not None else None
+
+    def _show_caption(self, caption: Caption, started: float) -> None:
+        self.caption_panel.show_caption(caption)
+        self._show_timings(started, "caption", caption.timings_ms)
+
+    def _on_caption_failed(self, message: str, details: str) -> None:
+        self.caption_panel.show_status(f"The caption failed: {message}")
+        self.message_bar.show_error(message, details)
+
+    def _on_caption_finished(self, job: Job) -> None:
+        if self._caption_job is job:
+            self._caption_job = None
         self._update_busy()
 
     def ask(self, question: str) -> None:
@@ -525,69 +554,38 @@ class MainWindow(QMainWindow):
                     "category, other colours) or choose another model in Model ▸")
             return  # otherwise the box is closed: a stray call sends nothing
         entry = self.chat_panel.add_question(question)
-        rid = self.client.submit(request or Request(
+        job = self.client.submit(request or Request(
             "answer", lambda engine, state: engine.answer(image, question, state)))
-        self._answers[rid] = entry
-        self._started_at[rid] = time.perf_counter()
+        self._answers[job] = entry
+        started = time.perf_counter()
+        # An answer cleared with its conversation (a new image) is no longer shown.
+        job.partial.connect(lambda text: job in self._answers and isinstance(text, str)
+                            and entry.set_partial(text))
+        job.result.connect(lambda answer: self._show_answer(entry, answer, started))
+        job.failed.connect(lambda message, details: job in self._answers and (
+            entry.set_failed(message), self.message_bar.show_error(message, details)))
+        job.cancelled.connect(lambda: job in self._answers and entry.set_failed("Cancelled."))
+        job.finished.connect(lambda: self._on_answer_finished(job))
+        self._update_busy()
+
+    def _show_answer(self, entry: ChatEntry, answer: Answer, started: float) -> None:
+        entry.set_answer(answer)
+        self._show_timings(started, "answer", answer.timings_ms)
+
+    def _on_answer_finished(self, job: Job) -> None:
+        self._answers.pop(job, None)
         self._update_busy()
 
     def cancel(self) -> None:
         """Stop this window's caption and answers (Esc); dismisses the message bar when idle."""
-        ids = list(self._answers) + ([self.caption_id] if self.caption_id is not None else [])
-        if not ids:
+        jobs = list(self._answers) + ([self._caption_job] if self._caption_job else [])
+        if not jobs:
             self.message_bar.dismiss()
-        for rid in ids:
-            self.client.cancel(rid)
+        for job in jobs:
+            job.cancel()
 
-    def _on_result(self, rid: int, value: object) -> None:
-        if rid == self.caption_id and isinstance(value, Caption):
-            self.caption_panel.show_caption(value)
-            self._show_timings(rid, "caption", value.timings_ms)
-        elif rid in self._answers and isinstance(value, Answer):
-            self._answers[rid].set_answer(value)
-            self._show_timings(rid, "answer", value.timings_ms)
-        elif self._other.get(rid) == "devices":
-            self.actions_.set_devices(list(value), self.device)  # type: ignore[call-overload]
-        elif self._other.get(rid) == "export":
-            self.message_bar.show_message(f"Saved {value}", Level.INFO)
-
-    def _on_error(self, rid: int, message: str, details: str) -> None:
-        if rid == self.caption_id:
-            self.caption_panel.show_status(f"The caption failed: {message}")
-            self.message_bar.show_error(message, details)
-        elif rid in self._answers:
-            self._answers[rid].set_failed(message)
-            self.message_bar.show_error(message, details)
-        elif self._other.get(rid) == "export":
-            self.message_bar.show_error(f"Could not export the image: {message}", details)
-        elif self._other.get(rid) == "devices":
-            log.warning("listing CUDA devices failed: %s", message)
-
-    def _on_cancelled(self, rid: int) -> None:
-        if rid == self.caption_id:
-            self.caption_panel.show_status("Captioning was cancelled. Press F5 to caption again.")
-        elif rid in self._answers:
-            self._answers[rid].set_failed("Cancelled.")
-
-    def _on_partial(self, rid: int, value: object) -> None:
-        """Streamed text so far; the final result replaces it."""
-        if not isinstance(value, str):
-            return
-        if rid == self.caption_id:
-            self.caption_panel.show_partial(value)
-        elif rid in self._answers:
-            self._answers[rid].set_partial(value)
-
-    def _on_finished(self, rid: int) -> None:
-        if rid == self.caption_id:
-            self.caption_id = None
-        self._answers.pop(rid, None)
-        self._other.pop(rid, None)
-        self._started_at.pop(rid, None)
-        self._update_busy()
-
-    def _show_timings(self, rid: int, step: str, timings: object) -> None:
-        measured = (time.perf_counter() - self._started_at.get(rid, time.perf_counter())) * 1000
+    def _show_timings(self, started: float, step: str, timings: object) -> None:
+        measured = (time.perf_counter() - started) * 1000
         shown = dict(timings) if timings else {step: measured}  # type: ignore[call-overload]
         self.status.set_timings(shown)
         self.status.timings.setToolTip(
@@ -655,24 +653,31 @@ class MainWindow(QMainWindow):
         if path:
             self.export_to(path if path.lower().endswith(".png") else path + ".png")
 
-    def export_to(self, path: str) -> int:
-        """Render and save the overlay on the worker thread (big photos take a while)."""
+    def export_to(self, path: str) -> Job:
+        """Render and save the overlay off the GUI thread (big photos take a while); no
+        model is involved, so it never waits behind one."""
         image, heatmap, opacity = self.image, self.heatmap, self.overlay_controls.opacity
 
-        def render(_engine: object, _state: object) -> str:
+        def render(_state: object) -> str:
             from vlm_desktop.core.explain.overlay import overlay
 
             overlay(image, heatmap, opacity).save(path, "PNG")
             return path
 
-        rid = self.client.submit(Request("export", render))
-        self._other[rid] = "export"
-        return rid
+        job = self._background.run(render, "export")
+        self._exports.add(job)
+        job.result.connect(lambda saved: self.message_bar.show_message(f"Saved {saved}",
+                                                                       Level.INFO))
+        job.failed.connect(lambda message, details: self.message_bar.show_error(
+            f"Could not export the image: {message}", details))
+        job.finished.connect(lambda: (self._exports.discard(job), self._update_busy()))
+        self._update_busy()
+        return job
 
     # --- window chrome ------------------------------------------------------------------
     def _update_busy(self) -> None:
         busy = self.status.busy
-        if self.caption_id is not None:
+        if self._caption_job is not None:
             busy.start("Captioning…")
         elif self._answers:
             busy.start("Answering…")
@@ -680,7 +685,7 @@ class MainWindow(QMainWindow):
             busy.start("Loading model…", cancellable=False)
         elif self._opening:
             busy.start("Opening image…", cancellable=False)
-        elif "export" in self._other.values():
+        elif self._exports:
             busy.start("Exporting…", cancellable=False)
         else:
             busy.stop()
@@ -763,6 +768,7 @@ class MainWindow(QMainWindow):
         if not stopped:
             log.warning("the model was still busy after %d ms", SHUTDOWN_TIMEOUT_MS)
         self.loader.shutdown(SHUTDOWN_TIMEOUT_MS)
+        self._background.shutdown(SHUTDOWN_TIMEOUT_MS)
         self._shut_down = stopped
         return stopped
 

@@ -15,8 +15,11 @@ the same `Job`.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
-from typing import Callable, Optional
+import threading
+from typing import Callable, Generic, Optional, TypeVar
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 
@@ -47,6 +50,7 @@ class Job(QObject):
     def __init__(self, kind: str, parent: Optional[QObject] = None) -> None:
         super().__init__(parent)
         self.kind = kind
+        self.id = 0  # set by a queue that numbers its jobs (the model's)
         self.token = CancelToken()
         self.outcome: Optional[str] = None  # RESULT | FAILED | CANCELLED once finished
         self.value: object = None  # the result, or (message, details) when it failed
@@ -135,6 +139,54 @@ class Job(QObject):
         self.finished.emit()
         if oom:  # after the error, so an offer of the CPU is what stays shown
             self.gpu_out_of_memory.emit()
+
+
+T = TypeVar("T")
+
+
+class JobQueue(Generic[T]):
+    """A thread-safe heap ordered by (priority, arrival); `get` blocks until work or close.
+    Lower priorities run first; ties run in the order they were put."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[int, int, T]] = []
+        self._seq = itertools.count()
+        self._cond = threading.Condition()
+        self._closed = False
+
+    def put(self, priority: int, item: T) -> None:
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("the queue has been shut down")
+            heapq.heappush(self._heap, (priority, next(self._seq), item))
+            self._cond.notify()
+
+    def get(self) -> Optional[T]:
+        """The next item, or None once the queue is closed."""
+        with self._cond:
+            while not self._heap and not self._closed:
+                self._cond.wait()
+            if self._closed:
+                return None
+            return heapq.heappop(self._heap)[2]
+
+    def remove(self, item: T) -> bool:
+        """Take a pending item out; False if it is not pending (running or done)."""
+        with self._cond:
+            kept = [entry for entry in self._heap if entry[2] is not item]
+            if len(kept) == len(self._heap):
+                return False
+            self._heap = kept
+            heapq.heapify(self._heap)
+            return True
+
+    def close(self) -> list[T]:
+        """Stop handing out work; returns the items that were still pending."""
+        with self._cond:
+            self._closed = True
+            pending, self._heap = self._heap, []
+            self._cond.notify_all()
+            return [entry[2] for entry in pending]
 
 
 class _Task(QRunnable):
