@@ -513,12 +513,10 @@ class MainWindow(QMainWindow):
                                          topic="caption"))
         self._caption_job = job
         started = time.perf_counter()
-        job.partial.connect(lambda text: self._caption_job is job and isinstance(text, str)
-                            and self.caption_panel.show_partial(text))
+        job.partial.connect(lambda text: self._on_caption_partial(job, text))
         job.result.connect(lambda caption: self._show_caption(caption, started))
         job.failed.connect(self._on_caption_failed)
-        job.cancelled.connect(lambda: self._caption_job is job and self.caption_panel.show_status(
-            "Captioning was cancelled. Press F5 to caption again."))
+        job.cancelled.connect(lambda: self._on_caption_cancelled(job))
         job.finished.connect(lambda: self._on_caption_finished(job))
         self._update_busy()
 
@@ -526,6 +524,15 @@ class MainWindow(QMainWindow):
     def caption_id(self) -> int | None:
         """The request id of the caption being made, if one is."""
         return self._caption_job.id if self._caption_job is not None else None
+
+    def _on_caption_partial(self, job: Job, text: object) -> None:
+        """Streamed text so far; the final caption replaces it."""
+        if self._caption_job is job and isinstance(text, str):
+            self.caption_panel.show_partial(text)
+
+    def _on_caption_cancelled(self, job: Job) -> None:
+        if self._caption_job is job:  # not when a newer caption superseded it
+            self.caption_panel.show_status("Captioning was cancelled. Press F5 to caption again.")
 
     def _show_caption(self, caption: Caption, started: float) -> None:
         self.caption_panel.show_caption(caption)
@@ -558,17 +565,34 @@ class MainWindow(QMainWindow):
             "answer", lambda engine, state: engine.answer(image, question, state)))
         self._answers[job] = entry
         started = time.perf_counter()
-        # An answer cleared with its conversation (a new image) is no longer shown.
-        job.partial.connect(lambda text: job in self._answers and isinstance(text, str)
-                            and entry.set_partial(text))
-        job.result.connect(lambda answer: self._show_answer(entry, answer, started))
-        job.failed.connect(lambda message, details: job in self._answers and (
-            entry.set_failed(message), self.message_bar.show_error(message, details)))
-        job.cancelled.connect(lambda: job in self._answers and entry.set_failed("Cancelled."))
+        job.partial.connect(lambda text: self._on_answer_partial(job, text))
+        job.result.connect(lambda answer: self._show_answer(job, answer, started))
+        job.failed.connect(lambda message, details: self._on_answer_failed(job, message,
+                                                                           details))
+        job.cancelled.connect(lambda: self._on_answer_failed(job, "Cancelled."))
         job.finished.connect(lambda: self._on_answer_finished(job))
         self._update_busy()
 
-    def _show_answer(self, entry: ChatEntry, answer: Answer, started: float) -> None:
+    # An answer cleared with its conversation (a new image) is no longer shown: the job
+    # is then out of self._answers.
+
+    def _on_answer_partial(self, job: Job, text: object) -> None:
+        entry = self._answers.get(job)
+        if entry is not None and isinstance(text, str):
+            entry.set_partial(text)
+
+    def _on_answer_failed(self, job: Job, message: str, details: str = "") -> None:
+        entry = self._answers.get(job)
+        if entry is None:
+            return
+        entry.set_failed(message)
+        if details:
+            self.message_bar.show_error(message, details)
+
+    def _show_answer(self, job: Job, answer: Answer, started: float) -> None:
+        entry = self._answers.get(job)
+        if entry is None:
+            return
         entry.set_answer(answer)
         self._show_timings(started, "answer", answer.timings_ms)
 

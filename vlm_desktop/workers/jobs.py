@@ -220,6 +220,10 @@ class OffThread(QObject):
         self._pool.start(task)
         return job
 
+    def wait(self, timeout_ms: int = 5000) -> bool:
+        """Wait for the jobs queued and running to end (their outcomes still arrive)."""
+        return bool(self._pool.waitForDone(timeout_ms))
+
     def shutdown(self, timeout_ms: int = 5000) -> bool:
         """Cancel every job, drop the queued ones, wait for the running ones."""
         for job in list(self._live):
