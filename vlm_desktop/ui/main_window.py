@@ -46,6 +46,7 @@ from vlm_desktop.ui.overlay_controls import OverlayControls, heatmap_qimage
 from vlm_desktop.ui.settings import AppSettings
 from vlm_desktop.ui.status_bar import StatusBar
 from vlm_desktop.ui.window_actions import WindowActions
+from vlm_desktop.ui.window_rules import WorkState, busy_indicator, question_box
 from vlm_desktop.workers.image_loader import ImageLoader
 from vlm_desktop.workers.inference_worker import EMBED, MAIN, InferenceClient, Request
 from vlm_desktop.workers.jobs import Job, OffThread
@@ -700,19 +701,14 @@ class MainWindow(QMainWindow):
 
     # --- window chrome ------------------------------------------------------------------
     def _update_busy(self) -> None:
-        busy = self.status.busy
-        if self._caption_job is not None:
-            busy.start("Captioning…")
-        elif self._answers:
-            busy.start("Answering…")
-        elif self._loading_model:
-            busy.start("Loading model…", cancellable=False)
-        elif self._opening:
-            busy.start("Opening image…", cancellable=False)
-        elif self._exports:
-            busy.start("Exporting…", cancellable=False)
+        busy = busy_indicator(WorkState(
+            captioning=self._caption_job is not None, answering=bool(self._answers),
+            loading_model=self._loading_model, opening_image=self._opening,
+            exporting=bool(self._exports)))
+        if busy is None:
+            self.status.busy.stop()
         else:
-            busy.stop()
+            self.status.busy.start(busy.message, cancellable=busy.cancellable)
 
     def _update_actions(self) -> None:
         a = self.actions_
@@ -733,21 +729,11 @@ class MainWindow(QMainWindow):
 
     def _update_question_box(self) -> None:
         """Allow questions only with an image and a model that answers; else say why not."""
-        if (self.info is not None and not self.can(CAP_ANSWER) and self.image is not None
-                and self._catalog_answers()):
-            self.chat_panel.set_input_enabled(
-                True, f"{self.info.name} cannot answer questions; questions about the catalog "
-                "still work: price, category, other colours.", notice=True,
-                placeholder="Ask about the catalog…")
-        elif self.info is not None and not self.can(CAP_ANSWER):
-            self.chat_panel.set_input_enabled(False, missing_reason(CAP_ANSWER), notice=True)
-        elif self.info is None:
-            self.chat_panel.set_input_enabled(
-                False, "The model is loading…" if self._loading_model else "No model is loaded")
-        elif self.image is None:
-            self.chat_panel.set_input_enabled(False, "Open an image to ask about it")
-        else:
-            self.chat_panel.set_input_enabled(True)
+        box = question_box(self.info.name if self.info is not None else None,
+                           self.can(CAP_ANSWER), self._loading_model, self.image is not None,
+                           self._catalog_answers())
+        self.chat_panel.set_input_enabled(box.enabled, box.reason, notice=box.notice,
+                                          placeholder=box.placeholder)
 
     def _refresh_recent(self) -> None:
         self.actions_.set_recent(self.settings.recent_files, self.open_path, self._clear_recent)
