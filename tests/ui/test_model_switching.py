@@ -138,9 +138,8 @@ def test_partial_answer_text_shows_before_the_final_answer(qtbot, make_window, t
     window = make_window(resolve_factory=_fake_with(ALL_CAPABILITIES))
     _open(qtbot, window, tmp_path)
     seen: list[str] = []
-    window.ask("What colour is it?")
+    job = window.ask("What colour is it?")
     entry = window.chat_panel.entries[-1]
-    (job,) = window._answers
     # Connected after the window's own slot, so this sees what the entry shows.
     job.partial.connect(lambda value: seen.append(entry.text))
     qtbot.waitUntil(lambda: entry.answer is not None, timeout=TIMEOUT_MS)

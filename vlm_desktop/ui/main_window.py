@@ -39,7 +39,8 @@ from vlm_desktop.core.images import file_dialog_filter
 from vlm_desktop.ui.about_dialog import AboutDialog
 from vlm_desktop.ui.capabilities import missing_reason
 from vlm_desktop.ui.caption_panel import CaptionPanel
-from vlm_desktop.ui.chat_panel import ChatEntry, ChatPanel
+from vlm_desktop.ui.chat_panel import ChatPanel
+from vlm_desktop.ui.image_document import CANCELLED_CAPTION, ImageDocument
 from vlm_desktop.ui.image_view import ImageView
 from vlm_desktop.ui.message_bar import Level, MessageBar
 from vlm_desktop.ui.overlay_controls import OverlayControls, heatmap_qimage
@@ -99,12 +100,7 @@ class MainWindow(QMainWindow):
         self.info: ModelInfo | None = None
         self.embed_info: ModelInfo | None = None  # the catalog's embedding model
         self.device_choice: DeviceChoice | None = None
-        self.image: Image.Image | None = None
-        self.image_label = ""
-        self.heatmap: HeatMap | None = None
-        self._similarity_map: HeatMap | None = None  # the catalog's "Why similar?" map
-        self._caption_job: Job | None = None
-        self._answers: dict[Job, ChatEntry] = {}  # the questions still being answered
+        self.document = ImageDocument(self.client, self)
         self._background = OffThread("window background work", max_threads=1)
         self._exports: set[Job] = set()
         self._devices_job: Job | None = None
@@ -130,6 +126,22 @@ class MainWindow(QMainWindow):
         self.actions_.set_devices([], self.device)
         self._update_actions()
         self._restore_geometry()
+
+    @property
+    def image(self) -> Image.Image | None:
+        return self.document.image
+
+    @property
+    def image_label(self) -> str:
+        return self.document.label
+
+    @property
+    def heatmap(self) -> HeatMap | None:
+        return self.document.heatmap
+
+    @property
+    def caption_id(self) -> int | None:
+        return self.document.caption_id
 
     # --- construction ------------------------------------------------------------------
     def _build_widgets(self) -> None:
@@ -185,7 +197,7 @@ class MainWindow(QMainWindow):
 
         panel = CatalogPanel(self.client, self, settings=self.settings.store)
         panel.open_item_requested.connect(self.open_path)
-        panel.query_map_changed.connect(self._show_similarity_map)
+        panel.query_map_changed.connect(self.document.show_similarity)
         panel.catalog_opened.connect(lambda _path: self._update_question_box())
         dock = QDockWidget("Catalog", self)
         dock.setObjectName("catalogDock")
@@ -212,10 +224,26 @@ class MainWindow(QMainWindow):
         self.loader.loaded.connect(self._on_image_loaded)
         self.loader.failed.connect(self._on_image_failed)
         self.view.mime_dropped.connect(self.open_mime_data)
+        self._connect_document()
         self.caption_panel.word_selected.connect(self.show_word)
         self.chat_panel.word_selected.connect(self.show_word)
         self.chat_panel.question_asked.connect(self.ask)
         self.status.busy.cancel_requested.connect(self.cancel)
+
+    def _connect_document(self) -> None:
+        d, caption, chat = self.document, self.caption_panel, self.chat_panel
+        d.image_changed.connect(chat.clear)
+        d.caption_started.connect(lambda: caption.show_status("Captioning…"))
+        d.caption_partial.connect(caption.show_partial)
+        d.caption_ready.connect(self._show_caption)
+        d.caption_failed.connect(self._on_caption_failed)
+        d.caption_cancelled.connect(lambda: caption.show_status(CANCELLED_CAPTION))
+        d.question_added.connect(lambda _index, question: chat.add_question(question))
+        d.answer_partial.connect(lambda index, text: chat.entries[index].set_partial(text))
+        d.answer_ready.connect(self._show_answer)
+        d.answer_failed.connect(self._on_answer_failed)
+        d.selection_changed.connect(self._show_selection)
+        d.work_changed.connect(self._update_busy)
 
     # --- the model ----------------------------------------------------------------------
     def start_model(self) -> None:
@@ -377,8 +405,8 @@ class MainWindow(QMainWindow):
         log.info("model ready: %s on %s", info.name, choice.device)
         self.actions_.set_models(self._installed, self.active_model_name())
         if self.image is not None:
-            if self.heatmap is not self._similarity_map:
-                self._set_heatmap(None)  # the old model's word map: its caption is replaced
+            if self.heatmap is not self.document.similarity_map:
+                self.document.select(None)  # the old model's word map: its caption is replaced
             self.caption_current()  # a new model captions the image afresh
         elif self.can(CAP_CAPTION):
             self.caption_panel.show_status("Open an image to see its caption.")
@@ -473,12 +501,8 @@ class MainWindow(QMainWindow):
 
     def _on_image_loaded(self, _rid: int, label: str, image: Image.Image, qimage: QImage) -> None:
         self._opening = False
-        self.cancel()  # answers about the previous image are no longer wanted
-        self._answers.clear()  # their entries go with the old conversation
-        self.image, self.image_label = image, label
         self.view.set_image(qimage)
-        self.chat_panel.clear()
-        self._set_heatmap(None)
+        self.document.set_image(image, label)  # work about the previous image ends here
         self.message_bar.dismiss()
         name = Path(label).name if Path(label).exists() else label
         self.setWindowTitle(f"{name} — {APP_NAME}")
@@ -508,109 +532,47 @@ class MainWindow(QMainWindow):
         if not self.can(CAP_CAPTION):
             self.caption_panel.show_status(missing_reason(CAP_CAPTION))
             return
-        self.caption_panel.show_status("Captioning…")
-        job = self.client.submit(Request("caption",
-                                         lambda engine, state: engine.caption(image, state),
-                                         topic="caption"))
-        self._caption_job = job
-        started = time.perf_counter()
-        job.partial.connect(lambda text: self._on_caption_partial(job, text))
-        job.result.connect(lambda caption: self._show_caption(caption, started))
-        job.failed.connect(self._on_caption_failed)
-        job.cancelled.connect(lambda: self._on_caption_cancelled(job))
-        job.finished.connect(lambda: self._on_caption_finished(job))
-        self._update_busy()
+        self.document.caption()
 
-    @property
-    def caption_id(self) -> int | None:
-        """The request id of the caption being made, if one is."""
-        return self._caption_job.id if self._caption_job is not None else None
-
-    def _on_caption_partial(self, job: Job, text: object) -> None:
-        """Streamed text so far; the final caption replaces it."""
-        if self._caption_job is job and isinstance(text, str):
-            self.caption_panel.show_partial(text)
-
-    def _on_caption_cancelled(self, job: Job) -> None:
-        if self._caption_job is job:  # not when a newer caption superseded it
-            self.caption_panel.show_status("Captioning was cancelled. Press F5 to caption again.")
-
-    def _show_caption(self, caption: Caption, started: float) -> None:
+    def _show_caption(self, caption: Caption, measured_ms: float) -> None:
         self.caption_panel.show_caption(caption)
-        self._show_timings(started, "caption", caption.timings_ms)
+        self._show_timings(measured_ms, "caption", caption.timings_ms)
 
     def _on_caption_failed(self, message: str, details: str) -> None:
         self.caption_panel.show_status(f"The caption failed: {message}")
         self.message_bar.show_error(message, details)
 
-    def _on_caption_finished(self, job: Job) -> None:
-        if self._caption_job is job:
-            self._caption_job = None
-        self._update_busy()
-
-    def ask(self, question: str) -> None:
-        image = self.image
-        if image is None or self.info is None:
-            return
+    def ask(self, question: str) -> Job | None:
+        """Ask about the current image: the catalog's questions to the catalog, others to
+        the model; None when nothing was sent."""
+        if self.image is None or self.info is None:
+            return None
         # Price, category and stock questions go to the open catalog, if there is one.
-        request = self.catalog_panel.answer_request(image, question) \
+        request = self.catalog_panel.answer_request(self.image, question) \
             if self._catalog_answers() else None
         if request is None and not self.can(CAP_ANSWER):
             if self._catalog_answers():  # the box is open for catalog questions only
-                self.chat_panel.add_question(question).set_failed(
+                self.document.refuse(question, (
                     f"{self.info.name} cannot answer this. Ask about the catalog (price, "
-                    "category, other colours) or choose another model in Model ▸")
-            return  # otherwise the box is closed: a stray call sends nothing
-        entry = self.chat_panel.add_question(question)
-        job = self.client.submit(request or Request(
-            "answer", lambda engine, state: engine.answer(image, question, state)))
-        self._answers[job] = entry
-        started = time.perf_counter()
-        job.partial.connect(lambda text: self._on_answer_partial(job, text))
-        job.result.connect(lambda answer: self._show_answer(job, answer, started))
-        job.failed.connect(lambda message, details: self._on_answer_failed(job, message,
-                                                                           details))
-        job.cancelled.connect(lambda: self._on_answer_failed(job, "Cancelled."))
-        job.finished.connect(lambda: self._on_answer_finished(job))
-        self._update_busy()
+                    "category, other colours) or choose another model in Model ▸"))
+            return None  # otherwise the box is closed: a stray call sends nothing
+        return self.document.ask(question, request)
 
-    # An answer cleared with its conversation (a new image) is no longer shown: the job
-    # is then out of self._answers.
+    def _show_answer(self, index: int, answer: Answer, measured_ms: float) -> None:
+        self.chat_panel.entries[index].set_answer(answer)
+        self._show_timings(measured_ms, "answer", answer.timings_ms)
 
-    def _on_answer_partial(self, job: Job, text: object) -> None:
-        entry = self._answers.get(job)
-        if entry is not None and isinstance(text, str):
-            entry.set_partial(text)
-
-    def _on_answer_failed(self, job: Job, message: str, details: str = "") -> None:
-        entry = self._answers.get(job)
-        if entry is None:
-            return
-        entry.set_failed(message)
+    def _on_answer_failed(self, index: int, message: str, details: str) -> None:
+        self.chat_panel.entries[index].set_failed(message)
         if details:
             self.message_bar.show_error(message, details)
 
-    def _show_answer(self, job: Job, answer: Answer, started: float) -> None:
-        entry = self._answers.get(job)
-        if entry is None:
-            return
-        entry.set_answer(answer)
-        self._show_timings(started, "answer", answer.timings_ms)
-
-    def _on_answer_finished(self, job: Job) -> None:
-        self._answers.pop(job, None)
-        self._update_busy()
-
     def cancel(self) -> None:
         """Stop this window's caption and answers (Esc); dismisses the message bar when idle."""
-        jobs = list(self._answers) + ([self._caption_job] if self._caption_job else [])
-        if not jobs:
+        if not self.document.cancel():
             self.message_bar.dismiss()
-        for job in jobs:
-            job.cancel()
 
-    def _show_timings(self, started: float, step: str, timings: object) -> None:
-        measured = (time.perf_counter() - started) * 1000
+    def _show_timings(self, measured: float, step: str, timings: object) -> None:
         shown = dict(timings) if timings else {step: measured}  # type: ignore[call-overload]
         self.status.set_timings(shown)
         self.status.timings.setToolTip(
@@ -619,20 +581,12 @@ class MainWindow(QMainWindow):
     # --- heat maps ----------------------------------------------------------------------
     def show_word(self, span: WordSpan | None) -> None:
         """Show the heat map of a clicked word over the image (None hides it)."""
-        self._set_heatmap(span)
+        self.document.select(span)
 
-    def _show_similarity_map(self, heatmap: HeatMap | None) -> None:
-        """The catalog's "Why similar?" map over the current image, shown like a word's."""
-        if heatmap is None and self.heatmap is not self._similarity_map:
-            return  # a word's map replaced it meanwhile: leave that one up
-        self._similarity_map = heatmap
-        self._set_heatmap(WordSpan(0, 0, f"like {heatmap.label}", heatmap)
-                          if heatmap is not None else None)
-
-    def _set_heatmap(self, span: WordSpan | None) -> None:
+    def _show_selection(self, span: WordSpan | None) -> None:
+        """Lay the document's chosen map over the image, and mark its word."""
         heatmap = span.heatmap if span is not None else None
         word = span.text if span is not None else None
-        self.heatmap = heatmap
         self.caption_panel.select(span)
         self.chat_panel.select(span)
         if heatmap is None or not self.view.has_image():
@@ -702,7 +656,7 @@ class MainWindow(QMainWindow):
     # --- window chrome ------------------------------------------------------------------
     def _update_busy(self) -> None:
         busy = busy_indicator(WorkState(
-            captioning=self._caption_job is not None, answering=bool(self._answers),
+            captioning=self.document.captioning, answering=self.document.answering,
             loading_model=self._loading_model, opening_image=self._opening,
             exporting=bool(self._exports)))
         if busy is None:
