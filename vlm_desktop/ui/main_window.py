@@ -25,7 +25,7 @@ from vlm_desktop import APP_NAME
 from vlm_desktop.core import paths
 from vlm_desktop.core.device import DeviceChoice
 from vlm_desktop.core.engine import registry
-from vlm_desktop.core.engine.registry import EngineFactory, ModelRecord, ModelUnavailable
+from vlm_desktop.core.engine.registry import EngineFactory
 from vlm_desktop.core.engine.types import (
     CAP_ANSWER,
     CAP_CAPTION,
@@ -43,13 +43,14 @@ from vlm_desktop.ui.chat_panel import ChatPanel
 from vlm_desktop.ui.image_document import CANCELLED_CAPTION, ImageDocument
 from vlm_desktop.ui.image_view import ImageView
 from vlm_desktop.ui.message_bar import Level, MessageBar
+from vlm_desktop.ui.model_session import ModelSession
 from vlm_desktop.ui.overlay_controls import OverlayControls, heatmap_qimage
 from vlm_desktop.ui.settings import AppSettings
 from vlm_desktop.ui.status_bar import StatusBar
 from vlm_desktop.ui.window_actions import WindowActions
 from vlm_desktop.ui.window_rules import WorkState, busy_indicator, question_box
 from vlm_desktop.workers.image_loader import ImageLoader
-from vlm_desktop.workers.inference_worker import EMBED, MAIN, InferenceClient, Request
+from vlm_desktop.workers.inference_worker import EMBED, InferenceClient
 from vlm_desktop.workers.jobs import Job, OffThread
 
 log = logging.getLogger(__name__)
@@ -89,23 +90,19 @@ class MainWindow(QMainWindow):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.settings = settings
-        self.model_name = model_name or settings.model or None
-        self._installed: list[ModelRecord] = []
         self._model_dialog: QDialog | None = None
-        self.device = device or settings.device
-        self._resolve_factory = resolve_factory
         self._device_lister = device_lister
         self.client = client or InferenceClient(self)
+        self.models_ = ModelSession(self.client, settings,
+                                    model_name=model_name or settings.model or None,
+                                    device=device or settings.device,
+                                    resolve_factory=resolve_factory,
+                                    with_catalog=with_catalog, parent=self)
         self.loader = loader or ImageLoader(self)
-        self.info: ModelInfo | None = None
-        self.embed_info: ModelInfo | None = None  # the catalog's embedding model
-        self.device_choice: DeviceChoice | None = None
         self.document = ImageDocument(self.client, self)
         self._background = OffThread("window background work", max_threads=1)
         self._exports: set[Job] = set()
         self._devices_job: Job | None = None
-        self._loading_model = False
-        self._requested: dict[str, str] = {}  # slot → the model last asked for
         self._opening = False
         self._sized_dock = False
         self._shut_down: bool | None = None  # None until shut down, then whether it stopped
@@ -126,6 +123,32 @@ class MainWindow(QMainWindow):
         self.actions_.set_devices([], self.device)
         self._update_actions()
         self._restore_geometry()
+
+    @property
+    def info(self) -> ModelInfo | None:
+        """The captioning model's info while it is loaded."""
+        return self.models_.main.info
+
+    @property
+    def embed_info(self) -> ModelInfo | None:
+        """The catalog's embedding model's info while it is loaded."""
+        return self.models_.catalog.info
+
+    @property
+    def device_choice(self) -> DeviceChoice | None:
+        return self.models_.main.choice
+
+    @property
+    def device(self) -> str:
+        return self.models_.device
+
+    @property
+    def model_name(self) -> str | None:
+        return self.models_.model_name
+
+    @model_name.setter
+    def model_name(self, name: str | None) -> None:
+        self.models_.model_name = name
 
     @property
     def image(self) -> Image.Image | None:
@@ -214,13 +237,16 @@ class MainWindow(QMainWindow):
         return panel
 
     def _connect(self) -> None:
-        c = self.client
-        c.engine_loading.connect(self._on_engine_loading)
-        c.engine_ready.connect(self._on_engine_ready)
-        c.engine_failed.connect(self._on_engine_failed)
-        c.gpu_out_of_memory.connect(self._offer_cpu)
-        c.embedder_ready.connect(self._on_embedder_ready)
-        c.embedder_failed.connect(self._on_embedder_failed)
+        main, catalog = self.models_.main, self.models_.catalog
+        main.loading.connect(self._on_engine_loading)
+        main.ready.connect(self._on_engine_ready)
+        main.failed.connect(self._on_engine_failed)
+        main.unavailable.connect(self._no_model)
+        catalog.ready.connect(self._on_embedder_ready)
+        catalog.failed.connect(self._on_embedder_failed)
+        if self.catalog_panel is not None:
+            catalog.unavailable.connect(self.catalog_panel.show_no_embedder)
+        self.client.gpu_out_of_memory.connect(self._offer_cpu)
         self.loader.loaded.connect(self._on_image_loaded)
         self.loader.failed.connect(self._on_image_failed)
         self.view.mime_dropped.connect(self.open_mime_data)
@@ -253,54 +279,25 @@ class MainWindow(QMainWindow):
         self.start_embedder()
 
     def _load_main(self) -> None:
-        name = self.active_model_name()
-        try:
-            factory = self._resolve_factory(name)
-        except ModelUnavailable as exc:
-            self._no_model(str(exc))
-            return
-        self._loading_model = True
+        self.models_.load_main(self.active_model_name())
         self._update_busy()
-        self._requested[MAIN] = name or ""
-        self.client.load_engine(factory, self.device, name or "")
 
     def start_embedder(self) -> None:
         """Load the catalog's embedding model (shared with the captioner when it is the same)."""
-        if self.catalog_panel is None:
-            return  # no catalog in this window: nothing needs vectors
-        name = self.embedder_name()
-        if name is None:
-            self.catalog_panel.show_no_embedder(
-                "no installed model makes image vectors; import one in Model ▸ Manage Models…")
-            return
-        try:
-            factory = self._resolve_factory(name)
-        except ModelUnavailable as exc:
-            self.catalog_panel.show_no_embedder(str(exc))
-            return
-        self._requested[EMBED] = name
-        self.client.load_engine(factory, self.device, name, EMBED)
+        self.models_.load_catalog()
 
     def embedder_name(self) -> str | None:
         """The model that makes the catalog's vectors (Model ▸ Catalog Search Model)."""
-        try:
-            return registry.embedding_model_for(self.settings.embed_model)
-        except ValueError as exc:  # a damaged model list was already reported for captions
-            log.error("%s", exc)
-            return None
+        return self.models_.catalog_name()
 
     def select_embedder(self, name: str) -> None:
-        """Model ▸ Catalog Search Model: remember `name` and load it; the open catalog
-        indexes what that model has no vectors for, keeping every other model's vectors."""
-        self.settings.embed_model = name
-        self.start_embedder()
+        """Model ▸ Catalog Search Model: remember `name` and load it."""
+        self.models_.select_catalog(name)
 
     def active_model_name(self) -> str | None:
         """The chosen model, or the default captioning model when none was chosen."""
-        if self.model_name:
-            return self.model_name
         try:
-            return registry.default_model_for(CAP_CAPTION)
+            return self.models_.main_name()
         except ValueError as exc:  # a damaged model list: say so, fall back to the built-in
             log.error("%s", exc)
             self.message_bar.show_error(str(exc))
@@ -308,33 +305,24 @@ class MainWindow(QMainWindow):
 
     def select_model(self, name: str) -> None:
         """Model menu: remember `name` and switch to it (the worker frees the old model)."""
-        self.settings.model = name
-        if name == self.active_model_name() and (self.client.has_engine()
-                                                  or self._loading_model):
-            return
-        self.model_name = name
-        self.cancel()  # work queued for the old model is no longer wanted
-        self._load_main()  # the catalog's model stays as it is
+        if self.models_.select_main(name, self.active_model_name()):
+            self.cancel()  # work queued for the old model is no longer wanted
+            self._load_main()  # the catalog's model stays as it is
 
     def refresh_models(self) -> None:
         """Re-read the installed models into the Model menu (after the manager changed them)."""
-        self._installed = registry.available_models()
-        installed = {e.name for e in self._installed}
-        gone = self._requested.get(MAIN)
-        if gone and gone not in installed:  # removed in the model manager while in use
-            self.model_name = None
-            self.settings.model = ""
+        gone = self.models_.refresh()
+        if gone:
             self.message_bar.show_message(
                 f"{gone} was removed; switching to {self.active_model_name()}.", Level.INFO)
             self._load_main()
-        if self._requested.get(EMBED) and self._requested[EMBED] not in installed:
-            self.start_embedder()
-        self.actions_.set_models(self._installed, self.active_model_name())
+        self.models_.reload_catalog_if_removed()
+        self.actions_.set_models(self.models_.installed, self.active_model_name())
         self._refresh_embedders()
 
     def _refresh_embedders(self) -> None:
         self.actions_.embed_menu.menuAction().setVisible(self.catalog_panel is not None)
-        self.actions_.set_embedders(self._installed, self.embedder_name())
+        self.actions_.set_embedders(self.models_.installed, self.embedder_name())
 
     def open_model_manager(self) -> QDialog:
         """Model ▸ Manage Models…: a window-modal dialog; its changes refresh the menu."""
@@ -357,18 +345,16 @@ class MainWindow(QMainWindow):
 
     def can(self, capability: str) -> bool:
         """Whether the loaded model offers `capability` (False while none is loaded)."""
-        return self.info is not None and capability in self.info.capabilities
+        return self.models_.main.can(capability)
 
     @property
     def is_loading_model(self) -> bool:
-        return self._loading_model
+        return self.models_.main.is_loading
 
     def set_device(self, device: str) -> None:
         """Model ▸ Device: remember the choice and reload the model there."""
-        if device == self.device and self.client.has_engine():
+        if not self.models_.set_device(device):
             return
-        self.device = device
-        self.settings.device = device
         for action in self.actions_.device_group.actions():  # also when set from elsewhere
             action.setChecked(action.data() == device)
         self.start_model()
@@ -389,8 +375,6 @@ class MainWindow(QMainWindow):
         self.chat_panel.set_input_enabled(False, "No model is installed")
 
     def _on_engine_loading(self, name: str) -> None:
-        self._loading_model = True
-        self.info = None
         self.caption_panel.show_status("Loading model…")
         self.status.set_model(None, "Loading model…")
         self._update_question_box()
@@ -398,12 +382,10 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _on_engine_ready(self, info: ModelInfo, choice: DeviceChoice) -> None:
-        self._loading_model = False
-        self.info, self.device_choice = info, choice
         self.status.set_model(info)
         self.status.set_device(choice)
         log.info("model ready: %s on %s", info.name, choice.device)
-        self.actions_.set_models(self._installed, self.active_model_name())
+        self.actions_.set_models(self.models_.installed, self.active_model_name())
         if self.image is not None:
             if self.heatmap is not self.document.similarity_map:
                 self.document.select(None)  # the old model's word map: its caption is replaced
@@ -428,14 +410,12 @@ class MainWindow(QMainWindow):
         job.finished.connect(lambda: setattr(self, "_devices_job", None))
 
     def _on_embedder_ready(self, info: ModelInfo, _choice: DeviceChoice) -> None:
-        self.embed_info = info
         self.status.set_embedder(info)
         self._update_question_box()  # catalog questions may be possible now
         log.info("catalog search model ready: %s", info.name)
         self._refresh_embedders()
 
     def _on_embedder_failed(self, message: str, details: str) -> None:
-        self.embed_info = None
         self.status.set_embedder(None)
         self._update_question_box()
         self.message_bar.show_error(f"The catalog search model could not be loaded: {message}",
@@ -443,8 +423,6 @@ class MainWindow(QMainWindow):
         self._refresh_embedders()
 
     def _on_engine_failed(self, message: str, details: str) -> None:
-        self._loading_model = False
-        self.info = None
         self.caption_panel.show_status(f"No model could be loaded: {message}")
         self.status.set_model(None, "No model")
         self.message_bar.show_error(f"The model could not be loaded: {message}", details)
@@ -657,7 +635,7 @@ class MainWindow(QMainWindow):
     def _update_busy(self) -> None:
         busy = busy_indicator(WorkState(
             captioning=self.document.captioning, answering=self.document.answering,
-            loading_model=self._loading_model, opening_image=self._opening,
+            loading_model=self.is_loading_model, opening_image=self._opening,
             exporting=bool(self._exports)))
         if busy is None:
             self.status.busy.stop()
@@ -684,7 +662,7 @@ class MainWindow(QMainWindow):
     def _update_question_box(self) -> None:
         """Allow questions only with an image and a model that answers; else say why not."""
         box = question_box(self.info.name if self.info is not None else None,
-                           self.can(CAP_ANSWER), self._loading_model, self.image is not None,
+                           self.can(CAP_ANSWER), self.is_loading_model, self.image is not None,
                            self._catalog_answers())
         self.chat_panel.set_input_enabled(box.enabled, box.reason, notice=box.notice,
                                           placeholder=box.placeholder)
