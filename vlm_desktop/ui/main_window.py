@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from PIL import Image
-from PySide6.QtCore import QMimeData, Qt, QTimer, QUrl
+from PySide6.QtCore import QMimeData, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QDesktopServices, QGuiApplication, QImage, QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
@@ -41,10 +41,12 @@ from vlm_desktop.ui.capabilities import missing_reason
 from vlm_desktop.ui.caption_panel import CaptionPanel
 from vlm_desktop.ui.chat_panel import ChatPanel
 from vlm_desktop.ui.image_document import CANCELLED_CAPTION, ImageDocument
+from vlm_desktop.ui.image_input import read_mime
 from vlm_desktop.ui.image_view import ImageView
 from vlm_desktop.ui.message_bar import Level, MessageBar
 from vlm_desktop.ui.model_session import ModelSession
-from vlm_desktop.ui.overlay_controls import OverlayControls, heatmap_qimage
+from vlm_desktop.ui.heatmap_overlay import HeatmapOverlay
+from vlm_desktop.ui.overlay_controls import OverlayControls
 from vlm_desktop.ui.settings import AppSettings
 from vlm_desktop.ui.status_bar import StatusBar
 from vlm_desktop.ui.window_actions import WindowActions
@@ -116,6 +118,9 @@ class MainWindow(QMainWindow):
         self.overlay_controls = OverlayControls(self.actions_.heatmap, settings.overlay_opacity)
         self._image_column.layout().addWidget(self.overlay_controls)
         self.overlay_controls.opacity_changed.connect(self._on_opacity)
+        self.overlay = HeatmapOverlay(self.document, self.view, self.overlay_controls,
+                                      self.actions_.heatmap, self.caption_panel,
+                                      self.chat_panel, self)
         self.catalog_panel = self._add_catalog_dock() if with_catalog else None
         self._connect()
         self._refresh_recent()
@@ -204,7 +209,7 @@ class MainWindow(QMainWindow):
         return {
             "open": self.open_dialog, "paste": self.paste, "export": self.export_dialog,
             "fit": self.view.fit_to_window, "zoom_in": self.view.zoom_in,
-            "zoom_out": self.view.zoom_out, "heatmap": self._on_heatmap_toggled,
+            "zoom_out": self.view.zoom_out, "heatmap": lambda on: self.overlay.toggled(on),
             "fullscreen": self._on_fullscreen, "recaption": self.caption_current,
             "cancel": self.cancel, "about": self.show_about, "log_folder": self.open_log_folder,
             "device": self.set_device, "model": self.select_model,
@@ -268,7 +273,7 @@ class MainWindow(QMainWindow):
         d.answer_partial.connect(lambda index, text: chat.entries[index].set_partial(text))
         d.answer_ready.connect(self._show_answer)
         d.answer_failed.connect(self._on_answer_failed)
-        d.selection_changed.connect(self._show_selection)
+        d.selection_changed.connect(lambda _span: self._update_actions())
         d.work_changed.connect(self._update_busy)
 
     # --- the model ----------------------------------------------------------------------
@@ -451,31 +456,18 @@ class MainWindow(QMainWindow):
 
     def open_mime_data(self, mime: QMimeData) -> bool:
         """Open what a drop or paste carries; returns False if there is nothing to open."""
-        urls = mime.urls() if mime.hasUrls() else []
-        if not urls and mime.hasText():
-            text = mime.text().strip().splitlines()[0].strip() if mime.text().strip() else ""
-            urls = [QUrl(text) if "://" in text else QUrl.fromLocalFile(text)] if text else []
-        local = [u.toLocalFile() for u in urls if u.isLocalFile()]
-        if local:
-            if len(local) > 1:
-                self.message_bar.show_message(
-                    f"Opened the first of {len(local)} files: one image is shown at a time.",
-                    Level.INFO)
-            self.open_path(local[0])
-            return True
-        if mime.hasImage():
-            image = QImage(mime.imageData())
-            if not image.isNull():
-                self._opening = True
-                self.loader.load_qimage(image, "Pasted image")
-                self._update_busy()
-                return True
-        if urls:
-            self.message_bar.show_message(
-                f"{urls[0].toString()} is not a file on this computer. VLM Desktop works "
-                "offline: save the image first, then open the file.", Level.INFO)
-            return True
-        return False
+        wanted = read_mime(mime)
+        if wanted is None:
+            return False
+        if wanted.note:
+            self.message_bar.show_message(wanted.note, Level.INFO)
+        if wanted.path is not None:
+            self.open_path(wanted.path)
+        elif wanted.image is not None:
+            self._opening = True
+            self.loader.load_qimage(wanted.image, "Pasted image")
+            self._update_busy()
+        return True
 
     def _on_image_loaded(self, _rid: int, label: str, image: Image.Image, qimage: QImage) -> None:
         self._opening = False
@@ -561,41 +553,7 @@ class MainWindow(QMainWindow):
         """Show the heat map of a clicked word over the image (None hides it)."""
         self.document.select(span)
 
-    def _show_selection(self, span: WordSpan | None) -> None:
-        """Lay the document's chosen map over the image, and mark its word."""
-        heatmap = span.heatmap if span is not None else None
-        word = span.text if span is not None else None
-        self.caption_panel.select(span)
-        self.chat_panel.select(span)
-        if heatmap is None or not self.view.has_image():
-            self.view.clear_overlay()
-            self.overlay_controls.show_word(None)
-            self._set_toggle(False)
-        else:
-            self.view.set_overlay(heatmap_qimage(heatmap, self.view.image_size()),
-                                  self.overlay_controls.opacity)
-            self.overlay_controls.show_word(word or heatmap.label)
-            self._set_toggle(True)
-        self._update_actions()
-
-    def _set_toggle(self, on: bool) -> None:
-        action = self.actions_.heatmap
-        action.blockSignals(True)
-        action.setChecked(on)
-        action.blockSignals(False)
-
-    def _on_heatmap_toggled(self, on: bool) -> None:
-        if self.heatmap is not None:
-            self.view.set_overlay_visible(on)
-            return
-        chips = self.caption_panel.chips
-        if on and chips:  # H with nothing chosen shows the caption's first content word
-            chips[0].setChecked(True)
-        else:
-            self._set_toggle(False)
-
     def _on_opacity(self, opacity: float) -> None:
-        self.view.set_overlay_opacity(opacity)
         self.settings.overlay_opacity = opacity
 
     def export_dialog(self) -> None:
