@@ -243,7 +243,12 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         main, catalog = self.models_.main, self.models_.catalog
-        main.loading.connect(self._on_engine_loading)
+        self.status.follow(self.models_)
+        for changed in (main.loading, main.ready, main.failed, main.unavailable, catalog.ready,
+                        catalog.failed, self.document.work_changed,
+                        self.document.selection_changed):
+            changed.connect(self._refresh_state)
+        main.loading.connect(lambda _name: self.caption_panel.show_status("Loading model…"))
         main.ready.connect(self._on_engine_ready)
         main.failed.connect(self._on_engine_failed)
         main.unavailable.connect(self._no_model)
@@ -273,8 +278,6 @@ class MainWindow(QMainWindow):
         d.answer_partial.connect(lambda index, text: chat.entries[index].set_partial(text))
         d.answer_ready.connect(self._show_answer)
         d.answer_failed.connect(self._on_answer_failed)
-        d.selection_changed.connect(lambda _span: self._update_actions())
-        d.work_changed.connect(self._update_busy)
 
     # --- the model ----------------------------------------------------------------------
     def start_model(self) -> None:
@@ -376,19 +379,9 @@ class MainWindow(QMainWindow):
         said = reason if reason.startswith("No model is installed") else (
             f"No model is installed: {reason}")
         self.caption_panel.show_status(said)
-        self.status.set_model(None, "No model installed")
         self.chat_panel.set_input_enabled(False, "No model is installed")
 
-    def _on_engine_loading(self, name: str) -> None:
-        self.caption_panel.show_status("Loading model…")
-        self.status.set_model(None, "Loading model…")
-        self._update_question_box()
-        self._update_busy()
-        self._update_actions()
-
     def _on_engine_ready(self, info: ModelInfo, choice: DeviceChoice) -> None:
-        self.status.set_model(info)
-        self.status.set_device(choice)
         log.info("model ready: %s on %s", info.name, choice.device)
         self.actions_.set_models(self.models_.installed, self.active_model_name())
         if self.image is not None:
@@ -399,11 +392,8 @@ class MainWindow(QMainWindow):
             self.caption_panel.show_status("Open an image to see its caption.")
         else:
             self.caption_panel.show_status(missing_reason(CAP_CAPTION))
-        self._update_question_box()
         if self._device_lister is not None and self._devices_job is None:
             self._list_devices(self._device_lister)
-        self._update_busy()
-        self._update_actions()
 
     def _list_devices(self, lister: DeviceLister) -> None:
         """Fill Model ▸ Device off the GUI thread (no model needed: it never waits for one)."""
@@ -415,24 +405,17 @@ class MainWindow(QMainWindow):
         job.finished.connect(lambda: setattr(self, "_devices_job", None))
 
     def _on_embedder_ready(self, info: ModelInfo, _choice: DeviceChoice) -> None:
-        self.status.set_embedder(info)
-        self._update_question_box()  # catalog questions may be possible now
         log.info("catalog search model ready: %s", info.name)
         self._refresh_embedders()
 
     def _on_embedder_failed(self, message: str, details: str) -> None:
-        self.status.set_embedder(None)
-        self._update_question_box()
         self.message_bar.show_error(f"The catalog search model could not be loaded: {message}",
                                     details)
         self._refresh_embedders()
 
     def _on_engine_failed(self, message: str, details: str) -> None:
         self.caption_panel.show_status(f"No model could be loaded: {message}")
-        self.status.set_model(None, "No model")
         self.message_bar.show_error(f"The model could not be loaded: {message}", details)
-        self.chat_panel.set_input_enabled(False, "No model is loaded")
-        self._update_busy()
 
     # --- opening images -----------------------------------------------------------------
     def open_dialog(self) -> None:
@@ -484,9 +467,7 @@ class MainWindow(QMainWindow):
             self.catalog_panel.show_similar_to(image)
         if self.client.has_engine() and self.info is not None:
             self.caption_current()
-        self._update_question_box()
-        self._update_busy()
-        self._update_actions()
+        self._refresh_state()
 
     def _on_image_failed(self, _rid: int, label: str, message: str) -> None:
         self._opening = False
@@ -590,6 +571,12 @@ class MainWindow(QMainWindow):
         return job
 
     # --- window chrome ------------------------------------------------------------------
+    def _refresh_state(self, *_changed: object) -> None:
+        """After any change of the models or the document: busy, question box, actions."""
+        self._update_busy()
+        self._update_question_box()
+        self._update_actions()
+
     def _update_busy(self) -> None:
         busy = busy_indicator(WorkState(
             captioning=self.document.captioning, answering=self.document.answering,
