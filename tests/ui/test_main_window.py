@@ -199,6 +199,33 @@ def test_export_writes_a_png_of_the_image_with_its_overlay(qtbot, make_window, t
     assert str(out) in window.message_bar.text
 
 
+def test_export_does_not_wait_for_the_model(qtbot, make_window, tmp_path):
+    """Exporting needs no model: it finishes while the model is busy with something else."""
+    import threading
+
+    from vlm_desktop.workers.inference_worker import Request
+
+    window = make_window()
+    _open(qtbot, window, _image(tmp_path, "red.png", (220, 30, 30)))
+    qtbot.mouseClick(window.caption_panel.chips[0], Qt.MouseButton.LeftButton)
+    gate, entered = threading.Event(), threading.Event()
+
+    def busy_model(engine, state):  # a long request holding the model's thread
+        entered.set()
+        while not gate.wait(0.01):
+            state.check()
+
+    window.client.submit(Request("long work", busy_model))
+    assert entered.wait(5)
+    out = tmp_path / "while-busy.png"
+    try:
+        window.export_to(str(out))
+        qtbot.waitUntil(lambda: str(out) in window.message_bar.text, timeout=3000)
+        assert out.is_file() and not gate.is_set()
+    finally:
+        gate.set()
+
+
 def test_errors_appear_in_the_message_bar_not_a_dialog(qtbot, make_window, tmp_path):
     window = make_window(fail_on="break")
     bad = tmp_path / "notes.png"
