@@ -83,3 +83,52 @@ def test_a_result_already_on_its_way_when_cancelled_is_dropped(qtbot, pool):
     names = [e[0] for e in events]
     assert "result" not in names and names[-2:] == ["cancelled", "finished"]
     assert names.count("finished") == 1
+
+
+def test_a_finished_job_and_its_result_are_freed(qtbot, pool):
+    """Listeners that name their job (as the app's lambdas do) must not keep it, or its
+    result (a decoded photo, say), alive once it finished."""
+    import gc
+    import weakref
+
+    class Big:
+        pass
+
+    made: list[weakref.ref] = []
+
+    def work(state: JobState) -> Big:
+        value = Big()
+        made.append(weakref.ref(value))
+        return value
+
+    job = pool.run(work, "big")
+    job.result.connect(lambda value, job=job: job.kind)  # a listener that holds the job
+    with qtbot.waitSignal(job.finished, timeout=TIMEOUT_MS):
+        pass
+    handle = weakref.ref(job)
+    del job
+    gc.collect()
+    assert handle() is None and made[0]() is None
+
+
+def test_a_model_job_is_freed_once_finished(qtbot):
+    import gc
+    import weakref
+
+    from vlm_desktop.core.engine.fake import FakeEngine
+    from vlm_desktop.workers.inference_worker import InferenceClient, Request
+
+    client = InferenceClient()
+    try:
+        with qtbot.waitSignal(client.engine_ready, timeout=TIMEOUT_MS):
+            client.load_engine(lambda device: FakeEngine(), "cpu", "fake")
+        job = client.submit(Request("caption", lambda engine, state: object()))
+        job.result.connect(lambda value, job=job: job.kind)
+        with qtbot.waitSignal(job.finished, timeout=TIMEOUT_MS):
+            pass
+        handle = weakref.ref(job)
+        del job
+        gc.collect()
+        assert handle() is None
+    finally:
+        assert client.shutdown(TIMEOUT_MS)

@@ -127,6 +127,7 @@ class InferenceWorker(QObject):
                 self._load(work.load)
             elif work.job is not None:
                 self._run_request(work)
+            del work  # while the loop waits, the finished job must not be kept alive
         for slot in list(self._slots):
             self._release(slot)
 

@@ -19,6 +19,7 @@ import heapq
 import itertools
 import logging
 import threading
+import warnings
 from typing import Callable, Generic, Optional, TypeVar
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
@@ -139,6 +140,21 @@ class Job(QObject):
         self.finished.emit()
         if oom:  # after the error, so an offer of the CPU is what stays shown
             self.gpu_out_of_memory.emit()
+        self._unqueue = None
+        self._release_listeners()
+
+    def _release_listeners(self) -> None:
+        """Drop every connection once nothing more will be emitted: a listener that holds
+        this job (a lambda naming it) would otherwise keep it, and its result, alive for
+        good, as Python cannot see a cycle that runs through Qt's connection list."""
+        with warnings.catch_warnings():  # PySide warns about a signal with no listener
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for signal in (self.started, self.progress, self.partial, self.result,
+                           self.failed, self.cancelled, self.finished, self.gpu_out_of_memory):
+                try:
+                    signal.disconnect()
+                except (RuntimeError, TypeError):  # nothing was connected to it
+                    pass
 
 
 T = TypeVar("T")
@@ -193,10 +209,14 @@ class _Task(QRunnable):
     def __init__(self, job: Job, fn: Callable[[JobState], object]) -> None:
         super().__init__()
         self.setAutoDelete(False)  # Python owns it: `tryTake` on a deleted task would crash
-        self.job, self.fn = job, fn
+        self.job: Optional[Job] = job
+        self.fn: Optional[Callable[[JobState], object]] = fn
 
     def run(self) -> None:
-        self.job.run_here(self.fn)
+        job, fn = self.job, self.fn
+        self.job = self.fn = None  # Qt may keep this task: it must not keep the job alive
+        if job is not None and fn is not None:
+            job.run_here(fn)
 
 
 class OffThread(QObject):
