@@ -52,7 +52,7 @@ from vlm_desktop.ui.status_bar import StatusBar
 from vlm_desktop.ui.window_actions import WindowActions
 from vlm_desktop.ui.window_rules import WorkState, busy_indicator, question_box
 from vlm_desktop.workers.image_loader import ImageLoader
-from vlm_desktop.workers.inference_worker import EMBED, InferenceClient
+from vlm_desktop.workers.inference_worker import InferenceClient
 from vlm_desktop.workers.jobs import Job, OffThread
 
 log = logging.getLogger(__name__)
@@ -602,7 +602,7 @@ class MainWindow(QMainWindow):
     def _catalog_answers(self) -> bool:
         """Whether an open catalog with a loaded model can answer catalog questions."""
         panel = self.catalog_panel
-        return panel is not None and panel.jobs is not None and self.client.has_engine(EMBED)
+        return panel is not None and panel.model_ready()
 
     def _update_question_box(self) -> None:
         """Allow questions only with an image and a model that answers; else say why not."""

@@ -60,6 +60,11 @@ class CatalogJobs(QObject):
         self._indexing = False
         self._paused = False
 
+    @property
+    def model_ready(self) -> bool:
+        """Whether the catalog's model is loaded (else only keyword search works)."""
+        return self.client.has_engine(EMBED)
+
     # --- searches and other interactive jobs ----------------------------------------------
 
     def run(self, name: str, fn: Callable[[CatalogSession, Engine, JobState], object]) -> Job:
@@ -95,7 +100,7 @@ class CatalogJobs(QObject):
     def text_search(self, text: str, mode: str, k: int, filters: SearchFilters) -> Job:
         """Search by text; with no catalog model loaded, by keywords off the model's thread
         (model-free work never waits for a model)."""
-        if not self.client.has_engine(EMBED):
+        if not self.model_ready:
             return self.run_free("similar", lambda c: c.text_search(None, text, mode, k,
                                                                     filters))
         return self.run("similar", lambda c, e, s: c.text_search(e, text, mode, k, filters))
