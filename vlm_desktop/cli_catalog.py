@@ -73,7 +73,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
 
     from vlm_desktop import cli_cluster
 
-    cli_cluster.register(cmds, _catalog_option)
+    cli_cluster.register(cmds, _catalog_option, _store, _open_engine)
 
 
 def _catalog_option(parser: argparse.ArgumentParser) -> None:

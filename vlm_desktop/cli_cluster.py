@@ -8,14 +8,17 @@ and core/catalog/distributed.py.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from typing import Any, Callable
 
 
 def register(cmds: "argparse._SubParsersAction[argparse.ArgumentParser]",
-             catalog_option: Callable[[argparse.ArgumentParser], None]) -> None:
-    """Add the two subcommands under `catalog`."""
+             catalog_option: Callable[[argparse.ArgumentParser], None],
+             open_store: Callable[..., Any], open_engine: Callable[..., Any]) -> None:
+    """Add the two subcommands under `catalog`; `open_store` and `open_engine` are the
+    catalog commands' own (`--catalog demo`, the catalog's default model)."""
     from vlm_desktop.cli import add_model_options
 
     emb = cmds.add_parser(
@@ -46,7 +49,8 @@ def register(cmds: "argparse._SubParsersAction[argparse.ArgumentParser]",
                           "the shards were made from)")
     catalog_option(ing)
     add_model_options(ing)
-    ing.set_defaults(func=_cmd_ingest)
+    ing.set_defaults(func=functools.partial(_cmd_ingest, open_store=open_store,
+                                            open_engine=open_engine))
 
 
 def _err(text: str) -> None:
@@ -72,15 +76,15 @@ def _cmd_embed(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_ingest(args: argparse.Namespace) -> int:
-    from vlm_desktop.cli_catalog import _open_engine, _store
+def _cmd_ingest(args: argparse.Namespace, open_store: Callable[..., Any],
+                open_engine: Callable[..., Any]) -> int:
     from vlm_desktop.core.catalog.indexer import model_key, visual_key
     from vlm_desktop.core.catalog.lock import catalog_lock
     from vlm_desktop.core.catalog.shards import ingest
     from vlm_desktop.core.catalog.vector_index import CatalogIndex
 
-    store = _store(args, must_exist=False)
-    model = model_key(_open_engine(args))
+    store = open_store(args, must_exist=False)
+    model = model_key(open_engine(args))
     with catalog_lock(store.path):
         report = ingest(store, args.shards, expected_model=model, root=args.root,
                         progress=lambda n, total: _err(f"Ingested {n}/{total} shards"))
