@@ -44,3 +44,15 @@ def test_import_remove_and_defaults(qtbot, home_dir, tmp_path):
     dialog.remove_button.click()
     assert _names(dialog) == ["lite"]
     dialog.close()
+
+
+def test_builtin_model_shows_its_size_parameters_and_memory(qtbot, home_dir):
+    """It used to show "-" in all three columns."""
+    import re
+
+    dialog = ModelManagerDialog()
+    qtbot.addWidget(dialog)
+    size, params, memory = (dialog.table.item(0, c).text() for c in (3, 4, 5))
+    assert re.fullmatch(r"\d+(\.\d)? MB", size), size
+    assert 20 < float(params.split()[0]) < 40, params  # MiniLM-L6 22.7 M + Lite0 4.7 M
+    assert re.fullmatch(r"\d+(\.\d)? MB / \d+(\.\d)? MB", memory), memory

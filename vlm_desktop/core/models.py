@@ -13,7 +13,7 @@ import shutil
 import tempfile
 import time
 import zipfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Optional
 
@@ -218,7 +218,14 @@ def _save_manifest(data: dict) -> None:
 def list_models(include_builtin: bool = True) -> list[ModelRecord]:
     """Installed models, the built-in one first."""
     records = [ModelRecord.from_json(m) for m in _load_manifest()["models"]]
-    return ([BUILTIN_RECORD] if include_builtin else []) + records
+    if not include_builtin:
+        return records
+    from vlm_desktop.core.engine.lite.footprint import builtin_footprint
+
+    f = builtin_footprint()  # read from the weight files, without torch
+    builtin = replace(BUILTIN_RECORD, size_bytes=f.size_bytes, parameters=f.parameters,
+                      est_ram_bytes=f.est_ram_bytes, est_vram_bytes=f.est_vram_bytes)
+    return [builtin] + records
 
 
 def get_model(name: str) -> ModelRecord:

@@ -119,11 +119,11 @@ class ModelManagerDialog(QDialog):
         for r, rec in enumerate(records):
             # "stream" is a property of a model, not a job one is chosen for.
             marks = ", ".join(c for c, n in defaults.items() if n == rec.name and c != "stream")
-            memory = "-" if rec.builtin else (
-                f"{models.human_size(rec.est_ram_bytes)} / {models.human_size(rec.est_vram_bytes)}")
+            memory = (f"{models.human_size(rec.est_ram_bytes)} / "
+                      f"{models.human_size(rec.est_vram_bytes)}")
             cells = (rec.name, rec.label, ", ".join(sorted(rec.capabilities)),
-                     "-" if rec.builtin else models.human_size(rec.size_bytes),
-                     "-" if rec.builtin else f"{rec.parameters / 1e6:.1f} M", memory, marks)
+                     models.human_size(rec.size_bytes), f"{rec.parameters / 1e6:.1f} M",
+                     memory, marks)
             for c, text in enumerate(cells):
                 self.table.setItem(r, c, QTableWidgetItem(text))
         self._update_buttons()
