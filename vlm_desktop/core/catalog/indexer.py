@@ -133,6 +133,10 @@ class Indexer:
         """Index one batch; None when nothing is left to index."""
         state = state or JobState()
         started = time.monotonic()
+        # A catalog adapted to its own titles embeds new items with its adapted model.
+        from vlm_desktop.core.catalog.adapt_store import bind_engine
+
+        engine = bind_engine(self.store, engine)
         model = model_key(engine)
         if model != self._model:
             self._reset(model)
@@ -231,6 +235,12 @@ class Indexer:
         eta = (total - self._done) / rate if rate > 0 else None
         return IndexProgress(self._done, total, batch, self._quarantined, rate, eta,
                              self._done >= total)
+
+
+def decode_item(root: Path, item: CatalogItem, follow_outside_links: bool = False) -> _Decoded:
+    """One item's file read and decoded at the indexer's size (`.image` None: `.error` says
+    why); catalog adaptation reads images the same way the index does."""
+    return _decode(root, item, follow_outside_links)
 
 
 def _decode(root: Path, item: CatalogItem, follow_outside_links: bool = False) -> _Decoded:
