@@ -374,19 +374,28 @@ def adapt_catalog(store: CatalogStore, engine: Engine, config: AdaptConfig = Ada
 
         t0 = time.perf_counter()
         proj, history = train(data, base, config, epoch, lambda: state.cancelled)
-        train_s = time.perf_counter() - t0
         state.check()  # a cancelled run saves nothing
-        report = report_of(data, base, proj, history, time.perf_counter() - started, train_s)
-        if not apply or report.best_epoch == 0:
-            return report  # no epoch beat the base model: nothing to switch to
-        variant = save_adapter(store, engine, base, proj, report, config)
-        write_vectors(store, engine, variant, feats, state)
-        state.check()
-        previous = adapt_store.active_variant(store)
-        adapt_store.switch_to(store, variant)  # the one write that makes it visible
-        if previous and previous != variant:
-            adapt_store.drop_variant(store, previous)
-        return _with(report, variant=variant, seconds=time.perf_counter() - started)
+        return finish(store, engine, data, feats, base, proj, history, config,
+                      started, time.perf_counter() - t0, state, apply)
+
+
+def finish(store: CatalogStore, engine: Engine, data: AdaptData,
+           feats: adapt_features.Features, base: pj.Projection, proj: pj.Projection,
+           history: list[dict[str, float]], config: AdaptConfig, started: float,
+           train_s: float, state: JobState, apply: bool = True) -> AdaptReport:
+    """Measure, and (with `apply`, when an epoch beat the base model) save the adapter,
+    write its vectors and switch the catalog to it."""
+    report = report_of(data, base, proj, history, time.perf_counter() - started, train_s)
+    if not apply or report.best_epoch == 0:
+        return report  # no epoch beat the base model: nothing to switch to
+    variant = save_adapter(store, engine, base, proj, report, config)
+    write_vectors(store, engine, variant, feats, state)
+    state.check()
+    previous = adapt_store.active_variant(store)
+    adapt_store.switch_to(store, variant)  # the one write that makes it visible
+    if previous and previous != variant:
+        adapt_store.drop_variant(store, previous)
+    return _with(report, variant=variant, seconds=time.perf_counter() - started)
 
 
 def _with(report: AdaptReport, **changes: Any) -> AdaptReport:
