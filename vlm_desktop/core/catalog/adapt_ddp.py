@@ -40,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=AdaptConfig.epochs)
     p.add_argument("--patience", type=int, default=AdaptConfig.patience)
     p.add_argument("--seed", type=int, default=AdaptConfig.seed)
+    p.add_argument("--batch", type=int, default=AdaptConfig.batch,
+                   help="pairs per step, over all processes together")
+    p.add_argument("--lr", type=float, default=AdaptConfig.lr)
     p.add_argument("--json", action="store_true", help="print the report as one JSON line")
     p.add_argument("--data", type=Path, help="train from these prepared arrays (no catalog)")
     p.add_argument("--base", type=Path, help="with --data: the projection to start from")
@@ -121,7 +124,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         _parser().error("give --catalog DB (or --data, --base and --out)")
     if args.data is not None and (args.base is None or args.out is None):
         _parser().error("--data needs --base and --out")
-    config = AdaptConfig(epochs=args.epochs, patience=args.patience, seed=args.seed)
+    config = AdaptConfig(epochs=args.epochs, patience=args.patience, seed=args.seed,
+                         batch=args.batch, lr=args.lr)
     rank, world = _init()
     try:
         if args.data is not None:
