@@ -90,17 +90,17 @@ def _catalog_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--catalog", metavar="DB", required=True, help="the catalog database file")
 
 
-def _open_engine(args: argparse.Namespace, store: Optional["CatalogStore"] = None) -> "Engine":
-    """The catalog model; with `store`, as that catalog embeds with it (its adapted model
-    when it has one)."""
+def _open_engine(args: argparse.Namespace) -> "Engine":
     from vlm_desktop.cli import open_engine
 
-    engine = open_engine(args, "embed")[0]
-    if store is None:
-        return engine
+    return open_engine(args, "embed")[0]
+
+
+def _catalog_engine(args: argparse.Namespace, store: "CatalogStore") -> "Engine":
+    """The catalog model as this catalog embeds with it (its adapted model when it has one)."""
     from vlm_desktop.core.catalog.adapt_store import bind_engine
 
-    return bind_engine(store, engine)
+    return bind_engine(store, _open_engine(args))
 
 
 def _out(record: dict[str, Any]) -> None:
@@ -157,7 +157,7 @@ def _import_and_index(args: argparse.Namespace, store: "CatalogStore") -> int:
         "refused": [{"path": r.path, "reason": r.reason} for r in report.refused],
     }
     if not args.no_index:
-        engine = _open_engine(args, store)
+        engine = _catalog_engine(args, store)
         indexer = Indexer(store)
         try:
             final = indexer.run(engine, state)
@@ -257,7 +257,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
     filters = SearchFilters(args.category, args.min_price, args.max_price)
     queries = list(_queries(args))
     needs_engine = args.mode != "keyword" or any("image" in q for q in queries)
-    engine: Optional["Engine"] = _open_engine(args, store) if needs_engine else None
+    engine: Optional["Engine"] = _catalog_engine(args, store) if needs_engine else None
     search = _keyword_only_search(store) if engine is None else \
         CatalogSearch.for_engine(store, engine)
     if engine is not None:
@@ -317,7 +317,7 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
     purchases, report = read_history(store, args.history)
     for p in report.problems:
         _err(f"history row {p.row}: {p.reason}")
-    engine = _open_engine(args, store)
+    engine = _catalog_engine(args, store)
     index = CatalogSearch.for_engine(store, engine).similarity_index()
     for r in recommend(store, index, args.k, purchases=purchases):
         _out({"id": r.item.id, "title": r.item.title, "path": str(store.root / r.item.path),

@@ -289,3 +289,32 @@ def _load(store, item):  # noqa: ANN001, ANN202
     from vlm_desktop.core.catalog.indexer import decode_item
 
     return decode_item(store.root, item).image
+
+
+def test_the_cli_adapts_searches_and_reverts(catalog, monkeypatch, capsys):
+    from vlm_desktop import cli, cli_catalog
+
+    store, engine = catalog
+    monkeypatch.setattr(cli_catalog, "_open_engine", lambda args: engine)
+
+    def run(*argv: str) -> tuple[int, list[dict], str]:
+        code = cli.main(["catalog", *argv])
+        out, err = capsys.readouterr()
+        return code, [json.loads(line) for line in out.splitlines() if line.strip()], err
+
+    db = str(store.path)
+    code, out, err = run("adapt", "--catalog", db, "--epochs", "20", "--json")
+    assert code == 0 and "epoch 1/20" in err
+    report = out[0]
+    assert {"before", "after", "held_out", "seconds", "chance"} <= set(report)
+    assert set(report["after"]) >= {"t2i_r1", "t2i_r10", "i2i_p5"}
+    assert report["after"]["t2i_r10"] > report["before"]["t2i_r10"] and report["variant"]
+    code, out, _ = run("search", "--catalog", db, "--text", "red boot 0", "--mode", "vector",
+                       "--k", "5", "--no-cut")
+    assert code == 0 and sum(h["title"].startswith("red") for h in out[0]["results"]) >= 4
+    code, out, _ = run("revert", "--catalog", db)
+    assert code == 0 and out[0]["reverted"] == report["variant"]
+    assert adapt_store.active_variant(store) == ""
+    # Errors are one plain line, not a traceback.
+    code, _, err = run("adapt", "--catalog", str(store.path.with_name("missing.db")))
+    assert code != 0 and "No catalog at" in err and "Traceback" not in err

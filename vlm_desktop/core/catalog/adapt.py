@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 MIN_ITEMS = 20  # fewer items than this cannot be split into a training and a test share
 WRITE_CHUNK = 512
+MIN_BATCH, STEPS_PER_EPOCH = 16, 8
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,11 @@ class AdaptConfig:
     weight_decay: float = 0.05
     temperature: float = 0.05
 
-    def fit_config(self) -> pj.FitConfig:
-        return pj.FitConfig(epochs=self.epochs, batch=self.batch, lr=self.lr,
+    def fit_config(self, pairs: int) -> pj.FitConfig:
+        """`projection.fit`'s settings for `pairs` training pairs: a small catalog gets
+        smaller batches, so that an epoch still takes several steps."""
+        batch = min(self.batch, max(MIN_BATCH, pairs // STEPS_PER_EPOCH))
+        return pj.FitConfig(epochs=self.epochs, batch=batch, lr=self.lr,
                             weight_decay=self.weight_decay, temperature=self.temperature,
                             seed=self.seed)
 
@@ -264,7 +268,7 @@ def train(data: AdaptData, base: pj.Projection, config: AdaptConfig,
         if on_epoch is not None:
             on_epoch(EpochProgress(epoch, config.epochs, loss, float(s or 0.0)))
 
-    return pj.fit(data.train, config.fit_config(), start=base, score=score, progress=progress,
+    return pj.fit(data.train, config.fit_config(len(data.train.group)), start=base, score=score, progress=progress,
                   cancelled=cancelled, patience=config.patience, rank=rank, world=world)
 
 
