@@ -175,8 +175,14 @@ class CatalogJobs(QObject):
 
     def run(self, name: str, fn: Callable[["CatalogJobs", Engine, JobState], object]) -> int:
         """Run fn(jobs, engine, state) on the worker; the result comes as job_result(name, …).
-        Jobs with the same name supersede each other (only the newest search matters)."""
-        rid = self.client.submit(Request(f"catalog {name}", lambda e, s: fn(self, e, s),
+        Jobs with the same name supersede each other (only the newest search matters).
+        `fn` gets the engine as this catalog embeds with it (its adapted model, if any)."""
+        from vlm_desktop.core.catalog.adapt_store import bind_engine
+
+        def bind(engine: Engine) -> Engine:
+            return bind_engine(self.store, engine)
+
+        rid = self.client.submit(Request(f"catalog {name}", lambda e, s: fn(self, bind(e), s),
                                          Priority.INTERACTIVE, topic=f"catalog:{name}",
                                          role=EMBED))
         self._jobs[rid] = name
@@ -207,7 +213,10 @@ class CatalogJobs(QObject):
 
     def answer_request(self, image: Image.Image, question: str) -> Request:
         """A worker request answering a catalog question about `image` (an `Answer`)."""
-        return Request("answer", lambda e, s: _answer(self, e, s, image, question), role=EMBED)
+        from vlm_desktop.core.catalog.adapt_store import bind_engine
+
+        return Request("answer", lambda e, s: _answer(self, bind_engine(self.store, e), s, image,
+                                                      question), role=EMBED)
 
     def mark_bought(self, item_id: int) -> None:
         """Record a purchase now (a small SQLite write; safe on the GUI thread)."""
