@@ -110,6 +110,9 @@ def _adapt(args: argparse.Namespace, config: AdaptConfig, rank: int, world: int)
             _barrier(world)  # the other ranks wait for the files (or for the failure)
         t0 = time.perf_counter()
         proj, history = train(data, base, config, rank=rank, world=world)
+        # Every rank has read the arrays by now (training all-reduces every step).
+        for name in (DATA_FILE, BASE_FILE):
+            (folder / name).unlink(missing_ok=True)
         report = finish(store, engine, data, feats, base, proj, history, config, started,
                         time.perf_counter() - t0, state)
     out = report.as_json()
