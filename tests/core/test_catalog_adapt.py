@@ -276,6 +276,7 @@ def test_the_built_in_model_learns_the_demo_catalog(tmp_path):
         assert report.after["t2i_r10"] > 3 * report.chance["t2i_r10"]
         bound = adapt_store.bind_engine(store, engine)
         assert model_key(bound).endswith(report.variant)
+        assert adapt_store.bind_engine(store, engine) is bound  # one view: its caches last
         assert store.embedding_count(model_key(bound)) == store.stats().items
         item = store.all_items(limit=1)[0]
         ours = bound.embed_catalog([_load(store, item)])["joint"][0]

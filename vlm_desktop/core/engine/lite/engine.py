@@ -82,6 +82,7 @@ class LiteEngine:
         self.encode_count = 0
         self.load_seconds = 0.0
         self.variant = ""  # set on a catalog-adapted view (with_projection)
+        self._views: dict[str, LiteEngine] = {}
 
     @classmethod
     def load(cls, device: DeviceChoice, use_projection: bool = True) -> LiteEngine:
@@ -321,12 +322,17 @@ class LiteEngine:
         """A view of this engine (same towers, same thread) whose joint space uses another
         trained projection: a catalog's adapter (core/catalog/adapt.py). Its model key
         carries `variant`, so its vectors are stored beside, never over, the base model's."""
+        found = self._views.get(variant)
+        if found is not None and found.joint.projection is projection:
+            return found  # one view per adapter, so its evidence cache lasts between requests
         view = copy.copy(self)
         view.joint = replace(self.joint, projection=projection)
         view.variant = variant
         # Evidence holds naming probabilities from the projection: not shared with the base.
         view._cache = OrderedDict()
         view._regions = weakref.WeakKeyDictionary()
+        view._views = {}
+        self._views[variant] = view
         return view
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
@@ -357,6 +363,7 @@ class LiteEngine:
         return {w.lower(): HeatMap(w, unit_range(r), kind="attention") for w, r in zip(words, rows)}
 
     def close(self) -> None:
+        self._views.clear()
         with self._lock:
             self._cache.clear()
         self._phrases.clear()
