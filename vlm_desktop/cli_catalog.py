@@ -1,4 +1,5 @@
-"""`vlm-desktop catalog import|stats|search|recommend|quarantine`: the catalog, headless.
+"""`vlm-desktop catalog import|stats|search|recommend|quarantine|adapt|revert`: the catalog,
+headless.
 
 Results are JSON, one object per line on stdout; progress goes to stderr. Core modules are
 imported inside the commands so `--help` stays instant.
@@ -71,6 +72,19 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     quarantine.add_argument("--json", action="store_true", help="(always JSON)")
     quarantine.set_defaults(func=_cmd_quarantine)
 
+    adapt = cmds.add_parser("adapt", help="teach the built-in model this catalog's images and "
+                                          "titles, with a before/after measurement")
+    _catalog_option(adapt)
+    adapt.add_argument("--epochs", type=int, default=None,
+                       help="most epochs to train (it stops early once held-out recall stalls)")
+    add_model_options(adapt)  # with --json: the report as one JSON object
+    adapt.set_defaults(func=_cmd_adapt)
+
+    revert = cmds.add_parser("revert", help="go back to the base model's vectors")
+    _catalog_option(revert)
+    revert.add_argument("--json", action="store_true", help="(always JSON)")
+    revert.set_defaults(func=_cmd_revert)
+
     from vlm_desktop import cli_cluster
 
     cli_cluster.register(cmds, _catalog_option, _store, _open_engine)
@@ -85,6 +99,13 @@ def _open_engine(args: argparse.Namespace) -> "Engine":
     from vlm_desktop.cli import open_engine
 
     return open_engine(args, "embed")[0]
+
+
+def _catalog_engine(args: argparse.Namespace, store: "CatalogStore") -> "Engine":
+    """The catalog model as this catalog embeds with it (its adapted model when it has one)."""
+    from vlm_desktop.core.catalog.adapt_store import bind_engine
+
+    return bind_engine(store, _open_engine(args))
 
 
 def _out(record: dict[str, Any]) -> None:
@@ -148,7 +169,7 @@ def _import_and_index(args: argparse.Namespace, store: "CatalogStore") -> int:
         "refused": [{"path": r.path, "reason": r.reason} for r in report.refused],
     }
     if not args.no_index:
-        engine = _open_engine(args)
+        engine = _catalog_engine(args, store)
         indexer = Indexer(store)
         try:
             final = indexer.run(engine, state)
@@ -249,7 +270,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
     filters = SearchFilters(args.category, args.min_price, args.max_price)
     queries = list(_queries(args))
     needs_engine = args.mode != "keyword" or any("image" in q for q in queries)
-    engine: Optional["Engine"] = _open_engine(args) if needs_engine else None
+    engine: Optional["Engine"] = _catalog_engine(args, store) if needs_engine else None
     search = _keyword_only_search(store) if engine is None else \
         CatalogSearch.for_engine(store, engine)
     if engine is not None:
@@ -326,7 +347,7 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
     purchases, report = read_history(store, args.history)
     for p in report.problems:
         _err(f"history row {p.row}: {p.reason}")
-    engine = _open_engine(args)
+    engine = _catalog_engine(args, store)
     index = CatalogSearch.for_engine(store, engine).similarity_index()
     for r in recommend(store, index, args.k, purchases=purchases):
         _out({"id": r.item.id, "title": r.item.title, "path": str(store.root / r.item.path),
@@ -340,4 +361,47 @@ def _cmd_quarantine(args: argparse.Namespace) -> int:
     store = _store(args)
     for q in store.quarantine():
         _out({"path": q.path, "reason": q.reason, "when": q.when})
+    return 0
+
+
+def _cmd_adapt(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from vlm_desktop.core.cancel import JobState
+    from vlm_desktop.core.catalog.adapt import AdaptConfig, EpochProgress, adapt_catalog
+
+    store = _store(args)
+    engine = _open_engine(args)  # the base model: adapting always starts from it
+    config = AdaptConfig() if args.epochs is None else replace(AdaptConfig(), epochs=args.epochs)
+
+    def epoch(e: EpochProgress) -> None:
+        _err(f"epoch {e.epoch}/{e.epochs}: loss {e.loss:.4f}, held-out recall@10 "
+             f"{e.held_out_r10:.3f}")
+
+    state = JobState(on_progress=lambda f, m: None if m.startswith("Epoch") else
+                     _err(f"[{f:4.0%}] {m}"))
+    report = adapt_catalog(store, engine, config, state, on_epoch=epoch)
+    record = report.as_json()
+    if args.json:
+        _out(record)
+        return 0
+    keys = ("t2i_r1", "t2i_r10", "i2i_p5", "i2i_p5_joint")
+    print(f"{'held-out items: ' + str(report.held_out):28}" + "".join(f"{k:>14}" for k in keys))
+    for row in ("before", "after", "chance"):
+        print(f"{row:28}" + "".join(f"{record[row][k]:14.3f}" for k in keys))
+    print(f"{report.epochs} epochs ({report.seconds_per_epoch:.2f} s each), kept epoch "
+          f"{report.best_epoch}; {report.seconds:.1f} s in all")
+    print(f"now searching with {report.variant}" if report.variant else
+          "no epoch beat the base model: the catalog keeps it")
+    return 0
+
+
+def _cmd_revert(args: argparse.Namespace) -> int:
+    from vlm_desktop.core.catalog.adapt import revert_catalog
+
+    store = _store(args)
+    variant = revert_catalog(store)
+    _out({"reverted": variant or None,
+          "message": f"back on the base model (dropped {variant})" if variant
+          else "the catalog already uses the base model"})
     return 0

@@ -276,6 +276,10 @@ class CatalogPanel(QWidget):
         retry.setEnabled(unreadable > 0)
         retry.setToolTip("Try the files that failed again (e.g. after fixing them or "
                          "installing a codec)")
+        adapt = m.addAction("Adapt Model to This Catalog…", self.adapt_model)
+        adapt.setEnabled(self.jobs is not None)
+        adapt.setToolTip("Teach the built-in model this catalog's titles, with a "
+                         "before/after measurement (or revert to the base model)")
         recent = self.recent_catalogs()
         if recent:
             m.addSection("Recent catalogs")
@@ -286,6 +290,19 @@ class CatalogPanel(QWidget):
                 act.setCheckable(True)
                 act.setChecked(path == current)
                 act.setEnabled(Path(path).is_file())
+
+    def adapt_model(self) -> None:
+        """Catalog ▸ Adapt Model to This Catalog…: the adapt dialog; once the catalog
+        switches model (adapted or reverted), index what the new one lacks and search again."""
+        from vlm_desktop.ui.adapt_dialog import AdaptDialog
+
+        if self.jobs is None:
+            return
+        dialog = AdaptDialog(self.client, self.jobs.store, self)
+        dialog.adapted.connect(lambda _variant: self._after_engine())
+        dialog.reverted.connect(self._after_engine)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
 
     def recent_catalogs(self) -> list[str]:
         """Catalog databases opened lately, newest first (kept in the settings)."""

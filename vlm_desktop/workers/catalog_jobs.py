@@ -69,10 +69,14 @@ class CatalogJobs(QObject):
 
     def run(self, name: str, fn: Callable[[CatalogSession, Engine, JobState], object]) -> Job:
         """Run fn(session, engine, state) with the catalog's model; the result comes as
-        job_result(name, …). Jobs with the same name supersede each other."""
+        job_result(name, …). Jobs with the same name supersede each other. `fn` gets the
+        engine as this catalog embeds with it (its adapted model, if any)."""
+        from vlm_desktop.core.catalog.adapt_store import bind_engine
+
         session = self.session
-        job = self.client.submit(Request(f"catalog {name}", lambda e, s: fn(session, e, s),
-                                         Priority.INTERACTIVE, role=EMBED))
+        job = self.client.submit(Request(
+            f"catalog {name}", lambda e, s: fn(session, bind_engine(session.store, e), s),
+            Priority.INTERACTIVE, role=EMBED))
         return self._follow(name, job)
 
     def run_free(self, name: str, fn: Callable[[CatalogSession], object]) -> Job:
@@ -114,9 +118,11 @@ class CatalogJobs(QObject):
 
     def answer_request(self, image: Image.Image, question: str) -> Request:
         """A worker request answering a catalog question about `image` (an `Answer`)."""
+        from vlm_desktop.core.catalog.adapt_store import bind_engine
+
         session = self.session
-        return Request("answer", lambda e, s: session.answer(e, s, image, question),
-                       role=EMBED)
+        return Request("answer", lambda e, s: session.answer(bind_engine(session.store, e), s,
+                                                             image, question), role=EMBED)
 
     def mark_bought(self, item_id: int) -> None:
         """Record a purchase now (a small SQLite write; safe on the GUI thread)."""

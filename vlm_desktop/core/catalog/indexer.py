@@ -24,6 +24,7 @@ from PIL import Image
 
 from vlm_desktop.core.cancel import Cancelled, JobState
 from vlm_desktop.core.catalog.importer import FOLLOW_LINKS_META, link_leads_outside
+from vlm_desktop.core.catalog.keys import model_key, visual_key  # noqa: F401 - re-exported
 from vlm_desktop.core.catalog.store import CatalogItem, CatalogStore
 from vlm_desktop.core.engine.protocol import Engine
 from vlm_desktop.core.images import ImageLoadError, load_image, read_image_file
@@ -33,18 +34,6 @@ log = logging.getLogger(__name__)
 DEFAULT_BATCH = 32
 # Engines look at ~224-px inputs; decoding straight to a modest size keeps batches small in memory.
 DECODE_MAX_SIDE = 512
-
-
-def model_key(engine: Engine) -> str:
-    """The name embeddings are stored under: one set of vectors per model and version."""
-    info = engine.info()
-    return f"{info.name}@{info.version}"
-
-
-def visual_key(model: str) -> str:
-    """The name a model's image-to-image vectors are stored under, beside its joint ones
-    (the indexer writes every space `embed_catalog` returns as "model#space")."""
-    return f"{model}#visual"
 
 
 def embed_for_catalog(engine: Engine, images: Sequence[Image.Image],
@@ -133,6 +122,10 @@ class Indexer:
         """Index one batch; None when nothing is left to index."""
         state = state or JobState()
         started = time.monotonic()
+        # A catalog adapted to its own titles embeds new items with its adapted model.
+        from vlm_desktop.core.catalog.adapt_store import bind_engine
+
+        engine = bind_engine(self.store, engine)
         model = model_key(engine)
         if model != self._model:
             self._reset(model)
@@ -233,6 +226,13 @@ class Indexer:
                              self._done >= total)
 
 
+def decode_item(root: Path, item: CatalogItem, follow_outside_links: bool = False) -> _Decoded:
+    """One item's file read and decoded at the indexer's size (`.image` None: `.error` says
+    why); catalog adaptation and the distributed embedder read images exactly as the index
+    does (same refusals, decode budget and resize)."""
+    return _decode(root, item, follow_outside_links)
+
+
 def _decode(root: Path, item: CatalogItem, follow_outside_links: bool = False) -> _Decoded:
     """Read and decode one item; any failure becomes a quarantine entry with its reason.
 
@@ -277,9 +277,3 @@ def _fmt_duration(seconds: float) -> str:
     if seconds < 5400:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
-
-
-def decode_item(root: Path, item: CatalogItem, follow_outside_links: bool = False) -> _Decoded:
-    """`_decode` for other pipelines that must see files exactly as the indexer does (the
-    distributed embedder): same refusals, same decode budget, same resize."""
-    return _decode(root, item, follow_outside_links)

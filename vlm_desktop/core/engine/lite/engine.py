@@ -6,6 +6,7 @@ captions and answers are composed from grounded evidence (see captioner.py, answ
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
@@ -28,6 +29,7 @@ from vlm_desktop.core.engine.lite.concepts import Concepts
 from vlm_desktop.core.engine.lite.evidence import ImageEvidence, encode_evidence, summarise
 from vlm_desktop.core.engine.lite.hierarchy import Hierarchy, Match
 from vlm_desktop.core.engine.lite.joint import PROMPT, JointSpace, build_joint_space, load_projection
+from vlm_desktop.core.engine.lite.projection import Projection
 from vlm_desktop.core.engine.lite.questions import parse_question
 from vlm_desktop.core.engine.lite.text import TextTower, fingerprint, model_dir
 from vlm_desktop.core.engine.types import Answer, Caption, HeatMap, ModelInfo
@@ -79,6 +81,8 @@ class LiteEngine:
         self._lock = threading.Lock()
         self.encode_count = 0
         self.load_seconds = 0.0
+        self.variant = ""  # set on a catalog-adapted view (with_projection)
+        self._views: dict[str, LiteEngine] = {}
 
     @classmethod
     def load(cls, device: DeviceChoice, use_projection: bool = True) -> LiteEngine:
@@ -211,7 +215,8 @@ class LiteEngine:
         memory = sum(p.numel() * p.element_size() for p in self.tower.parameters())
         memory += self.text.parameter_bytes
         return ModelInfo(
-            name=NAME, version=__version__, device=self.device.device, dtype=self.device.dtype,
+            name=NAME, version=__version__ + (f"+{self.variant}" if self.variant else ""),
+            device=self.device.device, dtype=self.device.dtype,
             memory_bytes=int(memory), licence=LICENCE,
             source=f"{vision.weights_path()}; {model_dir()}",
             description="EfficientNet-Lite0 + all-MiniLM-L6-v2 joined in one 384-d space; "
@@ -276,6 +281,12 @@ class LiteEngine:
         """Every vector a catalog stores for each image, from one pass of the two 224 px
         views (no 448 px map view: maps are computed when one is shown):
         {"joint": [N, 384], "visual": [N, K]} (no "visual" without a trained projection)."""
+        return self.spaces(*self.image_features(images, state))
+
+    def image_features(self, images: Sequence[Image.Image], state: Optional[JobState] = None
+                       ) -> tuple[np.ndarray, np.ndarray]:
+        """(probs [N, 1000], pooled [N, 1280]) of the two 224 px views: what the catalog's
+        vectors are computed from (`spaces`), and what catalog adaptation caches."""
         probs: list[np.ndarray] = []
         pooled: list[np.ndarray] = []
         chunk, start = 1 if state is not None else MAX_CHUNK, 0
@@ -294,16 +305,35 @@ class LiteEngine:
                 per_image = (time.perf_counter() - began) / len(part)
                 chunk = int(max(1, min(MAX_CHUNK, CHUNK_SECONDS / max(per_image, 1e-6))))
         if not probs:
-            out = {"joint": np.zeros((0, self.node_vecs.shape[1]), np.float32)}
-            if self.joint.projection is not None:
-                out["visual"] = np.zeros((0, self.joint.projection.visual_basis.shape[1]), np.float32)
-            return out
-        p, x = np.stack(probs), np.stack(pooled)
-        out = {"joint": self.joint.image_embeddings(p, x).astype(np.float32)}
-        visual = self.joint.visual_embeddings(x)
-        if visual is not None:
-            out["visual"] = visual.astype(np.float32)
+            return (np.zeros((0, len(self.concepts.names)), np.float32),
+                    np.zeros((0, self.joint.weight_mean.shape[0]), np.float32))
+        return np.stack(probs), np.stack(pooled)
+
+    def spaces(self, probs: np.ndarray, pooled: np.ndarray) -> dict[str, np.ndarray]:
+        """The catalog vectors ({"joint"[, "visual"]}) of images given by their features."""
+        out = {"joint": np.zeros((0, self.node_vecs.shape[1]), np.float32) if not len(probs)
+               else self.joint.image_embeddings(probs, pooled).astype(np.float32)}
+        if self.joint.projection is not None:
+            out["visual"] = self.joint.projection.visual(pooled).astype(np.float32) if len(probs) \
+                else np.zeros((0, self.joint.projection.visual_basis.shape[1]), np.float32)
         return out
+
+    def with_projection(self, projection: Projection, variant: str) -> LiteEngine:
+        """A view of this engine (same towers, same thread) whose joint space uses another
+        trained projection: a catalog's adapter (core/catalog/adapt.py). Its model key
+        carries `variant`, so its vectors are stored beside, never over, the base model's."""
+        found = self._views.get(variant)
+        if found is not None and found.joint.projection is projection:
+            return found  # one view per adapter, so its evidence cache lasts between requests
+        view = copy.copy(self)
+        view.joint = replace(self.joint, projection=projection)
+        view.variant = variant
+        # Evidence holds naming probabilities from the projection: not shared with the base.
+        view._cache = OrderedDict()
+        view._regions = weakref.WeakKeyDictionary()
+        view._views = {}
+        self._views[variant] = view
+        return view
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         return self.text.encode(list(texts))
@@ -333,6 +363,7 @@ class LiteEngine:
         return {w.lower(): HeatMap(w, unit_range(r), kind="attention") for w, r in zip(words, rows)}
 
     def close(self) -> None:
+        self._views.clear()
         with self._lock:
             self._cache.clear()
         self._phrases.clear()
