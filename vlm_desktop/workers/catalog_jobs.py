@@ -28,6 +28,7 @@ from vlm_desktop.core import paths
 from vlm_desktop.core.cancel import JobState
 from vlm_desktop.core.catalog.importer import ImportReport
 from vlm_desktop.core.catalog.indexer import IndexProgress, Indexer
+from vlm_desktop.core.catalog.lock import CatalogBusy
 from vlm_desktop.core.catalog.recommend import Recommendation, mark_bought, recommend
 from vlm_desktop.core.catalog.search import CatalogSearch, SearchFilters, SearchHit
 from vlm_desktop.core.catalog.store import CatalogItem, CatalogStore
@@ -35,8 +36,11 @@ from vlm_desktop.core.engine.protocol import Engine
 from vlm_desktop.core.engine.types import Answer, WordSpan
 from vlm_desktop.workers import threads
 from vlm_desktop.workers.inference_worker import EMBED, InferenceClient, Priority, Request
+from vlm_desktop.workers.inference_worker import register_user_error
 
 log = logging.getLogger(__name__)
+# Another process indexing this catalog (the indexer holds its lock) is news for the panel.
+register_user_error(CatalogBusy)
 
 THUMB_SIDE = 96
 # Indexing batches are sized from the measured rate to take about this long: a question
