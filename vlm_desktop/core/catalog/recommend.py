@@ -20,7 +20,12 @@ from typing import Optional, Sequence
 import numpy as np
 
 from vlm_desktop.core.catalog.metadata import RowProblem
-from vlm_desktop.core.catalog.records import csv_records, read_text_file, too_long
+from vlm_desktop.core.catalog.records import (
+    csv_records,
+    has_bad_bytes,
+    read_text_file,
+    too_long,
+)
 from vlm_desktop.core.catalog.store import CatalogItem, CatalogStore, Purchase
 from vlm_desktop.core.catalog.vector_index import CatalogIndex
 
@@ -100,6 +105,8 @@ def _history_row(store: CatalogStore, n: int, fields: dict
         big = too_long(value)
         if big is not None:
             return RowProblem(n, f"'{name}' holds {big}")
+        if has_bad_bytes(value):  # kept visible so the row is named; never a lookup key
+            return RowProblem(n, f"undecodable bytes in '{name}' (the file is not UTF-8 here)")
     item = _find_item(store, rec.get("item_id", ""), rec.get("image", ""))
     if item is None:
         return RowProblem(n, "no catalog item matches item_id "
