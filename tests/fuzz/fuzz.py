@@ -131,7 +131,9 @@ def run_atheris(name: str, seconds: int, save: bool, stats: Optional[Path]) -> N
     import atheris  # the optional `fuzz` extra
 
     with atheris.instrument_imports():
-        import PIL.Image  # noqa: F401 - instrumented for coverage
+        import PIL.Image
+
+        PIL.Image.init()  # the format plugins load lazily: load them here, instrumented
 
         import vlm_desktop.core.catalog.metadata  # noqa: F401
         import vlm_desktop.core.catalog.records  # noqa: F401

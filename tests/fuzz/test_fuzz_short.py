@@ -30,3 +30,12 @@ def test_the_mutator_changes_its_input():
     rng = random.Random(0)
     data = b"image,title\na.png,x\n"
     assert sum(mutate(data, rng, [data]) != data for _ in range(50)) >= 45
+
+
+def test_make_fuzz_runs_every_target():
+    import re
+    from pathlib import Path
+
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    listed = re.search(r"^FUZZ_TARGETS := (.*)$", makefile, re.M)
+    assert listed is not None and listed.group(1).split() == list(TARGETS)

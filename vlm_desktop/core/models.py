@@ -270,7 +270,7 @@ def _remove_dead_staging() -> None:
 
 
 def _alive(pid: int) -> bool:
-    if pid == os.getpid():
+    if pid == os.getpid() or os.name == "nt":  # Windows' os.kill(pid, 0) would end it
         return True
     try:
         os.kill(pid, 0)
