@@ -50,7 +50,7 @@ class ImportLimits:
 
     max_file_bytes: int = 64 * GiB
     max_total_bytes: int = 256 * GiB
-    max_ratio: float = 100.0          # bytes unpacked per byte of archive on disk ...
+    max_ratio: float = 20.0           # bytes unpacked per byte of archive on disk ...
     ratio_floor_bytes: int = 64 * MiB  # ... checked once this much has been unpacked
     keep_free_bytes: int = 512 * MiB   # never fill the disk the models live on
 
