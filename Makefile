@@ -16,7 +16,7 @@ $(VENV)/.stamp-base: pyproject.toml setup.py
 	touch $@
 
 $(VENV)/.stamp-test: $(VENV)/.stamp-base
-	$(PIP) install --quiet -e '.[test]'
+	$(PIP) install --quiet -e '.[test,cluster]'
 	touch $@
 
 venv: $(VENV)/.stamp-base

@@ -413,3 +413,23 @@ def test_hugging_face_models_run_with_the_excluded_modules_unimportable(tmp_path
                           env=env, timeout=280)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.split() == ["blip", "ok", "clip", "ok", "siglip", "ok", "qwen2-vl", "ok"]
+
+
+@pytest.mark.slow
+def test_wheel_builds_without_warnings_and_holds_every_resource(tmp_path: Path) -> None:
+    """`pip install` used to print a setuptools warning per resources/ folder that was not
+    declared as a package; the wheel must carry every resource file, quietly."""
+    import zipfile
+
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps",
+         "--wheel-dir", str(tmp_path), str(ROOT)],
+        capture_output=True, text=True, timeout=600,
+        env={**os.environ, "PIP_NO_INPUT": "1"})
+    assert build.returncode == 0, build.stderr[-2000:]
+    assert "is absent from the `packages` configuration" not in build.stdout + build.stderr
+    wheel = next(tmp_path.glob("vlm_desktop-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    missing = [p for p in RESOURCES.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+               and f"vlm_desktop/resources/{p.relative_to(RESOURCES).as_posix()}" not in names]
+    assert missing == []

@@ -66,3 +66,16 @@ def test_the_xcb_check_runs_only_where_qt_would_use_xcb():
     assert not platform_check.uses_xcb(x11, platform="darwin")
     assert not platform_check.uses_xcb({"DISPLAY": ":0", "WAYLAND_DISPLAY": "wayland-0",
                                         "XDG_SESSION_TYPE": "wayland"}, platform="linux")
+
+
+def test_readme_prerequisites_name_every_library_the_check_asks_for():
+    """The README's install lines and the start-up check must not drift apart."""
+    from pathlib import Path
+
+    from vlm_desktop.platform_check import _MANAGERS, XCB_LIBRARIES
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    for _tool, command, column in _MANAGERS:
+        line = next(ln for ln in readme.splitlines() if ln.startswith(command + " "))
+        listed = set(line[len(command):].split())
+        assert {pkgs[column] for pkgs in XCB_LIBRARIES.values()} <= listed, command

@@ -123,13 +123,22 @@ def _model_fields(info: "ModelInfo", choice: "DeviceChoice") -> dict[str, Any]:
 
 def _cmd_caption(args: argparse.Namespace) -> int:
     from vlm_desktop.core.images import load_image
+    from vlm_desktop.core.video import is_video
 
+    videos = [p for p in args.images if is_video(p)]
+    if (args.srt or args.vtt) and len(videos) != 1:
+        print(f"{PROG} caption: --srt and --vtt take exactly one video "
+              f"({len(videos)} given)", file=sys.stderr)
+        return EXIT_UNAVAILABLE  # argparse's usage status
     engine, choice = open_engine(args)
     failed = 0
     try:
         info = engine.info()
         for index, path in enumerate(args.images, 1):
             progress(index, len(args.images), path)
+            if is_video(path):
+                failed += _caption_video(engine, info, choice, path, args)
+                continue
             start = time.perf_counter()
             try:
                 image = load_image(path)
@@ -152,6 +161,30 @@ def _cmd_caption(args: argparse.Namespace) -> int:
     finally:
         engine.close()
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _caption_video(engine: "Engine", info: "ModelInfo", choice: "DeviceChoice", path: str,
+                   args: argparse.Namespace) -> int:
+    """Caption each scene of one video (a JSON object per scene); subtitles if asked.
+    Returns 1 when the video failed, else 0."""
+    from vlm_desktop.core import video
+
+    def shown(c: "video.SceneCaption", _scene: object) -> None:
+        record = {"video": path, **video.record(c), **_model_fields(info, choice)}
+        emit(record, args.json, f"{path} [{video.clock(c.start_s)}–{video.clock(c.end_s)}] "
+                                f"{c.text} (confidence {c.confidence:.2f})")
+
+    try:
+        captions = video.caption_scenes(engine, path, on_scene=shown)
+    except Exception as exc:
+        record = {"video": path, "error": item_error(exc, args.debug, path)}
+        emit(record, args.json, f"{path}: error: {record['error']}")
+        return 1
+    for target, text in ((args.srt, video.to_srt), (args.vtt, video.to_vtt)):
+        if target:
+            Path(target).write_text(text(captions), encoding="utf-8")
+            print(f"Wrote {len(captions)} cues to {target}", file=sys.stderr, flush=True)
+    return 0
 
 
 def _cmd_ask(args: argparse.Namespace) -> int:
@@ -218,7 +251,13 @@ def _register_builtin(sub: "argparse._SubParsersAction[argparse.ArgumentParser]"
     caption = sub.add_parser("caption", help="describe images in one sentence",
                              description="Caption each image; a failing file does not stop "
                                          "the others (exit status 1 if any failed).")
-    caption.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
+    caption.add_argument("images", nargs="+", metavar="IMAGE",
+                         help="image files, or videos (MP4, MKV, WebM, MOV, AVI): one caption "
+                              "per scene")
+    caption.add_argument("--srt", metavar="FILE", default=None,
+                         help="write the video's scene captions as SRT subtitles")
+    caption.add_argument("--vtt", metavar="FILE", default=None,
+                         help="write the video's scene captions as WebVTT subtitles")
     add_model_options(caption)
     _add_heatmap_option(caption)
     caption.set_defaults(func=_cmd_caption)
@@ -240,7 +279,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="VLM Desktop. Without a command the window opens; these commands run "
-                    "headless and offline.")
+                    "headless and offline.",
+        epilog=f"To open the window on a picture: {PROG} photo.jpg. The demo catalog is "
+               f"available to the catalog commands as --catalog demo.")
     parser.add_argument("-V", "--version", action="version", version=f"{PROG} {__version__}")
     parser.add_argument("--self-test", action="store_true",
                         help="check that this installation works, headless and offline, and exit")

@@ -71,9 +71,14 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     quarantine.add_argument("--json", action="store_true", help="(always JSON)")
     quarantine.set_defaults(func=_cmd_quarantine)
 
+    from vlm_desktop import cli_cluster
+
+    cli_cluster.register(cmds, _catalog_option, _store, _open_engine)
+
 
 def _catalog_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--catalog", metavar="DB", required=True, help="the catalog database file")
+    parser.add_argument("--catalog", metavar="DB", required=True,
+                        help="the catalog database file, or `demo` for the demo catalog")
 
 
 def _open_engine(args: argparse.Namespace) -> "Engine":
@@ -98,10 +103,17 @@ def _err(text: str) -> None:
 def _store(args: argparse.Namespace, must_exist: bool = True) -> "CatalogStore":
     from pathlib import Path
 
+    from vlm_desktop.core.catalog import demo
     from vlm_desktop.core.catalog.store import CatalogStore
 
+    if args.catalog == demo.DEMO_NAME and not Path(args.catalog).exists():
+        # `demo` names the shipped demo catalog (a file called "demo" here still wins).
+        store, _report = demo.open_demo_catalog()
+        args.catalog = str(store.path)
+        return store
     if must_exist and not Path(args.catalog).is_file():
-        raise FileNotFoundError(f"No catalog at {args.catalog}; create it with `catalog import`.")
+        raise FileNotFoundError(f"No catalog at {args.catalog}; create it with `catalog import`, "
+                                f"or use --catalog demo for the demo catalog.")
     return CatalogStore(args.catalog)
 
 
@@ -167,7 +179,8 @@ def _build_search_index(store: "CatalogStore", engine: "Engine") -> None:
 def _cmd_stats(args: argparse.Namespace) -> int:
     store = _store(args)
     stats = store.stats()
-    _out({"items": stats.items, "indexed": stats.indexed, "quarantined": stats.quarantined,
+    _out({"catalog": str(store.path), "items": stats.items, "indexed": stats.indexed,
+          "quarantined": stats.quarantined,
           "purchases": stats.purchases, "models": store.models(),
           "categories": store.categories(), "root": store.get_meta("root"),
           "vector_index": _index_stats(store)})
@@ -240,7 +253,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
     search = _keyword_only_search(store) if engine is None else \
         CatalogSearch.for_engine(store, engine)
     if engine is not None:
-        _warn_if_unindexed(store, engine)
+        _warn_if_unindexed(store, engine, args.model)
     status = 0
     for q in queries:
         if "error" in q:
@@ -270,15 +283,32 @@ def _cmd_search(args: argparse.Namespace) -> int:
     return status
 
 
-def _warn_if_unindexed(store: "CatalogStore", engine: "Engine") -> None:
+def _warn_if_unindexed(store: "CatalogStore", engine: "Engine", model: Optional[str]) -> None:
     """Say so when the model has no vectors in this catalog (vectors are kept per model)."""
     from vlm_desktop.core.catalog.indexer import model_key
 
     if store.embedding_count(model_key(engine)) == 0:
+        from vlm_desktop.core.models import BUILTIN_RECORD
+
         name = engine.info().name
+        model = model or (None if name == BUILTIN_RECORD.label else name)
         _err(f"note: no item of this catalog has vectors from {name} yet, so only keywords "
-             f"can match; index it with: vlm-desktop catalog import FOLDER --catalog "
-             f"{store.path} --model {name}")
+             f"can match; index it with: {_index_command(store, model)}")
+
+
+def _index_command(store: "CatalogStore", model: Optional[str]) -> str:
+    """The exact `catalog import` line that gives this catalog vectors from this model."""
+    import shlex
+
+    from vlm_desktop.core.catalog import demo
+
+    words = ["vlm-desktop", "catalog", "import", "FOLDER", "--catalog", str(store.path)]
+    if store.path.resolve() == (demo.catalogs_dir() / f"{demo.DEMO_NAME}.db").resolve():
+        src = demo.demo_folder()
+        words[3:] = [str(src), "--metadata", str(src / "catalog.csv"), "--catalog", "demo"]
+    if model:
+        words += ["--model", model]
+    return shlex.join(words)
 
 
 def _keyword_only_search(store: "CatalogStore"):

@@ -138,6 +138,20 @@ class _SelfTest:
             # Source checkouts, wheels and the frozen build all keep resources as real files.
             return _search_demo(self.engine, Path(str(demo)), Path(tmp))
 
+    def video(self) -> str:
+        """Encode the cat photo and a grey card as a two-scene clip, then caption its scenes:
+        FFmpeg (inside PyAV) must be present and working in this build."""
+        from vlm_desktop.core import video
+
+        image = self._need_image()
+        with tempfile.TemporaryDirectory(prefix="vlm-desktop-selftest-") as tmp:
+            clip = _two_scene_clip(image, Path(tmp) / "selftest.mkv")
+            captions = video.caption_scenes(self.engine, clip)
+        if len(captions) != 2:
+            raise SelfTestFailure(f"found {len(captions)} scenes in a two-scene clip")
+        _expect_words(captions[0].text, "video caption")
+        return f"2 scenes; first: {captions[0].text!r}"
+
     def _need_image(self) -> Any:
         if self.engine is None or self.image is None:
             raise SelfTestFailure("an earlier step failed (model or image not loaded)")
@@ -203,6 +217,21 @@ def _sample_catalog(demo: Path, dest: Path, count: int) -> Path:
     return dest
 
 
+def _two_scene_clip(image: Any, path: Path, fps: int = 5) -> Path:
+    import av
+    from PIL import Image
+
+    frames = [image.convert("RGB").resize((224, 160))] * (2 * fps)
+    frames += [Image.new("RGB", (224, 160), (128, 128, 128))] * (2 * fps)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("mpeg4", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 224, 160, "yuv420p"
+        for frame in frames:
+            out.mux(stream.encode(av.VideoFrame.from_image(frame)))
+        out.mux(stream.encode())
+    return path
+
+
 def _expect_words(text: str, what: str) -> None:
     lowered = text.lower()
     if not any(word in lowered for word in EXPECTED_WORDS):
@@ -216,7 +245,8 @@ def run(device: str = "auto") -> dict[str, Any]:
     test = _SelfTest(device)
     steps = [("offline_flags", test.offline_flags), ("load_model", test.load_model),
              ("load_image", test.load_image), ("caption", test.caption),
-             ("answer", test.answer), ("catalog_search", test.catalog_search)]
+             ("answer", test.answer), ("video", test.video),
+             ("catalog_search", test.catalog_search)]
     start = time.perf_counter()
     with no_network():
         results = [_run_step(name, fn) for name, fn in steps]

@@ -86,3 +86,30 @@ def test_searching_with_a_model_that_indexed_nothing_says_how_to_index(run, monk
     code, out, err = run("search", "--catalog", db, "--text", "shoe")
     assert code == 0 and "no item of this catalog has vectors from another-model" in err
     assert "--model another-model" in err
+
+
+def test_catalog_demo_names_the_shipped_demo_catalog(run, home_dir):
+    # A new user types what the README says; the demo catalog is found, not "No catalog at demo".
+    code, out, err = run("search", "--catalog", "demo", "--text", "red car", "--mode", "keyword")
+    assert code == 0
+    assert out[0]["results"] and "car" in out[0]["results"][0]["title"].lower()
+    code, out, _ = run("stats", "--catalog", "demo")
+    assert out[0]["items"] > 100 and str(home_dir) in out[0]["catalog"]
+
+
+def test_unindexed_hint_is_a_command_that_runs(run, home_dir):
+    _code, _out, err = run("search", "--catalog", "demo", "--text", "red car")
+    hint = err.split("index it with: ", 1)[1].strip()
+    assert hint.startswith("vlm-desktop catalog import ") and "--catalog demo" in hint
+    assert "FOLDER" not in hint and "--model VLM Lite" not in hint
+
+
+def test_missing_catalog_is_a_clear_error(run, tmp_path):
+    code, _out, err = run("stats", "--catalog", str(tmp_path / "nope.db"))
+    assert code != 0 and "No catalog at" in err and "--catalog demo" in err
+    assert "unexpected" not in err.lower()
+
+
+def test_help_says_how_to_open_a_picture(capsys):
+    assert cli.main(["--help"]) == 0
+    assert "vlm-desktop photo.jpg" in capsys.readouterr().out

@@ -8,7 +8,7 @@ import pytest
 
 from vlm_desktop.core.engine import registry
 from vlm_desktop.core.engine.fake import FakeEngine
-from vlm_desktop.core.engine.registry import ModelEntry, ModelUnavailable
+from vlm_desktop.core.engine.registry import ModelRecord, ModelUnavailable
 
 TIMEOUT_MS = 10000
 
@@ -35,12 +35,12 @@ def shown_windows(qtbot):
 class FakeRegistry:
     """Stands in for the installed models; records which ones the window asked to load."""
 
-    def __init__(self, entries: list[ModelEntry]) -> None:
+    def __init__(self, entries: list[ModelRecord]) -> None:
         self.entries = entries
         self.requested: list[Optional[str]] = []
         self.engines: list[FakeEngine] = []
 
-    def available_models(self) -> list[ModelEntry]:
+    def available_models(self) -> list[ModelRecord]:
         return list(self.entries)
 
     def engine_factory(self, name: Optional[str]):
@@ -60,7 +60,7 @@ class FakeRegistry:
 @pytest.fixture()
 def install_models(monkeypatch, home_dir):
     """`install_models(entries)`: the window sees exactly these models; returns the registry."""
-    def install(entries: list[ModelEntry]) -> FakeRegistry:
+    def install(entries: list[ModelRecord]) -> FakeRegistry:
         fake = FakeRegistry(entries)
         monkeypatch.setattr(registry, "available_models", fake.available_models)
         monkeypatch.setattr(registry, "engine_factory", fake.engine_factory)

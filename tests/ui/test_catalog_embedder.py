@@ -15,7 +15,7 @@ from _catalog_helpers import make_catalog  # noqa: E402
 
 from vlm_desktop.core.catalog.importer import import_folder  # noqa: E402
 from vlm_desktop.core.catalog.store import CatalogStore  # noqa: E402
-from vlm_desktop.core.engine.registry import ModelEntry  # noqa: E402
+from vlm_desktop.core.engine.registry import ModelRecord  # noqa: E402
 from vlm_desktop.core.engine.types import (  # noqa: E402
     ALL_CAPABILITIES,
     CAP_CAPTION,
@@ -28,15 +28,13 @@ from vlm_desktop.ui.main_window import MainWindow  # noqa: E402
 from vlm_desktop.ui.settings import AppSettings  # noqa: E402
 
 TIMEOUT = 10000
-LITE = ModelEntry("lite", "VLM Lite (built-in)", "lite", builtin=True,
-                  capabilities=ALL_CAPABILITIES)
-CAPTIONER = ModelEntry("blip-tiny", "blip-tiny (BLIP captioning)", "hf-blip",
-                       capabilities=frozenset({CAP_CAPTION}))  # cannot answer, like BLIP
-EMBEDDER = ModelEntry("clip-tiny", "clip-tiny (CLIP)", "hf-clip",
-                      capabilities=frozenset({CAP_EMBED, CAP_RELEVANCE}))
+LITE = ModelRecord("lite", "", "lite", "VLM Lite (built-in)", "", ALL_CAPABILITIES, builtin=True)
+CAPTIONER = ModelRecord("blip-tiny", "", "hf-blip", "BLIP captioning", "",
+                        frozenset({CAP_CAPTION}))  # cannot answer, like BLIP
+EMBEDDER = ModelRecord("clip-tiny", "", "hf-clip", "CLIP", "", frozenset({CAP_EMBED, CAP_RELEVANCE}))
 
 
-def _key(entry: ModelEntry) -> str:
+def _key(entry: ModelRecord) -> str:
     return f"{entry.display_name}@1"  # FakeEngine's version is "1"; see indexer.model_key
 
 
@@ -77,7 +75,7 @@ def window(qtbot, open_window):
     return win
 
 
-def _wait_indexed(qtbot, win: MainWindow, entry: ModelEntry, total: int) -> None:
+def _wait_indexed(qtbot, win: MainWindow, entry: ModelRecord, total: int) -> None:
     store = win.catalog_panel.jobs.store
     qtbot.waitUntil(lambda: store.embedding_count(_key(entry)) == total, timeout=TIMEOUT)
     qtbot.waitUntil(lambda: not win.catalog_panel.jobs.indexing, timeout=TIMEOUT)

@@ -103,14 +103,14 @@ def test_a_price_question_is_answered_from_the_catalog(qtbot, window, tmp_path):
     with qtbot.waitSignal(win.loader.loaded, timeout=TIMEOUT):
         win.open_path(str(query))
     win.ask("How much does this cost?")
-    qtbot.waitUntil(lambda: not win._answers, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: not win.document.answering, timeout=TIMEOUT)
     answers = [e.answer for e in _entries(win) if e.answer is not None]
     assert len(answers) == 1
     assert answers[0].kind == "catalog"
     assert "59.50 EUR" in answers[0].text and "Red trail shoe" in answers[0].text
     # An ordinary question still goes to the model.
     win.ask("What colour is it?")
-    qtbot.waitUntil(lambda: not win._answers, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: not win.document.answering, timeout=TIMEOUT)
     assert [e.answer.kind for e in _entries(win)] == ["catalog", "color"]
 
 

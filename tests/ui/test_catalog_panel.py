@@ -136,3 +136,25 @@ def test_retry_unreadable_files_tries_them_again(qtbot, setup, tmp_path):
         pass
     assert panel.jobs.store.quarantine() == []
     assert panel.jobs.store.item_by_path("shoes/broken.png") is not None
+
+
+def test_keyword_search_works_with_no_catalog_model(qtbot, tmp_path, home_dir):
+    """With no model that can make vectors the panel says keyword search is all there is:
+    then keyword search must find items by their words, without waiting for any model."""
+    store, _paths = make_store(tmp_path, "image,title,category,price\n"
+                               "cameras/camera_02.png,Pocket zoom camera,Cameras,120\n", n_per=3)
+    client = InferenceClient()  # no model loaded, none on its way
+    panel = CatalogPanel(client, store=store, open_demo=False)
+    qtbot.addWidget(panel)
+    try:
+        panel.show_no_embedder("No installed model can find similar images.")
+        panel.search_box.setText("zoom")
+        with qtbot.waitSignal(panel.results_shown, timeout=TIMEOUT) as shown:
+            qtbot.keyClick(panel.search_box, Qt.Key.Key_Return)
+        assert shown.args[0] >= 1
+        assert panel.model.entry(0).item.title == "Pocket zoom camera"
+        assert panel.model.entry(0).score is None  # found by its words, no vector
+        assert "failed" not in panel.status.text()
+    finally:
+        panel.shutdown()
+        assert client.shutdown(TIMEOUT)

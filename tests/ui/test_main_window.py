@@ -192,11 +192,38 @@ def test_export_writes_a_png_of_the_image_with_its_overlay(qtbot, make_window, t
     _open(qtbot, window, _image(tmp_path, "red.png", (220, 30, 30)))
     qtbot.mouseClick(window.caption_panel.chips[0], Qt.MouseButton.LeftButton)
     out = tmp_path / "out.png"
-    with qtbot.waitSignal(window.client.finished, timeout=TIMEOUT_MS):
-        window.export_to(str(out))
+    job = window.export_to(str(out))
+    qtbot.waitUntil(lambda: job.done, timeout=TIMEOUT_MS)
     with Image.open(out) as saved:
         assert saved.format == "PNG" and saved.size == (64, 48)
     assert str(out) in window.message_bar.text
+
+
+def test_export_does_not_wait_for_the_model(qtbot, make_window, tmp_path):
+    """Exporting needs no model: it finishes while the model is busy with something else."""
+    import threading
+
+    from vlm_desktop.workers.inference_worker import Request
+
+    window = make_window()
+    _open(qtbot, window, _image(tmp_path, "red.png", (220, 30, 30)))
+    qtbot.mouseClick(window.caption_panel.chips[0], Qt.MouseButton.LeftButton)
+    gate, entered = threading.Event(), threading.Event()
+
+    def busy_model(engine, state):  # a long request holding the model's thread
+        entered.set()
+        while not gate.wait(0.01):
+            state.check()
+
+    window.client.submit(Request("long work", busy_model))
+    assert entered.wait(5)
+    out = tmp_path / "while-busy.png"
+    try:
+        window.export_to(str(out))
+        qtbot.waitUntil(lambda: str(out) in window.message_bar.text, timeout=3000)
+        assert out.is_file() and not gate.is_set()
+    finally:
+        gate.set()
 
 
 def test_errors_appear_in_the_message_bar_not_a_dialog(qtbot, make_window, tmp_path):
@@ -228,8 +255,8 @@ def test_pasting_a_web_address_says_the_app_is_offline(make_window):
 
 def test_device_menu_offers_the_cuda_devices_the_worker_lists(qtbot, make_window):
     window = make_window(start=False, devices=lambda: [("cuda:0", "Test GPU")])
-    with qtbot.waitSignal(window.client.finished, timeout=TIMEOUT_MS):
-        window.start_model()
+    window.start_model()
+    qtbot.waitUntil(lambda: len(window.actions_.device_menu.actions()) == 3, timeout=TIMEOUT_MS)
     names = [a.text() for a in window.actions_.device_menu.actions()]
     assert names == ["&Automatic", "&CPU", "CUDA &0: Test GPU"]
     checked = [a.data() for a in window.actions_.device_group.actions() if a.isChecked()]

@@ -12,7 +12,7 @@ from PySide6.QtCore import QSettings
 from vlm_desktop.core.cancel import JobState
 from vlm_desktop.core.device import DeviceChoice
 from vlm_desktop.core.engine.fake import FakeEngine
-from vlm_desktop.core.engine.registry import GpuOutOfMemory, ModelEntry
+from vlm_desktop.core.engine.registry import GpuOutOfMemory, ModelRecord
 from vlm_desktop.core.engine.types import (
     ALL_CAPABILITIES,
     CAP_ANSWER,
@@ -26,10 +26,8 @@ from vlm_desktop.workers import inference_worker
 
 TIMEOUT_MS = 5000
 CAPTION_ONLY = frozenset({CAP_CAPTION})
-LITE = ModelEntry("lite", "VLM Lite (built-in)", "lite", builtin=True,
-                  capabilities=ALL_CAPABILITIES)
-BLIP = ModelEntry("blip-tiny", "blip-tiny (BLIP captioning)", "hf-blip", "/models/blip",
-                  capabilities=CAPTION_ONLY)
+LITE = ModelRecord("lite", "", "lite", "VLM Lite (built-in)", "", ALL_CAPABILITIES, builtin=True)
+BLIP = ModelRecord("blip-tiny", "/models/blip", "hf-blip", "BLIP captioning", "", CAPTION_ONLY)
 
 
 @pytest.fixture()
@@ -140,10 +138,10 @@ def test_partial_answer_text_shows_before_the_final_answer(qtbot, make_window, t
     window = make_window(resolve_factory=_fake_with(ALL_CAPABILITIES))
     _open(qtbot, window, tmp_path)
     seen: list[str] = []
-    # Connected after the window's own slot, so this sees what the entry shows.
-    window.client.partial.connect(lambda rid, value: seen.append(window.chat_panel.entries[-1].text))
-    window.ask("What colour is it?")
+    job = window.ask("What colour is it?")
     entry = window.chat_panel.entries[-1]
+    # Connected after the window's own slot, so this sees what the entry shows.
+    job.partial.connect(lambda value: seen.append(entry.text))
     qtbot.waitUntil(lambda: entry.answer is not None, timeout=TIMEOUT_MS)
     final = entry.answer.text
     assert seen == [final[: len(final) // 2] + "…"]
@@ -163,7 +161,14 @@ class StreamingCaptions(FakeEngine):
 def test_partial_caption_text_is_replaced_by_the_final_caption(qtbot, make_window, tmp_path):
     window = make_window(resolve_factory=lambda name: (lambda choice: StreamingCaptions()))
     seen: list[str] = []
-    window.client.partial.connect(lambda rid, value: seen.append(window.caption_panel.text))
+    panel = window.caption_panel
+    show_partial = panel.show_partial
+
+    def record(text: str) -> None:  # what the panel shows after each streamed piece
+        show_partial(text)
+        seen.append(panel.text)
+
+    panel.show_partial = record
     _open(qtbot, window, tmp_path)
     qtbot.waitUntil(lambda: window.caption_panel.caption is not None, timeout=TIMEOUT_MS)
     final = window.caption_panel.caption.text
@@ -180,8 +185,8 @@ def test_manage_models_opens_the_dialog_and_its_changes_refresh_the_menu(
     dialog = window._model_dialog
     assert dialog is not None and dialog.isVisible()
 
-    fake_registry.entries.append(ModelEntry("clip-tiny", "clip-tiny (CLIP)", "hf-clip",
-                                            capabilities=frozenset({CAP_EMBED})))
+    fake_registry.entries.append(ModelRecord("clip-tiny", "", "hf-clip", "CLIP", "",
+                                             frozenset({CAP_EMBED})))
     dialog.models_changed.emit()
     names = [text for text, _ in _menu_models(window)]
     assert names[-1] == "3 clip-tiny (CLIP)"

@@ -79,7 +79,7 @@ def test_caption_signals_arrive_in_order_with_the_result(loaded, qtbot, red_imag
     rec = Recorder(loaded)
     with qtbot.waitSignals([loaded.started, loaded.result, loaded.finished], order="strict",
                            timeout=TIMEOUT_MS):
-        rid = loaded.submit(Request("caption", lambda e, s: e.caption(red_image, s)))
+        rid = loaded.submit(Request("caption", lambda e, s: e.caption(red_image, s))).id
     assert rec.names_for(rid) == ["started", "result", "finished"]
     caption = rec.events[1][2]
     assert isinstance(caption, Caption)
@@ -96,7 +96,7 @@ def test_progress_and_partial_arrive_before_the_result(loaded, qtbot, red_image)
     rec = Recorder(loaded)
     with qtbot.waitSignals([loaded.started, loaded.progress, loaded.partial, loaded.result,
                             loaded.finished], order="strict", timeout=TIMEOUT_MS):
-        rid = loaded.submit(Request("answer", fn))
+        rid = loaded.submit(Request("answer", fn)).id
     progress = [e for e in rec.events if e[0] == "progress"]
     partial = [e for e in rec.events if e[0] == "partial"]
     result = [e for e in rec.events if e[0] == "result"]
@@ -110,7 +110,7 @@ def test_cancel_mid_run_gives_cancelled_then_finished_and_no_result(loaded, qtbo
     rec = Recorder(loaded)
     gate, entered = threading.Event(), threading.Event()
     with qtbot.waitSignal(loaded.started, timeout=TIMEOUT_MS):
-        rid = loaded.submit(Request("caption", gated(gate, entered)))
+        rid = loaded.submit(Request("caption", gated(gate, entered))).id
     assert entered.is_set()
     with qtbot.waitSignals([loaded.cancelled, loaded.finished], order="strict",
                            timeout=TIMEOUT_MS):
@@ -123,8 +123,8 @@ def test_cancel_of_a_queued_request_never_starts_it(loaded, qtbot):
     rec = Recorder(loaded)
     gate = threading.Event()
     with qtbot.waitSignal(loaded.started, timeout=TIMEOUT_MS):
-        running = loaded.submit(Request("caption", gated(gate)))
-    queued = loaded.submit(Request("caption", lambda e, s: "should not run"))
+        running = loaded.submit(Request("caption", gated(gate))).id
+    queued = loaded.submit(Request("caption", lambda e, s: "should not run")).id
     with qtbot.waitSignal(loaded.finished, check_params_cb=lambda i: i == queued,
                           timeout=TIMEOUT_MS):
         loaded.cancel(queued)
@@ -141,8 +141,8 @@ def test_newer_request_on_a_topic_supersedes_the_older_one(loaded, qtbot, red_im
     gate = threading.Event()
     with qtbot.waitSignal(loaded.started, timeout=TIMEOUT_MS):
         # This fn ignores cancellation, as a model stuck in one long call would.
-        old = loaded.submit(Request("caption", gated(gate, poll=False), topic="image"))
-    new = loaded.submit(Request("caption", lambda e, s: e.caption(red_image, s), topic="image"))
+        old = loaded.submit(Request("caption", gated(gate, poll=False), topic="image")).id
+    new = loaded.submit(Request("caption", lambda e, s: e.caption(red_image, s), topic="image")).id
     gate.set()
     with qtbot.waitSignal(loaded.finished, check_params_cb=lambda i: i == new,
                           timeout=TIMEOUT_MS):
@@ -154,8 +154,8 @@ def test_newer_request_on_a_topic_supersedes_the_older_one(loaded, qtbot, red_im
 def test_result_already_on_its_way_when_cancelled_is_dropped(loaded, qtbot):
     rec = Recorder(loaded)
     gate, entered = threading.Event(), threading.Event()
-    done = loaded.submit(Request("caption", lambda e, s: "stale"))
-    blocker = loaded.submit(Request("caption", gated(gate, entered)))
+    done = loaded.submit(Request("caption", lambda e, s: "stale")).id
+    blocker = loaded.submit(Request("caption", gated(gate, entered))).id
     # The worker reports `done` before it starts `blocker`; the GUI thread has not seen it yet.
     assert entered.wait(TIMEOUT_MS / 1000)
     loaded.cancel(done)
@@ -175,7 +175,7 @@ def test_unexpected_error_gives_a_message_then_finished_and_is_logged(qtbot, cli
     with caplog.at_level(logging.ERROR, logger="vlm_desktop.worker"):
         with qtbot.waitSignals([client.error, client.finished], order="strict",
                                timeout=TIMEOUT_MS):
-            rid = client.submit(Request("answer", lambda e, s: e.answer(red_image, "boom?", s)))
+            rid = client.submit(Request("answer", lambda e, s: e.answer(red_image, "boom?", s))).id
     assert rec.names_for(rid) == ["started", "error", "finished"]
     _, _, message, details = rec.events[1]
     assert message == "Unexpected error in answer: fake engine failure requested by the test"
@@ -198,7 +198,7 @@ def test_request_without_a_model_says_so(client, qtbot):
     rec = Recorder(client)
     with qtbot.waitSignals([client.error, client.finished], order="strict",
                            timeout=TIMEOUT_MS):
-        rid = client.submit(Request("caption", lambda e, s: "unreachable"))
+        rid = client.submit(Request("caption", lambda e, s: "unreachable")).id
     assert rec.names_for(rid) == ["error", "finished"]
     assert rec.events[0][2] == NO_MODEL_MESSAGE
 
@@ -210,7 +210,7 @@ def test_interactive_request_overtakes_queued_batch_work(loaded, qtbot):
     gate = threading.Event()
 
     def submit(name: str, priority: Priority, fn=lambda e, s: None) -> int:
-        rid = loaded.submit(Request(name, fn, priority=priority))
+        rid = loaded.submit(Request(name, fn, priority=priority)).id
         names[rid] = name
         return rid
 
@@ -337,8 +337,8 @@ def test_shutdown_cancels_running_work_and_leaves_no_thread(loaded, qtbot):
     rec = Recorder(loaded)
     gate = threading.Event()
     with qtbot.waitSignal(loaded.started, timeout=TIMEOUT_MS):
-        rid = loaded.submit(Request("index", gated(gate), priority=Priority.BATCH))
-    queued = loaded.submit(Request("index", lambda e, s: None, priority=Priority.BATCH))
+        rid = loaded.submit(Request("index", gated(gate), priority=Priority.BATCH)).id
+    queued = loaded.submit(Request("index", lambda e, s: None, priority=Priority.BATCH)).id
     assert loaded.shutdown(TIMEOUT_MS)
     assert running_threads() == []
     qtbot.waitUntil(lambda: rec.names_for(queued)[-1:] == ["finished"], timeout=TIMEOUT_MS)

@@ -21,7 +21,7 @@ from vlm_desktop.core.engine.hf.families import CAPABILITY_NAMES, UnsupportedMod
 from vlm_desktop.core.engine.hf.weights import WeightsRefused, check_weights
 from vlm_desktop.core.engine.types import ALL_CAPABILITIES
 
-BUILTIN_NAME = "lite"  # mirrors registry.BUILTIN_NAME without importing the registry
+BUILTIN_NAME = "lite"  # the built-in model's name (engine.registry re-exports it)
 MANIFEST = "models.json"
 _NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -64,6 +64,11 @@ class ModelRecord:
     copied: bool = True
     builtin: bool = False
     imported_at: float = field(default=0.0)
+
+    @property
+    def display_name(self) -> str:
+        """How menus name it: the built-in model by its label, others as "name (label)"."""
+        return self.label if self.builtin else f"{self.name} ({self.label})"
 
     def to_json(self) -> dict:
         data = asdict(self)

@@ -17,7 +17,7 @@ from PySide6.QtGui import QColor, QFontMetrics, QIcon, QImage, QPainter, QPalett
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from vlm_desktop.core.catalog.store import CatalogItem
-from vlm_desktop.workers.catalog_jobs import THUMB_SIDE, ThumbnailLoader
+from vlm_desktop.workers.thumbnails import THUMB_SIDE, ThumbnailLoader
 
 ItemRole = Qt.ItemDataRole.UserRole + 1
 PathRole = Qt.ItemDataRole.UserRole + 2

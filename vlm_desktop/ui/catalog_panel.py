@@ -49,15 +49,11 @@ from vlm_desktop.ui.catalog_model import (
     ItemRole,
     price_text,
 )
-from vlm_desktop.workers.catalog_jobs import (
-    CatalogJobs,
-    Recommendations,
-    SimilarItems,
-    StoreOpener,
-    ThumbnailLoader,
-    WhySimilar,
-)
-from vlm_desktop.workers.inference_worker import EMBED, InferenceClient, Request
+from vlm_desktop.core.catalog.session import Recommendations, SimilarItems, WhySimilar
+from vlm_desktop.workers.catalog_jobs import CatalogJobs
+from vlm_desktop.workers.store_opener import StoreOpener
+from vlm_desktop.workers.thumbnails import ThumbnailLoader
+from vlm_desktop.workers.inference_worker import InferenceClient, Request
 
 log = logging.getLogger(__name__)
 
@@ -336,7 +332,7 @@ class CatalogPanel(QWidget):
         if not folder:
             return
         from vlm_desktop.ui.catalog_import_dialog import CatalogImportDialog
-        from vlm_desktop.workers.catalog_jobs import find_metadata
+        from vlm_desktop.core.catalog.opening import find_metadata
 
         dialog = CatalogImportDialog(folder, find_metadata(Path(folder)), self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
@@ -393,7 +389,7 @@ class CatalogPanel(QWidget):
         self.status.setToolTip(str(store.path))
         self._remember(str(store.path))
         self.catalog_opened.emit(str(store.path))
-        if self.client.has_engine(EMBED):
+        if self.jobs.model_ready:
             self._after_engine()
 
     def _on_embedder_loading(self, name: str) -> None:
@@ -439,17 +435,17 @@ class CatalogPanel(QWidget):
             self.why_button.setChecked(False)  # its maps were of the previous image
         self._image = image
         self.why_button.setEnabled(self._current is not None)
-        if self.jobs is None or not self.client.has_engine(EMBED):
+        if not self.model_ready():
             return
         self.status.setText("Looking for similar items…")
         self.jobs.similar_to_image(image, RESULTS_K, self.filters())
 
     def run_search(self) -> None:
         text = self.search_box.text().strip()
-        if self.jobs is None or not self.client.has_engine(EMBED):
+        if self.jobs is None:
             return
         if not text:
-            if self._image is not None:
+            if self._image is not None and self.model_ready():
                 self.show_similar_to(self._image)
             return
         self.status.setText(f"Searching for “{text}”…")
@@ -461,8 +457,12 @@ class CatalogPanel(QWidget):
             self.jobs.more_like_this(self._current.id, RESULTS_K, self.filters())
 
     def refresh_recommendations(self) -> None:
-        if self.jobs is not None and self.client.has_engine(EMBED):
+        if self.model_ready():
             self.jobs.recommendations(RECOMMEND_K)
+
+    def model_ready(self) -> bool:
+        """A catalog is open and its model is loaded: pictures can be compared."""
+        return self.jobs is not None and self.jobs.model_ready
 
     def answer_request(self, image: Image.Image, question: str) -> Optional[Request]:
         """A worker request answering `question` from the catalog, or None when it is not a

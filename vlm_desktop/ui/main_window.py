@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from PIL import Image
-from PySide6.QtCore import QMimeData, Qt, QTimer, QUrl
+from PySide6.QtCore import QMimeData, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QDesktopServices, QGuiApplication, QImage, QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
@@ -25,7 +25,7 @@ from vlm_desktop import APP_NAME
 from vlm_desktop.core import paths
 from vlm_desktop.core.device import DeviceChoice
 from vlm_desktop.core.engine import registry
-from vlm_desktop.core.engine.registry import EngineFactory, ModelEntry, ModelUnavailable
+from vlm_desktop.core.engine.registry import EngineFactory
 from vlm_desktop.core.engine.types import (
     CAP_ANSWER,
     CAP_CAPTION,
@@ -39,15 +39,21 @@ from vlm_desktop.core.images import file_dialog_filter
 from vlm_desktop.ui.about_dialog import AboutDialog
 from vlm_desktop.ui.capabilities import missing_reason
 from vlm_desktop.ui.caption_panel import CaptionPanel
-from vlm_desktop.ui.chat_panel import ChatEntry, ChatPanel
+from vlm_desktop.ui.chat_panel import ChatPanel
+from vlm_desktop.ui.image_document import CANCELLED_CAPTION, ImageDocument
+from vlm_desktop.ui.image_input import read_mime
 from vlm_desktop.ui.image_view import ImageView
 from vlm_desktop.ui.message_bar import Level, MessageBar
-from vlm_desktop.ui.overlay_controls import OverlayControls, heatmap_qimage
+from vlm_desktop.ui.model_session import ModelSession
+from vlm_desktop.ui.heatmap_overlay import HeatmapOverlay
+from vlm_desktop.ui.overlay_controls import OverlayControls
 from vlm_desktop.ui.settings import AppSettings
 from vlm_desktop.ui.status_bar import StatusBar
 from vlm_desktop.ui.window_actions import WindowActions
+from vlm_desktop.ui.window_rules import WorkState, busy_indicator, question_box
 from vlm_desktop.workers.image_loader import ImageLoader
-from vlm_desktop.workers.inference_worker import EMBED, MAIN, InferenceClient, Request
+from vlm_desktop.workers.inference_worker import InferenceClient
+from vlm_desktop.workers.jobs import Job, OffThread
 
 log = logging.getLogger(__name__)
 
@@ -86,27 +92,19 @@ class MainWindow(QMainWindow):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.settings = settings
-        self.model_name = model_name or settings.model or None
-        self._installed: list[ModelEntry] = []
         self._model_dialog: QDialog | None = None
-        self.device = device or settings.device
-        self._resolve_factory = resolve_factory
         self._device_lister = device_lister
         self.client = client or InferenceClient(self)
+        self.models_ = ModelSession(self.client, settings,
+                                    model_name=model_name or settings.model or None,
+                                    device=device or settings.device,
+                                    resolve_factory=resolve_factory,
+                                    with_catalog=with_catalog, parent=self)
         self.loader = loader or ImageLoader(self)
-        self.info: ModelInfo | None = None
-        self.embed_info: ModelInfo | None = None  # the catalog's embedding model
-        self.device_choice: DeviceChoice | None = None
-        self.image: Image.Image | None = None
-        self.image_label = ""
-        self.heatmap: HeatMap | None = None
-        self._similarity_map: HeatMap | None = None  # the catalog's "Why similar?" map
-        self.caption_id: int | None = None
-        self._answers: dict[int, ChatEntry] = {}
-        self._other: dict[int, str] = {}  # request id → kind, for devices/export requests
-        self._started_at: dict[int, float] = {}
-        self._loading_model = False
-        self._requested: dict[str, str] = {}  # slot → the model last asked for
+        self.document = ImageDocument(self.client, self)
+        self._background = OffThread("window background work", max_threads=1)
+        self._exports: set[Job] = set()
+        self._devices_job: Job | None = None
         self._opening = False
         self._sized_dock = False
         self._shut_down: bool | None = None  # None until shut down, then whether it stopped
@@ -120,6 +118,9 @@ class MainWindow(QMainWindow):
         self.overlay_controls = OverlayControls(self.actions_.heatmap, settings.overlay_opacity)
         self._image_column.layout().addWidget(self.overlay_controls)
         self.overlay_controls.opacity_changed.connect(self._on_opacity)
+        self.overlay = HeatmapOverlay(self.document, self.view, self.overlay_controls,
+                                      self.actions_.heatmap, self.caption_panel,
+                                      self.chat_panel, self)
         self.catalog_panel = self._add_catalog_dock() if with_catalog else None
         self._connect()
         self._refresh_recent()
@@ -127,6 +128,48 @@ class MainWindow(QMainWindow):
         self.actions_.set_devices([], self.device)
         self._update_actions()
         self._restore_geometry()
+
+    @property
+    def info(self) -> ModelInfo | None:
+        """The captioning model's info while it is loaded."""
+        return self.models_.main.info
+
+    @property
+    def embed_info(self) -> ModelInfo | None:
+        """The catalog's embedding model's info while it is loaded."""
+        return self.models_.catalog.info
+
+    @property
+    def device_choice(self) -> DeviceChoice | None:
+        return self.models_.main.choice
+
+    @property
+    def device(self) -> str:
+        return self.models_.device
+
+    @property
+    def model_name(self) -> str | None:
+        return self.models_.model_name
+
+    @model_name.setter
+    def model_name(self, name: str | None) -> None:
+        self.models_.model_name = name
+
+    @property
+    def image(self) -> Image.Image | None:
+        return self.document.image
+
+    @property
+    def image_label(self) -> str:
+        return self.document.label
+
+    @property
+    def heatmap(self) -> HeatMap | None:
+        return self.document.heatmap
+
+    @property
+    def caption_id(self) -> int | None:
+        return self.document.caption_id
 
     # --- construction ------------------------------------------------------------------
     def _build_widgets(self) -> None:
@@ -166,7 +209,7 @@ class MainWindow(QMainWindow):
         return {
             "open": self.open_dialog, "paste": self.paste, "export": self.export_dialog,
             "fit": self.view.fit_to_window, "zoom_in": self.view.zoom_in,
-            "zoom_out": self.view.zoom_out, "heatmap": self._on_heatmap_toggled,
+            "zoom_out": self.view.zoom_out, "heatmap": lambda on: self.overlay.toggled(on),
             "fullscreen": self._on_fullscreen, "recaption": self.caption_current,
             "cancel": self.cancel, "about": self.show_about, "log_folder": self.open_log_folder,
             "device": self.set_device, "model": self.select_model,
@@ -182,7 +225,7 @@ class MainWindow(QMainWindow):
 
         panel = CatalogPanel(self.client, self, settings=self.settings.store)
         panel.open_item_requested.connect(self.open_path)
-        panel.query_map_changed.connect(self._show_similarity_map)
+        panel.query_map_changed.connect(self.document.show_similarity)
         panel.catalog_opened.connect(lambda _path: self._update_question_box())
         dock = QDockWidget("Catalog", self)
         dock.setObjectName("catalogDock")
@@ -199,25 +242,42 @@ class MainWindow(QMainWindow):
         return panel
 
     def _connect(self) -> None:
-        c = self.client
-        c.engine_loading.connect(self._on_engine_loading)
-        c.engine_ready.connect(self._on_engine_ready)
-        c.engine_failed.connect(self._on_engine_failed)
-        c.gpu_out_of_memory.connect(self._offer_cpu)
-        c.embedder_ready.connect(self._on_embedder_ready)
-        c.embedder_failed.connect(self._on_embedder_failed)
-        c.result.connect(self._on_result)
-        c.error.connect(self._on_error)
-        c.cancelled.connect(self._on_cancelled)
-        c.partial.connect(self._on_partial)
-        c.finished.connect(self._on_finished)
+        main, catalog = self.models_.main, self.models_.catalog
+        self.status.follow(self.models_)
+        for changed in (main.loading, main.ready, main.failed, main.unavailable, catalog.ready,
+                        catalog.failed, self.document.work_changed,
+                        self.document.selection_changed):
+            changed.connect(self._refresh_state)
+        main.loading.connect(lambda _name: self.caption_panel.show_status("Loading model…"))
+        main.ready.connect(self._on_engine_ready)
+        main.failed.connect(self._on_engine_failed)
+        main.unavailable.connect(self._no_model)
+        catalog.ready.connect(self._on_embedder_ready)
+        catalog.failed.connect(self._on_embedder_failed)
+        if self.catalog_panel is not None:
+            catalog.unavailable.connect(self.catalog_panel.show_no_embedder)
+        self.client.gpu_out_of_memory.connect(self._offer_cpu)
         self.loader.loaded.connect(self._on_image_loaded)
         self.loader.failed.connect(self._on_image_failed)
         self.view.mime_dropped.connect(self.open_mime_data)
+        self._connect_document()
         self.caption_panel.word_selected.connect(self.show_word)
         self.chat_panel.word_selected.connect(self.show_word)
         self.chat_panel.question_asked.connect(self.ask)
         self.status.busy.cancel_requested.connect(self.cancel)
+
+    def _connect_document(self) -> None:
+        d, caption, chat = self.document, self.caption_panel, self.chat_panel
+        d.image_changed.connect(chat.clear)
+        d.caption_started.connect(lambda: caption.show_status("Captioning…"))
+        d.caption_partial.connect(caption.show_partial)
+        d.caption_ready.connect(self._show_caption)
+        d.caption_failed.connect(self._on_caption_failed)
+        d.caption_cancelled.connect(lambda: caption.show_status(CANCELLED_CAPTION))
+        d.question_added.connect(lambda _index, question: chat.add_question(question))
+        d.answer_partial.connect(lambda index, text: chat.entries[index].set_partial(text))
+        d.answer_ready.connect(self._show_answer)
+        d.answer_failed.connect(self._on_answer_failed)
 
     # --- the model ----------------------------------------------------------------------
     def start_model(self) -> None:
@@ -227,54 +287,25 @@ class MainWindow(QMainWindow):
         self.start_embedder()
 
     def _load_main(self) -> None:
-        name = self.active_model_name()
-        try:
-            factory = self._resolve_factory(name)
-        except ModelUnavailable as exc:
-            self._no_model(str(exc))
-            return
-        self._loading_model = True
+        self.models_.load_main(self.active_model_name())
         self._update_busy()
-        self._requested[MAIN] = name or ""
-        self.client.load_engine(factory, self.device, name or "")
 
     def start_embedder(self) -> None:
         """Load the catalog's embedding model (shared with the captioner when it is the same)."""
-        if self.catalog_panel is None:
-            return  # no catalog in this window: nothing needs vectors
-        name = self.embedder_name()
-        if name is None:
-            self.catalog_panel.show_no_embedder(
-                "no installed model makes image vectors; import one in Model ▸ Manage Models…")
-            return
-        try:
-            factory = self._resolve_factory(name)
-        except ModelUnavailable as exc:
-            self.catalog_panel.show_no_embedder(str(exc))
-            return
-        self._requested[EMBED] = name
-        self.client.load_engine(factory, self.device, name, EMBED)
+        self.models_.load_catalog()
 
     def embedder_name(self) -> str | None:
         """The model that makes the catalog's vectors (Model ▸ Catalog Search Model)."""
-        try:
-            return registry.embedding_model_for(self.settings.embed_model)
-        except ValueError as exc:  # a damaged model list was already reported for captions
-            log.error("%s", exc)
-            return None
+        return self.models_.catalog_name()
 
     def select_embedder(self, name: str) -> None:
-        """Model ▸ Catalog Search Model: remember `name` and load it; the open catalog
-        indexes what that model has no vectors for, keeping every other model's vectors."""
-        self.settings.embed_model = name
-        self.start_embedder()
+        """Model ▸ Catalog Search Model: remember `name` and load it."""
+        self.models_.select_catalog(name)
 
     def active_model_name(self) -> str | None:
         """The chosen model, or the default captioning model when none was chosen."""
-        if self.model_name:
-            return self.model_name
         try:
-            return registry.default_model_for(CAP_CAPTION)
+            return self.models_.main_name()
         except ValueError as exc:  # a damaged model list: say so, fall back to the built-in
             log.error("%s", exc)
             self.message_bar.show_error(str(exc))
@@ -282,33 +313,24 @@ class MainWindow(QMainWindow):
 
     def select_model(self, name: str) -> None:
         """Model menu: remember `name` and switch to it (the worker frees the old model)."""
-        self.settings.model = name
-        if name == self.active_model_name() and (self.client.has_engine()
-                                                  or self._loading_model):
-            return
-        self.model_name = name
-        self.cancel()  # work queued for the old model is no longer wanted
-        self._load_main()  # the catalog's model stays as it is
+        if self.models_.select_main(name, self.active_model_name()):
+            self.cancel()  # work queued for the old model is no longer wanted
+            self._load_main()  # the catalog's model stays as it is
 
     def refresh_models(self) -> None:
         """Re-read the installed models into the Model menu (after the manager changed them)."""
-        self._installed = registry.available_models()
-        installed = {e.name for e in self._installed}
-        gone = self._requested.get(MAIN)
-        if gone and gone not in installed:  # removed in the model manager while in use
-            self.model_name = None
-            self.settings.model = ""
+        gone = self.models_.refresh()
+        if gone:
             self.message_bar.show_message(
                 f"{gone} was removed; switching to {self.active_model_name()}.", Level.INFO)
             self._load_main()
-        if self._requested.get(EMBED) and self._requested[EMBED] not in installed:
-            self.start_embedder()
-        self.actions_.set_models(self._installed, self.active_model_name())
+        self.models_.reload_catalog_if_removed()
+        self.actions_.set_models(self.models_.installed, self.active_model_name())
         self._refresh_embedders()
 
     def _refresh_embedders(self) -> None:
         self.actions_.embed_menu.menuAction().setVisible(self.catalog_panel is not None)
-        self.actions_.set_embedders(self._installed, self.embedder_name())
+        self.actions_.set_embedders(self.models_.installed, self.embedder_name())
 
     def open_model_manager(self) -> QDialog:
         """Model ▸ Manage Models…: a window-modal dialog; its changes refresh the menu."""
@@ -331,18 +353,16 @@ class MainWindow(QMainWindow):
 
     def can(self, capability: str) -> bool:
         """Whether the loaded model offers `capability` (False while none is loaded)."""
-        return self.info is not None and capability in self.info.capabilities
+        return self.models_.main.can(capability)
 
     @property
     def is_loading_model(self) -> bool:
-        return self._loading_model
+        return self.models_.main.is_loading
 
     def set_device(self, device: str) -> None:
         """Model ▸ Device: remember the choice and reload the model there."""
-        if device == self.device and self.client.has_engine():
+        if not self.models_.set_device(device):
             return
-        self.device = device
-        self.settings.device = device
         for action in self.actions_.device_group.actions():  # also when set from elsewhere
             action.setChecked(action.data() == device)
         self.start_model()
@@ -359,65 +379,43 @@ class MainWindow(QMainWindow):
         said = reason if reason.startswith("No model is installed") else (
             f"No model is installed: {reason}")
         self.caption_panel.show_status(said)
-        self.status.set_model(None, "No model installed")
         self.chat_panel.set_input_enabled(False, "No model is installed")
 
-    def _on_engine_loading(self, name: str) -> None:
-        self._loading_model = True
-        self.info = None
-        self.caption_panel.show_status("Loading model…")
-        self.status.set_model(None, "Loading model…")
-        self._update_question_box()
-        self._update_busy()
-        self._update_actions()
-
     def _on_engine_ready(self, info: ModelInfo, choice: DeviceChoice) -> None:
-        self._loading_model = False
-        self.info, self.device_choice = info, choice
-        self.status.set_model(info)
-        self.status.set_device(choice)
         log.info("model ready: %s on %s", info.name, choice.device)
-        self.actions_.set_models(self._installed, self.active_model_name())
+        self.actions_.set_models(self.models_.installed, self.active_model_name())
         if self.image is not None:
-            if self.heatmap is not self._similarity_map:
-                self._set_heatmap(None)  # the old model's word map: its caption is replaced
+            if self.heatmap is not self.document.similarity_map:
+                self.document.select(None)  # the old model's word map: its caption is replaced
             self.caption_current()  # a new model captions the image afresh
         elif self.can(CAP_CAPTION):
             self.caption_panel.show_status("Open an image to see its caption.")
         else:
             self.caption_panel.show_status(missing_reason(CAP_CAPTION))
-        self._update_question_box()
-        if self._device_lister is not None and "devices" not in self._other.values():
-            lister = self._device_lister
-            rid = self.client.submit(Request("devices", lambda engine, state: lister(),
-                                             topic="devices"))
-            self._other[rid] = "devices"
-        self._update_busy()
-        self._update_actions()
+        if self._device_lister is not None and self._devices_job is None:
+            self._list_devices(self._device_lister)
+
+    def _list_devices(self, lister: DeviceLister) -> None:
+        """Fill Model ▸ Device off the GUI thread (no model needed: it never waits for one)."""
+        job = self._background.run(lambda _state: lister(), "listing devices")
+        self._devices_job = job
+        job.result.connect(lambda devices: self.actions_.set_devices(list(devices), self.device))
+        job.failed.connect(lambda message, _d: log.warning("listing CUDA devices failed: %s",
+                                                           message))
+        job.finished.connect(lambda: setattr(self, "_devices_job", None))
 
     def _on_embedder_ready(self, info: ModelInfo, _choice: DeviceChoice) -> None:
-        self.embed_info = info
-        self.status.set_embedder(info)
-        self._update_question_box()  # catalog questions may be possible now
         log.info("catalog search model ready: %s", info.name)
         self._refresh_embedders()
 
     def _on_embedder_failed(self, message: str, details: str) -> None:
-        self.embed_info = None
-        self.status.set_embedder(None)
-        self._update_question_box()
         self.message_bar.show_error(f"The catalog search model could not be loaded: {message}",
                                     details)
         self._refresh_embedders()
 
     def _on_engine_failed(self, message: str, details: str) -> None:
-        self._loading_model = False
-        self.info = None
         self.caption_panel.show_status(f"No model could be loaded: {message}")
-        self.status.set_model(None, "No model")
         self.message_bar.show_error(f"The model could not be loaded: {message}", details)
-        self.chat_panel.set_input_enabled(False, "No model is loaded")
-        self._update_busy()
 
     # --- opening images -----------------------------------------------------------------
     def open_dialog(self) -> None:
@@ -441,40 +439,23 @@ class MainWindow(QMainWindow):
 
     def open_mime_data(self, mime: QMimeData) -> bool:
         """Open what a drop or paste carries; returns False if there is nothing to open."""
-        urls = mime.urls() if mime.hasUrls() else []
-        if not urls and mime.hasText():
-            text = mime.text().strip().splitlines()[0].strip() if mime.text().strip() else ""
-            urls = [QUrl(text) if "://" in text else QUrl.fromLocalFile(text)] if text else []
-        local = [u.toLocalFile() for u in urls if u.isLocalFile()]
-        if local:
-            if len(local) > 1:
-                self.message_bar.show_message(
-                    f"Opened the first of {len(local)} files: one image is shown at a time.",
-                    Level.INFO)
-            self.open_path(local[0])
-            return True
-        if mime.hasImage():
-            image = QImage(mime.imageData())
-            if not image.isNull():
-                self._opening = True
-                self.loader.load_qimage(image, "Pasted image")
-                self._update_busy()
-                return True
-        if urls:
-            self.message_bar.show_message(
-                f"{urls[0].toString()} is not a file on this computer. VLM Desktop works "
-                "offline: save the image first, then open the file.", Level.INFO)
-            return True
-        return False
+        wanted = read_mime(mime)
+        if wanted is None:
+            return False
+        if wanted.note:
+            self.message_bar.show_message(wanted.note, Level.INFO)
+        if wanted.path is not None:
+            self.open_path(wanted.path)
+        elif wanted.image is not None:
+            self._opening = True
+            self.loader.load_qimage(wanted.image, "Pasted image")
+            self._update_busy()
+        return True
 
     def _on_image_loaded(self, _rid: int, label: str, image: Image.Image, qimage: QImage) -> None:
         self._opening = False
-        self.cancel()  # answers about the previous image are no longer wanted
-        self._answers.clear()  # their entries go with the old conversation
-        self.image, self.image_label = image, label
         self.view.set_image(qimage)
-        self.chat_panel.clear()
-        self._set_heatmap(None)
+        self.document.set_image(image, label)  # work about the previous image ends here
         self.message_bar.dismiss()
         name = Path(label).name if Path(label).exists() else label
         self.setWindowTitle(f"{name} — {APP_NAME}")
@@ -486,9 +467,7 @@ class MainWindow(QMainWindow):
             self.catalog_panel.show_similar_to(image)
         if self.client.has_engine() and self.info is not None:
             self.caption_current()
-        self._update_question_box()
-        self._update_busy()
-        self._update_actions()
+        self._refresh_state()
 
     def _on_image_failed(self, _rid: int, label: str, message: str) -> None:
         self._opening = False
@@ -504,90 +483,47 @@ class MainWindow(QMainWindow):
         if not self.can(CAP_CAPTION):
             self.caption_panel.show_status(missing_reason(CAP_CAPTION))
             return
-        self.caption_panel.show_status("Captioning…")
-        rid = self.client.submit(Request("caption", lambda engine, state: engine.caption(image, state),
-                                         topic="caption"))
-        self.caption_id = rid
-        self._started_at[rid] = time.perf_counter()
-        self._update_busy()
+        self.document.caption()
 
-    def ask(self, question: str) -> None:
-        image = self.image
-        if image is None or self.info is None:
-            return
+    def _show_caption(self, caption: Caption, measured_ms: float) -> None:
+        self.caption_panel.show_caption(caption)
+        self._show_timings(measured_ms, "caption", caption.timings_ms)
+
+    def _on_caption_failed(self, message: str, details: str) -> None:
+        self.caption_panel.show_status(f"The caption failed: {message}")
+        self.message_bar.show_error(message, details)
+
+    def ask(self, question: str) -> Job | None:
+        """Ask about the current image: the catalog's questions to the catalog, others to
+        the model; None when nothing was sent."""
+        if self.image is None or self.info is None:
+            return None
         # Price, category and stock questions go to the open catalog, if there is one.
-        request = self.catalog_panel.answer_request(image, question) \
+        request = self.catalog_panel.answer_request(self.image, question) \
             if self._catalog_answers() else None
         if request is None and not self.can(CAP_ANSWER):
             if self._catalog_answers():  # the box is open for catalog questions only
-                self.chat_panel.add_question(question).set_failed(
+                self.document.refuse(question, (
                     f"{self.info.name} cannot answer this. Ask about the catalog (price, "
-                    "category, other colours) or choose another model in Model ▸")
-            return  # otherwise the box is closed: a stray call sends nothing
-        entry = self.chat_panel.add_question(question)
-        rid = self.client.submit(request or Request(
-            "answer", lambda engine, state: engine.answer(image, question, state)))
-        self._answers[rid] = entry
-        self._started_at[rid] = time.perf_counter()
-        self._update_busy()
+                    "category, other colours) or choose another model in Model ▸"))
+            return None  # otherwise the box is closed: a stray call sends nothing
+        return self.document.ask(question, request)
+
+    def _show_answer(self, index: int, answer: Answer, measured_ms: float) -> None:
+        self.chat_panel.entries[index].set_answer(answer)
+        self._show_timings(measured_ms, "answer", answer.timings_ms)
+
+    def _on_answer_failed(self, index: int, message: str, details: str) -> None:
+        self.chat_panel.entries[index].set_failed(message)
+        if details:
+            self.message_bar.show_error(message, details)
 
     def cancel(self) -> None:
         """Stop this window's caption and answers (Esc); dismisses the message bar when idle."""
-        ids = list(self._answers) + ([self.caption_id] if self.caption_id is not None else [])
-        if not ids:
+        if not self.document.cancel():
             self.message_bar.dismiss()
-        for rid in ids:
-            self.client.cancel(rid)
 
-    def _on_result(self, rid: int, value: object) -> None:
-        if rid == self.caption_id and isinstance(value, Caption):
-            self.caption_panel.show_caption(value)
-            self._show_timings(rid, "caption", value.timings_ms)
-        elif rid in self._answers and isinstance(value, Answer):
-            self._answers[rid].set_answer(value)
-            self._show_timings(rid, "answer", value.timings_ms)
-        elif self._other.get(rid) == "devices":
-            self.actions_.set_devices(list(value), self.device)  # type: ignore[call-overload]
-        elif self._other.get(rid) == "export":
-            self.message_bar.show_message(f"Saved {value}", Level.INFO)
-
-    def _on_error(self, rid: int, message: str, details: str) -> None:
-        if rid == self.caption_id:
-            self.caption_panel.show_status(f"The caption failed: {message}")
-            self.message_bar.show_error(message, details)
-        elif rid in self._answers:
-            self._answers[rid].set_failed(message)
-            self.message_bar.show_error(message, details)
-        elif self._other.get(rid) == "export":
-            self.message_bar.show_error(f"Could not export the image: {message}", details)
-        elif self._other.get(rid) == "devices":
-            log.warning("listing CUDA devices failed: %s", message)
-
-    def _on_cancelled(self, rid: int) -> None:
-        if rid == self.caption_id:
-            self.caption_panel.show_status("Captioning was cancelled. Press F5 to caption again.")
-        elif rid in self._answers:
-            self._answers[rid].set_failed("Cancelled.")
-
-    def _on_partial(self, rid: int, value: object) -> None:
-        """Streamed text so far; the final result replaces it."""
-        if not isinstance(value, str):
-            return
-        if rid == self.caption_id:
-            self.caption_panel.show_partial(value)
-        elif rid in self._answers:
-            self._answers[rid].set_partial(value)
-
-    def _on_finished(self, rid: int) -> None:
-        if rid == self.caption_id:
-            self.caption_id = None
-        self._answers.pop(rid, None)
-        self._other.pop(rid, None)
-        self._started_at.pop(rid, None)
-        self._update_busy()
-
-    def _show_timings(self, rid: int, step: str, timings: object) -> None:
-        measured = (time.perf_counter() - self._started_at.get(rid, time.perf_counter())) * 1000
+    def _show_timings(self, measured: float, step: str, timings: object) -> None:
         shown = dict(timings) if timings else {step: measured}  # type: ignore[call-overload]
         self.status.set_timings(shown)
         self.status.timings.setToolTip(
@@ -596,51 +532,9 @@ class MainWindow(QMainWindow):
     # --- heat maps ----------------------------------------------------------------------
     def show_word(self, span: WordSpan | None) -> None:
         """Show the heat map of a clicked word over the image (None hides it)."""
-        self._set_heatmap(span)
-
-    def _show_similarity_map(self, heatmap: HeatMap | None) -> None:
-        """The catalog's "Why similar?" map over the current image, shown like a word's."""
-        if heatmap is None and self.heatmap is not self._similarity_map:
-            return  # a word's map replaced it meanwhile: leave that one up
-        self._similarity_map = heatmap
-        self._set_heatmap(WordSpan(0, 0, f"like {heatmap.label}", heatmap)
-                          if heatmap is not None else None)
-
-    def _set_heatmap(self, span: WordSpan | None) -> None:
-        heatmap = span.heatmap if span is not None else None
-        word = span.text if span is not None else None
-        self.heatmap = heatmap
-        self.caption_panel.select(span)
-        self.chat_panel.select(span)
-        if heatmap is None or not self.view.has_image():
-            self.view.clear_overlay()
-            self.overlay_controls.show_word(None)
-            self._set_toggle(False)
-        else:
-            self.view.set_overlay(heatmap_qimage(heatmap, self.view.image_size()),
-                                  self.overlay_controls.opacity)
-            self.overlay_controls.show_word(word or heatmap.label)
-            self._set_toggle(True)
-        self._update_actions()
-
-    def _set_toggle(self, on: bool) -> None:
-        action = self.actions_.heatmap
-        action.blockSignals(True)
-        action.setChecked(on)
-        action.blockSignals(False)
-
-    def _on_heatmap_toggled(self, on: bool) -> None:
-        if self.heatmap is not None:
-            self.view.set_overlay_visible(on)
-            return
-        chips = self.caption_panel.chips
-        if on and chips:  # H with nothing chosen shows the caption's first content word
-            chips[0].setChecked(True)
-        else:
-            self._set_toggle(False)
+        self.document.select(span)
 
     def _on_opacity(self, opacity: float) -> None:
-        self.view.set_overlay_opacity(opacity)
         self.settings.overlay_opacity = opacity
 
     def export_dialog(self) -> None:
@@ -655,35 +549,43 @@ class MainWindow(QMainWindow):
         if path:
             self.export_to(path if path.lower().endswith(".png") else path + ".png")
 
-    def export_to(self, path: str) -> int:
-        """Render and save the overlay on the worker thread (big photos take a while)."""
+    def export_to(self, path: str) -> Job:
+        """Render and save the overlay off the GUI thread (big photos take a while); no
+        model is involved, so it never waits behind one."""
         image, heatmap, opacity = self.image, self.heatmap, self.overlay_controls.opacity
 
-        def render(_engine: object, _state: object) -> str:
+        def render(_state: object) -> str:
             from vlm_desktop.core.explain.overlay import overlay
 
             overlay(image, heatmap, opacity).save(path, "PNG")
             return path
 
-        rid = self.client.submit(Request("export", render))
-        self._other[rid] = "export"
-        return rid
+        job = self._background.run(render, "export")
+        self._exports.add(job)
+        job.result.connect(lambda saved: self.message_bar.show_message(f"Saved {saved}",
+                                                                       Level.INFO))
+        job.failed.connect(lambda message, details: self.message_bar.show_error(
+            f"Could not export the image: {message}", details))
+        job.finished.connect(lambda: (self._exports.discard(job), self._update_busy()))
+        self._update_busy()
+        return job
 
     # --- window chrome ------------------------------------------------------------------
+    def _refresh_state(self, *_changed: object) -> None:
+        """After any change of the models or the document: busy, question box, actions."""
+        self._update_busy()
+        self._update_question_box()
+        self._update_actions()
+
     def _update_busy(self) -> None:
-        busy = self.status.busy
-        if self.caption_id is not None:
-            busy.start("Captioning…")
-        elif self._answers:
-            busy.start("Answering…")
-        elif self._loading_model:
-            busy.start("Loading model…", cancellable=False)
-        elif self._opening:
-            busy.start("Opening image…", cancellable=False)
-        elif "export" in self._other.values():
-            busy.start("Exporting…", cancellable=False)
+        busy = busy_indicator(WorkState(
+            captioning=self.document.captioning, answering=self.document.answering,
+            loading_model=self.is_loading_model, opening_image=self._opening,
+            exporting=bool(self._exports)))
+        if busy is None:
+            self.status.busy.stop()
         else:
-            busy.stop()
+            self.status.busy.start(busy.message, cancellable=busy.cancellable)
 
     def _update_actions(self) -> None:
         a = self.actions_
@@ -700,25 +602,15 @@ class MainWindow(QMainWindow):
     def _catalog_answers(self) -> bool:
         """Whether an open catalog with a loaded model can answer catalog questions."""
         panel = self.catalog_panel
-        return panel is not None and panel.jobs is not None and self.client.has_engine(EMBED)
+        return panel is not None and panel.model_ready()
 
     def _update_question_box(self) -> None:
         """Allow questions only with an image and a model that answers; else say why not."""
-        if (self.info is not None and not self.can(CAP_ANSWER) and self.image is not None
-                and self._catalog_answers()):
-            self.chat_panel.set_input_enabled(
-                True, f"{self.info.name} cannot answer questions; questions about the catalog "
-                "still work: price, category, other colours.", notice=True,
-                placeholder="Ask about the catalog…")
-        elif self.info is not None and not self.can(CAP_ANSWER):
-            self.chat_panel.set_input_enabled(False, missing_reason(CAP_ANSWER), notice=True)
-        elif self.info is None:
-            self.chat_panel.set_input_enabled(
-                False, "The model is loading…" if self._loading_model else "No model is loaded")
-        elif self.image is None:
-            self.chat_panel.set_input_enabled(False, "Open an image to ask about it")
-        else:
-            self.chat_panel.set_input_enabled(True)
+        box = question_box(self.info.name if self.info is not None else None,
+                           self.can(CAP_ANSWER), self.is_loading_model, self.image is not None,
+                           self._catalog_answers())
+        self.chat_panel.set_input_enabled(box.enabled, box.reason, notice=box.notice,
+                                          placeholder=box.placeholder)
 
     def _refresh_recent(self) -> None:
         self.actions_.set_recent(self.settings.recent_files, self.open_path, self._clear_recent)
@@ -763,6 +655,7 @@ class MainWindow(QMainWindow):
         if not stopped:
             log.warning("the model was still busy after %d ms", SHUTDOWN_TIMEOUT_MS)
         self.loader.shutdown(SHUTDOWN_TIMEOUT_MS)
+        self._background.shutdown(SHUTDOWN_TIMEOUT_MS)
         self._shut_down = stopped
         return stopped
 

@@ -1,6 +1,6 @@
 """Model ▸ Manage models…: list, import (folder or .zip), remove, and defaults per capability.
 
-Verification and copying run on a QThreadPool, never on the GUI thread; this module talks
+Verification and copying run off the GUI thread (one `Job` per import); this module talks
 only to `core.models` (pure Python at import time) and never imports torch.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -25,34 +25,30 @@ from PySide6.QtWidgets import (
 )
 
 from vlm_desktop.core import models
-from vlm_desktop.workers import threads
+from vlm_desktop.core.cancel import JobState
+from vlm_desktop.workers.errors import register_user_error
+from vlm_desktop.workers.jobs import OffThread
 
 COLUMNS = ("Name", "Kind", "Can do", "Size", "Parameters", "Est. memory (CPU / GPU)", "Default for")
 DEFAULT_CAPS = ("caption", "answer", "embed")
 
 
-class _ImportSignals(QObject):
-    done = Signal(object)  # ModelRecord
-    failed = Signal(str)
+class ImportFailed(Exception):
+    """An import went wrong in an unexpected way; the message names the error."""
 
 
-class _ImportJob(QRunnable):
-    """Verify and install one folder or archive off the GUI thread."""
+register_user_error(models.ModelFolderError)  # its message says what the folder lacks
+register_user_error(ImportFailed)
 
-    def __init__(self, path: str, signals: _ImportSignals) -> None:
-        super().__init__()
-        self.path = path
-        self.signals = signals
 
-    def run(self) -> None:
-        try:
-            record = models.import_model(self.path)
-        except models.ModelFolderError as exc:
-            self.signals.failed.emit(str(exc))
-        except Exception as exc:  # shown to the user, never swallowed
-            self.signals.failed.emit(f"Import failed: {type(exc).__name__}: {exc}")
-        else:
-            self.signals.done.emit(record)
+def _import(path: str, _state: JobState) -> models.ModelRecord:
+    """Verify and install one folder or archive (off the GUI thread)."""
+    try:
+        return models.import_model(path)
+    except models.ModelFolderError:
+        raise
+    except Exception as exc:  # shown to the user, never swallowed
+        raise ImportFailed(f"Import failed: {type(exc).__name__}: {exc}") from exc
 
 
 class ModelManagerDialog(QDialog):
@@ -65,11 +61,7 @@ class ModelManagerDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Models")
         self.resize(1040, 380)
-        self._pool = threads.register(QThreadPool(self), "model-import")
-        self._pool.setMaxThreadCount(1)
-        self._signals = _ImportSignals(self)
-        self._signals.done.connect(self._on_imported)
-        self._signals.failed.connect(self._on_failed)
+        self._pool = OffThread("model-import", max_threads=1)
 
         self.table = QTableWidget(0, len(COLUMNS), self)
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -178,7 +170,9 @@ class ModelManagerDialog(QDialog):
         self._say(f"Checking {path}…")
         self.import_folder_button.setEnabled(False)
         self.import_zip_button.setEnabled(False)
-        self._pool.start(_ImportJob(path, self._signals))
+        job = self._pool.run(lambda state: _import(path, state), "importing a model")
+        job.result.connect(self._on_imported)
+        job.failed.connect(lambda message, _details: self._on_failed(message))
 
     def _on_imported(self, record: models.ModelRecord) -> None:
         self._import_done(True, f"Imported {record.name} ({record.label}, "
@@ -224,5 +218,5 @@ class ModelManagerDialog(QDialog):
         self.models_changed.emit()
 
     def done(self, result: int) -> None:  # Qt override: wait for an import in flight
-        self._pool.waitForDone(30000)
+        self._pool.wait(30000)
         super().done(result)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -18,6 +18,9 @@ from PySide6.QtWidgets import (
 from vlm_desktop.core.device import DeviceChoice
 from vlm_desktop.core.engine.types import ModelInfo
 from vlm_desktop.ui.capabilities import describe
+
+if TYPE_CHECKING:
+    from vlm_desktop.ui.model_session import ModelSession
 
 
 def format_timings(timings_ms: Mapping[str, float]) -> str:
@@ -96,6 +99,16 @@ class StatusBar(QStatusBar):
         self.addWidget(self.busy)
         for widget in (self.timings, _separator(), self.model, _separator(), self.device):
             self.addPermanentWidget(widget)
+
+    def follow(self, models: "ModelSession") -> None:
+        """Show `models`' state as it changes: the model, the catalog's model, the device."""
+        main, catalog = models.main, models.catalog
+        main.loading.connect(lambda _name: self.set_model(None, "Loading model…"))
+        main.ready.connect(lambda info, choice: (self.set_model(info), self.set_device(choice)))
+        main.failed.connect(lambda _message, _details: self.set_model(None, "No model"))
+        main.unavailable.connect(lambda _reason: self.set_model(None, "No model installed"))
+        catalog.ready.connect(lambda info, _choice: self.set_embedder(info))
+        catalog.failed.connect(lambda _message, _details: self.set_embedder(None))
 
     def set_model(self, info: ModelInfo | None, text: str = "") -> None:
         self._info = info

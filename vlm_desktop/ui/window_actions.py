@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu
 
-from vlm_desktop.core.engine.registry import ModelEntry
+from vlm_desktop.core.engine.registry import ModelRecord
 from vlm_desktop.core.engine.types import CAP_EMBED
 from vlm_desktop.ui.capabilities import describe
 
@@ -117,19 +117,19 @@ class WindowActions:
         self.set_models([], None)
         self.set_embedders([], None)
 
-    def set_models(self, entries: Sequence[ModelEntry], current: str | None) -> None:
+    def set_models(self, entries: Sequence[ModelRecord], current: str | None) -> None:
         """Rebuild the Model menu's radio list: installed models, the built-in one first."""
         self._fill(self.model_menu, self.model_group, entries, current, self._model_slot,
                    before=self._models_end, empty="No models installed")
 
-    def set_embedders(self, entries: Sequence[ModelEntry], current: str | None) -> None:
+    def set_embedders(self, entries: Sequence[ModelRecord], current: str | None) -> None:
         """Rebuild Model ▸ Catalog Search Model: the installed models that make vectors."""
         self._fill(self.embed_menu, self.embed_group, [e for e in entries if CAP_EMBED in
                    e.capabilities], current, self._embed_slot, before=None,
                    empty="No installed model can search a catalog")
 
     @staticmethod
-    def _fill(menu: QMenu, group: QActionGroup, entries: Sequence[ModelEntry],
+    def _fill(menu: QMenu, group: QActionGroup, entries: Sequence[ModelRecord],
               current: str | None, slot: Callable[[str], object], before: QAction | None,
               empty: str) -> None:
         for action in group.actions():

@@ -1,8 +1,8 @@
 """Decoding images off the GUI thread with the one safe loader, `core.images.load_image`.
 
 Only the newest load's outcome is emitted: opening a second file while the first is still
-decoding drops the first. The display QImage is made on the pool thread too, so the GUI
-thread never touches a full-size decode.
+decoding cancels the first (each load is a `Job` on the loader's own pool). The display
+QImage is made on the pool thread too, so the GUI thread never touches a full-size decode.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ import logging
 from typing import Callable, Optional
 
 from PIL import Image
-from PySide6.QtCore import QObject, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
+from vlm_desktop.core.cancel import Cancelled, JobState
 from vlm_desktop.core.images import ImageLoadError, load_image
-from vlm_desktop.workers import threads
+from vlm_desktop.workers.jobs import Job, OffThread
 
 log = logging.getLogger("vlm_desktop.worker")
 
@@ -59,23 +60,19 @@ def qimage_to_pil(image: QImage, label: str = "The pasted image") -> Image.Image
 
 
 class ImageLoader(QObject):
-    """Decodes images off the GUI thread (QThreadPool) with core.images.load_image."""
+    """Decodes images off the GUI thread with core.images.load_image, one job per load."""
 
     loaded = Signal(int, str, object, object)  # id, source label, PIL RGB image, display QImage
     failed = Signal(int, str, str)  # id, source label, user message
-
-    _done = Signal(int, str, object, object, str)  # from the pool: error is "" on success
 
     def __init__(self, parent: Optional[QObject] = None,
                  max_display_side: int = MAX_DISPLAY_SIDE) -> None:
         super().__init__(parent)
         self._max_side = max_display_side
         self._ids = itertools.count(1)
-        self._latest = 0  # also read by pool threads, to skip work already superseded
-        self._pool = QThreadPool()
-        self._pool.setMaxThreadCount(2)
-        threads.register(self._pool, "image loader", stop=self.shutdown)
-        self._done.connect(self._on_done, Qt.ConnectionType.QueuedConnection)
+        self._latest: Optional[Job] = None
+        self._stopped = False
+        self._pool = OffThread("image loader", max_threads=2)
 
     def load_path(self, path: str) -> int:
         """Load an image file; the label reported back is `path` as given."""
@@ -92,43 +89,43 @@ class ImageLoader(QObject):
 
     def shutdown(self, timeout_ms: int = 5000) -> None:
         """Drop queued loads, wait for running ones; nothing is emitted afterwards."""
-        self._latest = -1
-        self._pool.clear()
-        if not self._pool.waitForDone(timeout_ms):
+        self._stopped = True
+        if not self._pool.shutdown(timeout_ms):
             log.warning("image loading did not stop within %d ms", timeout_ms)
 
     def _start(self, label: str, make_image: Callable[[], Image.Image]) -> int:
+        if self._latest is not None:
+            self._latest.cancel()  # only the newest load's outcome is wanted
         request_id = next(self._ids)
-        self._latest = request_id
-        self._pool.start(lambda: self._work(request_id, label, make_image))
+        max_side = self._max_side
+
+        def work(state: JobState) -> tuple[Image.Image, QImage]:
+            try:
+                image = make_image()
+                state.check()  # superseded while decoding: skip the display copy
+                return image, pil_to_qimage(image, max_side)
+            except MemoryError as exc:
+                log.exception("out of memory loading %s", label)
+                raise ImageLoadError("memory", f"There is not enough memory to open {label}."
+                                     ) from exc
+            except (ImageLoadError, Cancelled):
+                raise
+            except Exception as exc:  # a bug or an exotic file: the user still gets a message
+                log.exception("unexpected error loading %s", label)
+                raise ImageLoadError("unexpected", f"Could not open {label}: {exc}") from exc
+
+        job = self._pool.run(work, f"opening {label}")
+        self._latest = job
+        job.result.connect(lambda pair: self._emit(job, request_id, label, *pair))
+        job.failed.connect(lambda message, _details: self._fail(job, request_id, label,
+                                                                message))
         return request_id
 
-    def _work(self, request_id: int, label: str, make_image: Callable[[], Image.Image]) -> None:
-        """Runs on a pool thread."""
-        if request_id != self._latest:
-            return  # a newer load was asked for before this one began
-        try:
-            image = make_image()
-            display = pil_to_qimage(image, self._max_side)
-        except ImageLoadError as exc:
-            log.info("could not load %s: %s", label, exc)
-            self._done.emit(request_id, label, None, None, str(exc))
-        except MemoryError:
-            log.exception("out of memory loading %s", label)
-            self._done.emit(request_id, label, None, None,
-                            f"There is not enough memory to open {label}.")
-        except Exception as exc:  # a bug or an exotic file: the user still gets a message
-            log.exception("unexpected error loading %s", label)
-            self._done.emit(request_id, label, None, None, f"Could not open {label}: {exc}")
-        else:
-            self._done.emit(request_id, label, image, display, "")
-
-    @Slot(int, str, object, object, str)
-    def _on_done(self, request_id: int, label: str, image: object, display: object,
-                 error: str) -> None:
-        if request_id != self._latest:
-            return  # superseded while decoding
-        if error:
-            self.failed.emit(request_id, label, error)
-        else:
+    def _emit(self, job: Job, request_id: int, label: str, image: Image.Image,
+              display: QImage) -> None:
+        if job is self._latest and not self._stopped:
             self.loaded.emit(request_id, label, image, display)
+
+    def _fail(self, job: Job, request_id: int, label: str, message: str) -> None:
+        if job is self._latest and not self._stopped:
+            self.failed.emit(request_id, label, message)

@@ -1,42 +1,43 @@
-"""The long-lived inference worker: one QThread owns the engine, the GUI talks to it by signals.
+"""The long-lived inference worker: one QThread owns the models, the GUI gets a `Job` per request.
 
 `InferenceClient` lives on the GUI thread; `InferenceWorker` lives on its own QThread and runs
-a loop over a priority queue, so interactive requests overtake queued batch work. The worker
-only runs the callables it is given: no model logic lives here.
+a loop over a priority queue (`jobs.JobQueue`), so interactive requests overtake queued batch
+work. The worker only runs the callables it is given: no model logic lives here.
 
-Ordering guarantee: every request id gets exactly one `finished`, always last. Whether a
-request was cancelled is decided on the GUI thread, so a result that was already on its way
-when `cancel` was called is still dropped, never emitted.
+`submit()` returns the request's `Job`, whose own signals carry its outcome: exactly one
+`finished`, always last; a result already on its way when `cancel` was called is dropped
+(see `jobs.Job`). The client's request-id signals (`started`, …, `finished`) repeat every
+job's signals for observers that watch all work (busy indicators, tests); the app's own
+code listens to the job it asked for.
 """
 
 from __future__ import annotations
 
 import enum
-import heapq
 import itertools
 import logging
-import sys
-import threading
 import time
-import traceback
-from dataclasses import dataclass, field
-from typing import Callable, Optional
+from dataclasses import dataclass
+from typing import Callable, Optional, Union
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-from vlm_desktop.core.cancel import Cancelled, CancelToken, JobState
-from vlm_desktop.core.device import DeviceChoice, DeviceError, choose_device
+from vlm_desktop.core.cancel import JobState
+from vlm_desktop.core.device import DeviceChoice, choose_device
 from vlm_desktop.core.engine.protocol import Engine
-from vlm_desktop.core.engine.registry import GpuOutOfMemory, ModelUnavailable
 from vlm_desktop.workers import threads
+from vlm_desktop.workers.errors import (  # noqa: F401 - GPU_OOM_MESSAGE, register_user_error re-exported
+    GPU_OOM_MESSAGE,
+    describe_error,
+    is_gpu_oom,
+    register_user_error,
+    user_error_types,
+)
+from vlm_desktop.workers.jobs import CANCELLED, FAILED, Job, JobQueue
 
 log = logging.getLogger("vlm_desktop.worker")
 
 NO_MODEL_MESSAGE = "No model is loaded."
-GPU_OOM_MESSAGE = (
-    "The GPU ran out of memory. Close other programs that use the GPU, try a smaller "
-    "image, or switch Model ▸ Device to CPU."
-)
 
 
 class Priority(enum.IntEnum):
@@ -68,62 +69,7 @@ class Request:
     role: str = MAIN  # which loaded model `fn` gets: MAIN or EMBED
 
 
-# --- error mapping ------------------------------------------------------------------------
-
-_USER_ERRORS: list[type[BaseException]] = [DeviceError, ModelUnavailable]
-
-
-def register_user_error(exc_type: type[BaseException]) -> None:
-    """Declare an exception type whose str() is a message a person can act on."""
-    if exc_type not in _USER_ERRORS:
-        _USER_ERRORS.append(exc_type)
-
-
-def _user_error_types() -> tuple[type[BaseException], ...]:
-    types = list(_USER_ERRORS)
-    try:  # imported here: core.images pulls in the image codecs
-        from vlm_desktop.core.images import ImageLoadError
-
-        types.append(ImageLoadError)
-    except ImportError:
-        pass
-    return tuple(types)
-
-
-def _is_gpu_oom(exc: BaseException) -> bool:
-    if isinstance(exc, GpuOutOfMemory):  # an engine's own, already-worded OOM error
-        return True
-    torch = sys.modules.get("torch")  # never import torch just to classify an error
-    oom = getattr(getattr(torch, "cuda", None), "OutOfMemoryError", None)
-    if isinstance(oom, type) and isinstance(exc, oom):
-        return True
-    return "CUDA out of memory" in str(exc)
-
-
-def _free_gpu_cache() -> None:
-    torch = sys.modules.get("torch")
-    try:
-        if torch is not None and torch.cuda.is_available():
-            torch.cuda.empty_cache()
-    except Exception:  # best effort after an OOM; the OOM itself is what gets reported
-        log.debug("could not empty the CUDA cache", exc_info=True)
-
-
-def describe_error(exc: BaseException, kind: str) -> tuple[str, str]:
-    """(user-facing message, details) for an exception raised by `kind` work; logs it."""
-    details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    if isinstance(exc, _user_error_types()):
-        log.warning("%s failed: %s", kind, exc)
-        return str(exc), details
-    if _is_gpu_oom(exc):
-        log.error("%s ran out of GPU memory\n%s", kind, details)
-        _free_gpu_cache()
-        return GPU_OOM_MESSAGE, details
-    log.error("unexpected error in %s\n%s", kind, details)
-    return f"Unexpected error in {kind}: {exc}", details
-
-
-# --- the queue ------------------------------------------------------------------------------
+# --- the worker (lives on its own thread) ---------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -142,79 +88,25 @@ class _Loaded:
     choice: DeviceChoice
 
 
-@dataclass(order=True)
-class _Job:
-    priority: int
-    seq: int
-    request_id: int = field(compare=False)
-    kind: str = field(compare=False)
-    token: CancelToken = field(compare=False)
-    fn: Optional[Callable[[Engine, JobState], object]] = field(compare=False, default=None)
-    load: Optional[_EngineLoad] = field(compare=False, default=None)
-    role: str = field(compare=False, default=MAIN)
+@dataclass(frozen=True)
+class _ModelWork:
+    """What the model's queue carries: a request's job, or a model (re)load."""
 
-
-class _JobQueue:
-    """A thread-safe heap ordered by (priority, sequence); `get` blocks until work or close."""
-
-    def __init__(self) -> None:
-        self._heap: list[_Job] = []
-        self._cond = threading.Condition()
-        self._closed = False
-
-    def put(self, job: _Job) -> None:
-        with self._cond:
-            if self._closed:
-                raise RuntimeError("the inference worker has been shut down")
-            heapq.heappush(self._heap, job)
-            self._cond.notify()
-
-    def get(self) -> Optional[_Job]:
-        """The next job, or None once the queue is closed."""
-        with self._cond:
-            while not self._heap and not self._closed:
-                self._cond.wait()
-            if self._closed:
-                return None
-            return heapq.heappop(self._heap)
-
-    def remove(self, request_id: int) -> bool:
-        """Take a pending request out; False if it is not pending (running or done)."""
-        with self._cond:
-            kept = [j for j in self._heap if j.request_id != request_id or j.load is not None]
-            if len(kept) == len(self._heap):
-                return False
-            self._heap = kept
-            heapq.heapify(self._heap)
-            return True
-
-    def close(self) -> list[_Job]:
-        """Stop handing out work; returns the jobs that were still pending."""
-        with self._cond:
-            self._closed = True
-            pending, self._heap = self._heap, []
-            self._cond.notify_all()
-            return pending
-
-
-# --- the worker (lives on its own thread) ---------------------------------------------------
-
-_RESULT, _ERROR, _CANCELLED = "result", "error", "cancelled"
+    job: Optional[Job] = None
+    fn: Optional[Callable[[Engine, JobState], object]] = None
+    role: str = MAIN
+    load: Optional[_EngineLoad] = None
 
 
 class InferenceWorker(QObject):
-    """Owns the models and runs queued jobs on its thread; reports raw outcomes by signal."""
+    """Owns the models and runs queued jobs on its thread; jobs report their own outcomes."""
 
-    job_started = Signal(int)
-    job_progress = Signal(int, float, str)
-    job_partial = Signal(int, object)
-    job_done = Signal(int, str, object)  # id, outcome, result value or (message, details)
-    gpu_out_of_memory = Signal()
     engine_loading = Signal(str, str)  # slot, name
     engine_ready = Signal(str, object, object)  # slot, ModelInfo, DeviceChoice
     engine_failed = Signal(str, str, str)  # slot, message, details
+    gpu_out_of_memory = Signal()  # a model load ran out of GPU memory
 
-    def __init__(self, queue: _JobQueue) -> None:
+    def __init__(self, queue: JobQueue[_ModelWork]) -> None:
         super().__init__()
         self._queue = queue
         self._slots: dict[str, _Loaded] = {}
@@ -230,11 +122,12 @@ class InferenceWorker(QObject):
     @Slot()
     def run(self) -> None:
         """The thread's loop: runs until the queue is closed, then frees the models here."""
-        while (job := self._queue.get()) is not None:
-            if job.load is not None:
-                self._load(job.load)
-            else:
-                self._run_request(job)
+        while (work := self._queue.get()) is not None:
+            if work.load is not None:
+                self._load(work.load)
+            elif work.job is not None:
+                self._run_request(work)
+            del work  # while the loop waits, the finished job must not be kept alive
         for slot in list(self._slots):
             self._release(slot)
 
@@ -261,12 +154,12 @@ class InferenceWorker(QObject):
             info = engine.info()
         except Exception as exc:
             message, details = describe_error(exc, "model loading")
-            if not isinstance(exc, _user_error_types()) and not _is_gpu_oom(exc):
+            if not isinstance(exc, user_error_types()) and not is_gpu_oom(exc):
                 message = f"Could not load the model: {exc}"
             if engine is not None:
                 self._safe_close(engine)
             self.engine_failed.emit(slot, message, details)
-            if _is_gpu_oom(exc):
+            if is_gpu_oom(exc):
                 self.gpu_out_of_memory.emit()
             return
         self._slots[slot] = _Loaded(key, engine, info, choice)
@@ -274,38 +167,20 @@ class InferenceWorker(QObject):
                  (time.perf_counter() - started) * 1000, choice.reason)
         self.engine_ready.emit(slot, info, choice)
 
-    def _run_request(self, job: _Job) -> None:
-        rid = job.request_id
+    def _run_request(self, work: _ModelWork) -> None:
+        job, fn = work.job, work.fn
+        assert job is not None and fn is not None
         if job.token.cancelled:
-            self.job_done.emit(rid, _CANCELLED, None)
+            job.report(CANCELLED)
             return
-        engine = self.engine_for(job.role)
-        if engine is None or job.fn is None:
-            message = NO_EMBEDDER_MESSAGE if job.role == EMBED else NO_MODEL_MESSAGE
-            self.job_done.emit(rid, _ERROR, (message, f"{job.kind}: no {job.role} engine"))
+        engine = self.engine_for(work.role)
+        if engine is None:
+            message = NO_EMBEDDER_MESSAGE if work.role == EMBED else NO_MODEL_MESSAGE
+            job.report(FAILED, ((message, f"{job.kind}: no {work.role} engine"), False))
             return
-        state = JobState(
-            job.token,
-            on_progress=lambda fraction, message: self.job_progress.emit(rid, fraction, message),
-            on_partial=lambda value: self.job_partial.emit(rid, value),
-        )
-        self.job_started.emit(rid)
         started = time.perf_counter()
-        oom = False
-        try:
-            value = job.fn(engine, state)
-        except Cancelled:
-            outcome, payload = _CANCELLED, None
-        except Exception as exc:
-            outcome, payload = _ERROR, describe_error(exc, job.kind)
-            oom = _is_gpu_oom(exc)
-        else:
-            outcome, payload = (_CANCELLED, None) if job.token.cancelled else (_RESULT, value)
-        log.debug("%s #%d %s in %.1f ms", job.kind, rid, outcome,
-                  (time.perf_counter() - started) * 1000)
-        self.job_done.emit(rid, outcome, payload)
-        if oom:  # after the error, so the window's offer of the CPU is what stays shown
-            self.gpu_out_of_memory.emit()
+        job.run_here(lambda state: fn(engine, state))
+        log.debug("%s ran in %.1f ms", job.kind, (time.perf_counter() - started) * 1000)
 
     def _release(self, slot: str) -> None:
         """Empty `slot`; its model is closed unless the other slot shares it."""
@@ -325,20 +200,14 @@ class InferenceWorker(QObject):
 # --- the GUI-thread facade ------------------------------------------------------------------
 
 
-@dataclass
-class _Live:
-    kind: str
-    token: CancelToken
-    topic: Optional[str]
-
-
 class InferenceClient(QObject):
     """GUI-thread facade. Owns one QThread and the InferenceWorker living on it.
 
-    All signals arrive on the GUI thread. Every request id gets exactly one `finished` and
-    it is always the last signal for that id. The owner must call `shutdown()` before exit.
+    `submit()` returns a `Job`; its signals, and the client's, arrive on the GUI thread.
+    The owner must call `shutdown()` before exit.
     """
 
+    # Every job's signals again, by request id, for observers of all work (see module doc).
     started = Signal(int)
     progress = Signal(int, float, str)
     partial = Signal(int, object)
@@ -357,16 +226,12 @@ class InferenceClient(QObject):
     gpu_out_of_memory = Signal()
     busy_changed = Signal(bool)
 
-    _cancel_later = Signal(int)  # pending requests taken off the queue finish on the next turn
-
     def __init__(self, parent: Optional[QObject] = None) -> None:
         super().__init__(parent)
-        self._queue = _JobQueue()
+        self._queue: JobQueue[_ModelWork] = JobQueue()
         self._ids = itertools.count(1)
-        self._seq = itertools.count()
-        self._live: dict[int, _Live] = {}
-        self._dropped: set[int] = set()  # cancelled or superseded: no result will be emitted
-        self._topics: dict[str, int] = {}
+        self._live: dict[int, Job] = {}
+        self._topics: dict[str, Job] = {}
         self._busy = False
         self._stopped = False
 
@@ -377,16 +242,11 @@ class InferenceClient(QObject):
         self._worker.moveToThread(self._thread)
         self._thread.started.connect(self._worker.run, Qt.ConnectionType.DirectConnection)
         self._connect_worker()
-        self._cancel_later.connect(self._on_cancel_later, Qt.ConnectionType.QueuedConnection)
         threads.register(self._thread, "inference worker", stop=self.shutdown)
         self._thread.start()
 
     def _connect_worker(self) -> None:
         w = self._worker
-        w.job_started.connect(self._on_started)
-        w.job_progress.connect(self._on_progress)
-        w.job_partial.connect(self._on_partial)
-        w.job_done.connect(self._on_done)
         w.engine_loading.connect(self._on_loading)
         w.engine_ready.connect(self._on_ready)
         w.engine_failed.connect(self._on_failed)
@@ -404,39 +264,36 @@ class InferenceClient(QObject):
         twice; the same model already in `slot` is kept. Ready or failed signals follow.
         """
         self._check_running()
-        self._queue.put(_Job(_LOAD_PRIORITY, next(self._seq), 0, "model loading",
-                             CancelToken(), load=_EngineLoad(factory, device, name, slot)))
+        self._queue.put(_LOAD_PRIORITY, _ModelWork(load=_EngineLoad(factory, device, name,
+                                                                    slot)))
 
-    def submit(self, request: Request) -> int:
-        """Queue `request`; returns its id. A same-topic request still live is superseded."""
+    def submit(self, request: Request) -> Job:
+        """Queue `request`; returns its job. A same-topic request still live is superseded."""
         self._check_running()
-        rid = next(self._ids)
+        job = Job(request.kind)
+        job.id = next(self._ids)
         if request.topic is not None:
             older = self._topics.get(request.topic)
             if older is not None:
-                self.cancel(older)
-            self._topics[request.topic] = rid
-        token = CancelToken()
-        self._live[rid] = _Live(request.kind, token, request.topic)
-        self._queue.put(_Job(int(request.priority), next(self._seq), rid, request.kind, token,
-                             fn=request.fn, role=request.role))
+                older.cancel()
+            self._topics[request.topic] = job
+        work = _ModelWork(job, request.fn, request.role)
+        job._unqueue = lambda: self._queue.remove(work)
+        self._live[job.id] = job
+        self._observe(job)
+        self._queue.put(int(request.priority), work)
         self._set_busy(True)
-        return rid
+        return job
 
-    def cancel(self, request_id: int) -> None:
+    def cancel(self, request: Union[int, Job]) -> None:
         """Cancel a pending or running request; it ends with `cancelled` then `finished`."""
-        live = self._live.get(request_id)
-        if live is None or request_id in self._dropped:
-            return
-        self._dropped.add(request_id)
-        live.token.cancel()
-        if self._queue.remove(request_id):
-            self._cancel_later.emit(request_id)
-        # Otherwise it is running, or its outcome is already on the way: _on_done ends it.
+        job = self._live.get(request) if isinstance(request, int) else request
+        if job is not None:
+            job.cancel()
 
     def cancel_all(self) -> None:
-        for request_id in list(self._live):
-            self.cancel(request_id)
+        for job in list(self._live.values()):
+            job.cancel()
 
     def has_engine(self, slot: str = MAIN) -> bool:
         """Whether a model is loaded in `slot` and requests can still be submitted."""
@@ -463,14 +320,31 @@ class InferenceClient(QObject):
             _STILL_RUNNING.append((self._thread, self._worker))
         return stopped
 
-    # --- worker outcomes, on the GUI thread
+    # --- on the GUI thread
 
     def _check_running(self) -> None:
         if self._stopped:
             raise RuntimeError("the inference worker has been shut down")
 
-    def _wanted(self, request_id: int) -> bool:
-        return request_id in self._live and request_id not in self._dropped
+    def _observe(self, job: Job) -> None:
+        """Repeat `job`'s signals by id, and forget it once it finished."""
+        rid = job.id
+        job.started.connect(lambda: self.started.emit(rid))
+        job.progress.connect(lambda f, m: self.progress.emit(rid, f, m))
+        job.partial.connect(lambda v: self.partial.emit(rid, v))
+        job.result.connect(lambda v: self.result.emit(rid, v))
+        job.failed.connect(lambda m, d: self.error.emit(rid, m, d))
+        job.cancelled.connect(lambda: self.cancelled.emit(rid))
+        job.finished.connect(lambda: self._on_finished(job))
+        job.gpu_out_of_memory.connect(self._on_gpu_out_of_memory)
+
+    def _on_finished(self, job: Job) -> None:
+        self._live.pop(job.id, None)
+        for topic, holder in list(self._topics.items()):
+            if holder is job:
+                del self._topics[topic]
+        self.finished.emit(job.id)
+        self._set_busy(bool(self._live))
 
     # Model events that arrive after shutdown() are dropped: the window has gone, and a
     # slot reacting to them would submit work to a stopped worker.
@@ -495,48 +369,6 @@ class InferenceClient(QObject):
     def _on_gpu_out_of_memory(self) -> None:
         if not self._stopped:
             self.gpu_out_of_memory.emit()
-
-    @Slot(int)
-    def _on_started(self, request_id: int) -> None:
-        if self._wanted(request_id):
-            self.started.emit(request_id)
-
-    @Slot(int, float, str)
-    def _on_progress(self, request_id: int, fraction: float, message: str) -> None:
-        if self._wanted(request_id):
-            self.progress.emit(request_id, fraction, message)
-
-    @Slot(int, object)
-    def _on_partial(self, request_id: int, value: object) -> None:
-        if self._wanted(request_id):
-            self.partial.emit(request_id, value)
-
-    @Slot(int, str, object)
-    def _on_done(self, request_id: int, outcome: str, payload: object) -> None:
-        if request_id not in self._live:
-            return
-        if request_id in self._dropped or outcome == _CANCELLED:
-            self.cancelled.emit(request_id)
-        elif outcome == _ERROR:
-            message, details = payload  # type: ignore[misc]
-            self.error.emit(request_id, message, details)
-        else:
-            self.result.emit(request_id, payload)
-        self._finish(request_id)
-
-    @Slot(int)
-    def _on_cancel_later(self, request_id: int) -> None:
-        if request_id in self._live:
-            self.cancelled.emit(request_id)
-            self._finish(request_id)
-
-    def _finish(self, request_id: int) -> None:
-        live = self._live.pop(request_id)
-        self._dropped.discard(request_id)
-        if live.topic is not None and self._topics.get(live.topic) == request_id:
-            del self._topics[live.topic]
-        self.finished.emit(request_id)
-        self._set_busy(bool(self._live))
 
     def _set_busy(self, busy: bool) -> None:
         if busy != self._busy:

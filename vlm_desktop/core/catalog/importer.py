@@ -232,13 +232,13 @@ def _insert_args(f: ScannedFile, digest: str, row: Optional[MetadataRow], now: f
     title = (row.title if row else "") or title_from_filename(f.path)
     return (
         row.id if row else "", f.path, f.size, f.mtime, digest, title,
-        row.category if row else _folder_category(f.path), row.price if row else None,
+        row.category if row else folder_category(f.path), row.price if row else None,
         row.currency if row else "", ";".join(row.tags) if row else "", row.url if row else "",
         now, now,
     )
 
 
-def _folder_category(path: str) -> str:
+def folder_category(path: str) -> str:
     """Items without metadata take their category from their folder, if they are in one."""
     parts = Path(path).parts
     return title_from_filename(parts[-2]) if len(parts) > 1 else ""

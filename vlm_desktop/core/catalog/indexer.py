@@ -310,3 +310,9 @@ def _fmt_duration(seconds: float) -> str:
     if seconds < 5400:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+def decode_item(root: Path, item: CatalogItem, follow_outside_links: bool = False) -> _Decoded:
+    """`_decode` for other pipelines that must see files exactly as the indexer does (the
+    distributed embedder): same refusals, same decode budget, same resize."""
+    return _decode(root, item, follow_outside_links)

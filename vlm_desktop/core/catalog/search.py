@@ -219,3 +219,12 @@ def _spread(scores: Sequence[float]) -> float:
     if len(scores) < 2:
         return 0.1  # too few candidates to measure; a tenth of the cosine range
     return max(1e-3, float(scores[0] - np.median(scores)))
+
+
+def keyword_search(store: CatalogStore, text: str, k: int = 20,
+                   filters: SearchFilters = SearchFilters(), cut: bool = True
+                   ) -> list[SearchHit]:
+    """Items whose title, tags or category hold the query's words, by BM25: needs no model
+    (with no engine `by_text` never reads a vector index, so an unnamed one stands in)."""
+    return CatalogSearch(store, CatalogIndex(store, "")).by_text(None, text, k, "keyword",
+                                                                 filters, cut)

@@ -5,38 +5,26 @@ The fake test engine is deliberately absent: tests hand the worker a factory ins
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import logging
-from dataclasses import dataclass
 from typing import Callable
 
+from vlm_desktop.core import models as manager
 from vlm_desktop.core.device import DeviceChoice
+from vlm_desktop.core.engine import backends
+from vlm_desktop.core.engine.errors import GpuOutOfMemory, ModelUnavailable
 from vlm_desktop.core.engine.protocol import Engine
-from vlm_desktop.core.engine.types import ALL_CAPABILITIES, CAP_EMBED
+from vlm_desktop.core.engine.types import CAP_EMBED
+from vlm_desktop.core.models import BUILTIN_NAME, BUILTIN_RECORD, ModelRecord
 
 log = logging.getLogger(__name__)
 
-BUILTIN_NAME = "lite"
+__all__ = ["BUILTIN_NAME", "GpuOutOfMemory", "ModelRecord", "ModelUnavailable"]
 
-
-class ModelUnavailable(Exception):
-    """The requested model is not installed or cannot be loaded; the message says why."""
-
-
-class GpuOutOfMemory(ModelUnavailable):
-    """The GPU ran out of memory; memory was freed, and the window offers the CPU instead."""
-
-
-@dataclass(frozen=True)
-class ModelEntry:
-    """One installed model, as listed in the Model menu and `vlm-desktop models list`."""
-
-    name: str
-    display_name: str
-    kind: str
-    path: str = ""
-    builtin: bool = False
-    capabilities: frozenset[str] = frozenset()
+# The backend packages register their loaders when imported (see engine.backends); both
+# are light: their torch-heavy modules load inside the loaders.
+BACKEND_PACKAGES = ("vlm_desktop.core.engine.lite", "vlm_desktop.core.engine.hf")
 
 
 EngineFactory = Callable[[DeviceChoice], Engine]
@@ -46,33 +34,24 @@ def _builtin_available() -> bool:
     return importlib.util.find_spec("vlm_desktop.core.engine.lite.engine") is not None
 
 
-def available_models() -> list[ModelEntry]:
+def available_models() -> list[ModelRecord]:
     """Installed models, the built-in one first."""
-    models: list[ModelEntry] = []
-    if _builtin_available():
-        models.append(ModelEntry(BUILTIN_NAME, "VLM Lite (built-in)", "lite", builtin=True,
-                                 capabilities=ALL_CAPABILITIES))
+    models: list[ModelRecord] = [BUILTIN_RECORD] if _builtin_available() else []
     models.extend(_imported_models())
     return models
 
 
-def _imported_models() -> list[ModelEntry]:
+def _imported_models() -> list[ModelRecord]:
     """Models imported through the model manager (core.models), after the built-in one."""
-    from vlm_desktop.core import models as manager
-
     try:
-        records = manager.list_models(include_builtin=False)
+        return manager.list_models(include_builtin=False)
     except manager.ModelFolderError as exc:  # a damaged manifest must not hide the built-in
         log.error("%s", exc)
         return []
-    return [ModelEntry(r.name, f"{r.name} ({r.label})", r.kind, r.path,
-                       capabilities=r.capabilities) for r in records]
 
 
 def default_model_for(capability: str) -> str | None:
     """The model the user chose for `capability` (caption, answer, embed, relevance)."""
-    from vlm_desktop.core import models as manager
-
     name = manager.default_for(capability)
     installed = {m.name for m in available_models()}
     return name if name in installed else default_model_name()
@@ -109,16 +88,15 @@ def engine_factory(name: str | None) -> EngineFactory:
         known = ", ".join(entries) or "none"
         raise ModelUnavailable(f"No model named '{name}' is installed (installed: {known}).")
     entry = entries[name]
+    loader = _loader_for(entry.kind)  # looked up once: an unknown kind fails here
 
     def load(device: DeviceChoice) -> Engine:
-        if entry.kind == "lite":
-            from vlm_desktop.core.engine.lite.engine import LiteEngine
-
-            return LiteEngine.load(device)
-        if entry.kind.startswith("hf-"):
-            from vlm_desktop.core.engine.hf import load_engine
-
-            return load_engine(entry.path, device, name=entry.name)
-        raise ModelUnavailable(f"Model kind '{entry.kind}' is not supported by this version.")
+        return loader(entry, device)
 
     return load
+
+
+def _loader_for(kind: str) -> backends.Loader:
+    for package in BACKEND_PACKAGES:
+        importlib.import_module(package)  # registers its backends (once: Python caches it)
+    return backends.loader_for(kind)

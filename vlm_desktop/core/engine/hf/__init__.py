@@ -6,9 +6,17 @@ import json
 from pathlib import Path
 
 from vlm_desktop.core.device import DeviceChoice
+from vlm_desktop.core.engine.backends import InstalledModel, register_backend
 from vlm_desktop.core.engine.hf.families import FAMILIES, Family, UnsupportedModel, family_for
+from vlm_desktop.core.engine.protocol import Engine
 
 __all__ = ["FAMILIES", "Family", "UnsupportedModel", "family_for", "load_engine"]
+
+
+@register_backend(*sorted({family.kind for family in FAMILIES.values()}))
+def load_installed(record: InstalledModel, device: DeviceChoice) -> Engine:
+    """Load an imported Hugging Face-format model from its folder."""
+    return load_engine(record.path, device, name=record.name)
 
 
 def load_engine(folder: str | Path, device: DeviceChoice, name: str = ""):  # noqa: ANN201

@@ -11,7 +11,8 @@ from PIL import Image
 
 from vlm_desktop.core.cancel import JobState
 from vlm_desktop.core.device import DeviceChoice
-from vlm_desktop.core.engine.hf.common import CapabilityUnavailable, FeatureCache
+from vlm_desktop.core.engine.errors import CapabilityUnavailable
+from vlm_desktop.core.engine.hf.common import FeatureCache
 from vlm_desktop.core.engine.hf.families import CAPABILITY_NAMES, Family, family_for
 from vlm_desktop.core.engine.hf.loading import (
     free_memory,

@@ -11,12 +11,8 @@ import numpy as np
 from PIL import Image
 
 from vlm_desktop.core.cancel import JobState
-from vlm_desktop.core.engine.registry import ModelUnavailable
+from vlm_desktop.core.engine.errors import CapabilityUnavailable  # noqa: F401 - re-exported
 from vlm_desktop.core.engine.types import HeatMap, WordSpan, word_spans
-
-
-class CapabilityUnavailable(ModelUnavailable):
-    """The active model cannot do this (e.g. a captioning model asked for embeddings)."""
 
 
 def image_key(image: Image.Image) -> str:

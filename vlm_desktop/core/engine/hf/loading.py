@@ -10,7 +10,7 @@ from typing import Any, Iterator
 
 from vlm_desktop.core.device import DeviceChoice
 from vlm_desktop.core.engine.hf.weights import find_weights
-from vlm_desktop.core.engine.registry import GpuOutOfMemory
+from vlm_desktop.core.engine.errors import GpuOutOfMemory
 
 __all__ = ["GpuOutOfMemory", "eager_attention", "ensure_offline", "free_memory", "load_model",
            "load_processor", "oom_guard", "parameter_bytes", "transformers_module"]
