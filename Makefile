@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 # torch 2.14.1 / torchvision 0.29.1 install from this machine's local wheel cache.
 TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
 
-.PHONY: run test test-fast bench venv package package-test clean
+.PHONY: run test test-fast fuzz bench venv package package-test clean
 
 $(VENV)/.stamp-base: pyproject.toml setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,19 @@ test: $(VENV)/.stamp-test
 
 test-fast: $(VENV)/.stamp-test
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -m "not slow"
+
+# The long, coverage-guided fuzz run (atheris) of every target in tests/fuzz/; new failures
+# are kept under tests/fuzz/corpus/ and replayed by `make test` from then on.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := image metadata-csv metadata-json metadata-jsonl history model-zip model-tar model-weights
+
+$(VENV)/.stamp-fuzz: $(VENV)/.stamp-test
+	$(PIP) install --quiet -e '.[fuzz]'
+	touch $@
+
+fuzz: $(VENV)/.stamp-fuzz
+	for t in $(FUZZ_TARGETS); do \
+	  $(PY) -m tests.fuzz.fuzz $$t --atheris --seconds $(FUZZ_SECONDS) --save || exit 1; done
 
 clean:
 	rm -rf build dist .pytest_cache

@@ -109,8 +109,9 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_cmd_list)
 
-    p = msub.add_parser("import", help="verify and install a model folder or .zip")
-    p.add_argument("path", metavar="PATH", help="a Hugging Face-format model folder or a .zip")
+    p = msub.add_parser("import", help="verify and install a model folder or archive")
+    p.add_argument("path", metavar="PATH",
+                   help="a Hugging Face-format model folder, or a .zip / .tar(.gz,.bz2,.xz) of one")
     p.add_argument("--name", default=None, help="the name to install it under")
     p.add_argument("--in-place", action="store_true",
                    help="use the folder where it is instead of copying it")

@@ -179,3 +179,67 @@ def test_search_queries_file_with_a_lone_surrogate_runs_the_other_queries(run, t
     assert code == 1 and len(out) == 4
     assert out[0]["results"] and out[3]["results"]
     assert "lone surrogate" in out[1]["error"] and "not UTF-8" in out[2]["error"]
+
+
+_PROBE = textwrap.dedent("""
+    import sys
+    from vlm_desktop.core.catalog.lock import CatalogBusy, acquire
+    try:
+        acquire(sys.argv[1])
+    except CatalogBusy as exc:
+        print("busy:", exc)
+    else:
+        print("free")
+""")
+
+
+def _probe(db: Path) -> str:
+    """What another process is told when it tries to import or index `db` now."""
+    done = subprocess.run([sys.executable, "-c", _PROBE, str(db)], capture_output=True,
+                          text=True, cwd=str(Path(__file__).resolve().parents[2]), timeout=60)
+    return done.stdout.strip()
+
+
+def test_the_indexer_holds_the_catalog_while_it_works_and_lets_go_when_done(tmp_path):
+    # The window indexes batch by batch (Indexer.next_batch), not through the CLI's lock.
+    root = tmp_path / "cat"
+    make_catalog(root, n_per=3)
+    db = tmp_path / "c.db"
+    store = CatalogStore(db)
+    import_folder(store, root)
+    indexer = Indexer(store, batch_size=2)
+    try:
+        assert indexer.next_batch(FakeEngine()) is not None
+        assert _probe(db).startswith("busy:") and f"process {os.getpid()}" in _probe(db)
+        while indexer.next_batch(FakeEngine()) is not None:
+            pass
+        assert _probe(db) == "free"
+    finally:
+        indexer.close()
+    assert store.stats(model_key(FakeEngine())).indexed == 6
+
+
+def test_the_indexer_says_the_catalog_is_in_use_before_doing_any_work(tmp_path):
+    root = tmp_path / "cat"
+    make_catalog(root, n_per=2)
+    db = tmp_path / "c.db"
+    store = CatalogStore(db)
+    import_folder(store, root)
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(db)], stdout=subprocess.PIPE,
+                              cwd=str(Path(__file__).resolve().parents[2]), text=True)
+    indexer = Indexer(store, batch_size=2)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(CatalogBusy, match=f"in use: another process \\(process {holder.pid}"):
+            indexer.next_batch(FakeEngine())
+        assert store.stats(model_key(FakeEngine())).indexed == 0
+    finally:
+        holder.kill()
+        holder.wait()
+        assert holder.stdout is not None
+        holder.stdout.close()
+    try:
+        assert indexer.run(FakeEngine()).finished
+    finally:
+        indexer.close()
+    assert store.stats(model_key(FakeEngine())).indexed == 4 and _probe(db) == "free"

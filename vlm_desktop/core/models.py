@@ -12,12 +12,11 @@ import re
 import shutil
 import tempfile
 import time
-import zipfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Optional
 
-from vlm_desktop.core import paths
+from vlm_desktop.core import model_files, paths
 from vlm_desktop.core.engine.hf.families import CAPABILITY_NAMES, UnsupportedModel, family_for
 from vlm_desktop.core.engine.hf.weights import WeightsRefused, check_weights
 from vlm_desktop.core.engine.types import ALL_CAPABILITIES
@@ -250,64 +249,140 @@ def _unique_name(base: str, taken: set[str]) -> str:
     return name
 
 
-def _extract_zip(archive: Path, into: Path) -> Path:
-    """Extract `archive` safely (no paths outside `into`) and return the model folder in it."""
-    try:
-        with zipfile.ZipFile(archive) as zf:
-            for member in zf.namelist():
-                target = (into / member).resolve()
-                if not str(target).startswith(str(into.resolve()) + os.sep) and target != into:
-                    raise ModelFolderError(f"{archive.name}: unsafe path in archive: {member}")
-            zf.extractall(into)
-    except zipfile.BadZipFile as exc:
-        raise ModelFolderError(f"{archive.name} is not a valid .zip archive ({exc}).") from exc
-    found = sorted(p.parent for p in into.rglob("config.json"))
+def _model_folder_in(archive: Path, unpacked: Path) -> Path:
+    found = sorted(p.parent for p in unpacked.rglob("config.json"))
     if not found:
         raise ModelFolderError(f"{archive.name}: missing config.json — no model in the archive.")
     return min(found, key=lambda p: len(p.parts))
 
 
-def import_model(source: str | Path, name: Optional[str] = None, copy: bool = True) -> ModelRecord:
-    """Verify a model folder or .zip and add it to the installed models.
+def _archive_stem(path: Path) -> str:
+    name = path.name
+    for suffix in sorted(model_files.ARCHIVE_SUFFIXES, key=len, reverse=True):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return path.stem
 
-    A folder is copied into the app's data folder (so the user may delete the original) unless
-    `copy` is False (models found in the Hugging Face cache are used in place).
-    """
-    source = Path(source).expanduser()
+
+_STAGING = ".vlm-import-"
+
+
+def _staging_dir() -> Path:
+    """A fresh folder beside the models (same disk, so the finished copy is renamed in)."""
+    _remove_dead_staging()
+    return Path(tempfile.mkdtemp(prefix=f"{_STAGING}{os.getpid()}-", dir=str(models_dir())))
+
+
+def _remove_dead_staging() -> None:
+    # A killed import leaves its staging folder; its process id says whether anyone owns it.
+    for folder in models_dir().glob(f"{_STAGING}*"):
+        pid = folder.name[len(_STAGING):].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid() or os.name == "nt":  # Windows' os.kill(pid, 0) would end it
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else (or not knowable here): leave it
+        return True
+    return True
+
+
+def _check_source(source: Path) -> None:
     if not source.exists():
         raise ModelFolderError(f"{source} does not exist.")
+    if source.is_dir():
+        return
+    if not source.is_file():
+        raise ModelFolderError(f"{source.name} is not a folder or a file (a FIFO or a device?).")
+    if not model_files.is_archive(source):
+        raise ModelFolderError(
+            f"{source.name}: import a model folder or an archive of one "
+            f"({', '.join(model_files.ARCHIVE_SUFFIXES)}).")
+
+
+def _choose_name(source: Path, name: Optional[str], data: dict) -> str:
+    installed = {m["name"] for m in data["models"]} | {BUILTIN_NAME}
+    on_disk = {p.name for p in models_dir().iterdir()}
+    if name is None:
+        base = _safe_name(_archive_stem(source) if source.is_file() else source.name)
+        return _unique_name(base, installed | on_disk)
+    if not _NAME_OK.match(name):
+        raise ModelFolderError(
+            f"'{name}' is not a usable name: use letters, digits, '.', '_' or '-'.")
+    if name in installed:
+        raise ModelFolderError(f"A model named '{name}' is already installed.")
+    if name in on_disk:
+        raise ModelFolderError(
+            f"{models_dir() / name} already exists but is not an installed model (left by an "
+            f"earlier import?); `vlm-desktop models remove {name}` deletes it.")
+    return name
+
+
+def import_model(source: str | Path, name: Optional[str] = None, copy: bool = True,
+                 limits: Optional[model_files.ImportLimits] = None) -> ModelRecord:
+    """Verify a model folder or archive and add it to the installed models.
+
+    A folder is copied into the app's data folder (so the user may delete the original) unless
+    `copy` is False (models found in the Hugging Face cache are used in place). Links and
+    special files are refused, every byte copied or unpacked is counted against `limits`, and
+    a refused or failed import leaves nothing behind, so it can simply be retried.
+    """
+    source = Path(source).expanduser()
+    limits = limits or model_files.ImportLimits()
+    _check_source(source)
     data = _load_manifest()
-    taken = {m["name"] for m in data["models"]} | {BUILTIN_NAME}
-    if name is not None:
-        if not _NAME_OK.match(name):
-            raise ModelFolderError(
-                f"'{name}' is not a usable name: use letters, digits, '.', '_' or '-'.")
-        if name in taken:
-            raise ModelFolderError(f"A model named '{name}' is already installed.")
-    with tempfile.TemporaryDirectory(prefix="vlm-import-", dir=str(models_dir())) as tmp:
-        folder = source
-        if source.is_file():
-            if source.suffix.lower() != ".zip":
-                raise ModelFolderError(f"{source.name}: import a model folder or a .zip of one.")
-            folder = _extract_zip(source, Path(tmp))
-        check = verify_folder(folder)
-        final_name = name or _unique_name(_safe_name(source.stem if source.is_file()
-                                                     else source.name), taken)
-        target = models_dir() / final_name
-        if copy or source.is_file():
-            if target.exists():
-                raise ModelFolderError(f"{target} already exists; remove it first.")
-            shutil.copytree(folder, target)
-            path, copied = target, True
-        else:
-            path, copied = folder, False
-    record = ModelRecord(
-        final_name, str(path), check.kind, check.label, check.architecture, check.capabilities,
-        check.size_bytes, check.parameters, check.est_ram_bytes, check.est_vram_bytes,
-        source=str(source), copied=copied, imported_at=time.time())
-    data["models"].append(record.to_json())
-    _save_manifest(data)
+    final_name = _choose_name(source, name, data)
+    target = models_dir() / final_name
+    staging = _staging_dir()
+    try:
+        path, check = _install(source, target, staging, copy, limits)
+        record = ModelRecord(
+            final_name, str(path), check.kind, check.label, check.architecture,
+            check.capabilities, check.size_bytes, check.parameters, check.est_ram_bytes,
+            check.est_vram_bytes, source=str(source), copied=path == target,
+            imported_at=time.time())
+        data["models"].append(record.to_json())
+        try:
+            _save_manifest(data)
+        except BaseException:
+            if path == target:
+                shutil.rmtree(target, ignore_errors=True)
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return record
+
+
+def _install(source: Path, target: Path, staging: Path, copy: bool,
+             limits: model_files.ImportLimits) -> tuple[Path, ModelCheck]:
+    """Check `source` and put the model in place; returns where it is and what it is."""
+    try:
+        if source.is_file():
+            unpacked = staging / "unpacked"
+            unpacked.mkdir()
+            model_files.extract_archive(source, unpacked, limits)
+            folder = _model_folder_in(source, unpacked)
+        else:
+            model_files.scan_folder(source)  # links and special files refused before reading
+            folder = source
+        check = verify_folder(folder)
+        if source.is_dir() and not copy:
+            return source, check
+        if source.is_dir():
+            folder = staging / "copy"
+            folder.mkdir()
+            model_files.copy_tree(source, folder, limits)
+    except model_files.UnsafeModelFiles as exc:
+        raise ModelFolderError(f"{source.name}: {exc}" if not str(exc).startswith(
+            source.name) else str(exc)) from exc
+    os.rename(folder, target)  # one step: the model is either fully there or not at all
+    return target, check
 
 
 def remove_model(name: str) -> None:
@@ -317,6 +392,10 @@ def remove_model(name: str) -> None:
     data = _load_manifest()
     entry = next((m for m in data["models"] if m["name"] == name), None)
     if entry is None:
+        leftover = models_dir() / name
+        if _NAME_OK.match(name) and leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover)  # in the models folder, listed nowhere: a failed copy
+            return
         raise ModelFolderError(f"No model named '{name}' is installed.")
     record = ModelRecord.from_json(entry)
     if record.copied:

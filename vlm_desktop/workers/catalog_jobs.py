@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, Signal
 
 from vlm_desktop.core.cancel import JobState
 from vlm_desktop.core.catalog.indexer import IndexProgress
+from vlm_desktop.core.catalog.lock import CatalogBusy
 from vlm_desktop.core.catalog.search import SearchFilters
 from vlm_desktop.core.catalog.session import (  # noqa: F401 - result types re-exported
     CatalogSession,
@@ -30,10 +31,13 @@ from vlm_desktop.core.catalog.session import (  # noqa: F401 - result types re-e
 )
 from vlm_desktop.core.catalog.store import CatalogItem, CatalogStore
 from vlm_desktop.core.engine.protocol import Engine
+from vlm_desktop.workers.errors import register_user_error
 from vlm_desktop.workers.inference_worker import EMBED, InferenceClient, Priority, Request
 from vlm_desktop.workers.jobs import Job, run_off_thread
 
 log = logging.getLogger(__name__)
+# Another process indexing this catalog (the indexer holds its lock) is news for the panel.
+register_user_error(CatalogBusy)
 
 # Indexing batches are sized from the measured rate to take about this long: a question
 # asked meanwhile waits at most one batch (the worker runs requests one at a time).

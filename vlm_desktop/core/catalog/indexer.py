@@ -23,6 +23,7 @@ from typing import Any, Optional, Sequence
 from PIL import Image
 
 from vlm_desktop.core.cancel import Cancelled, JobState
+from vlm_desktop.core.catalog import lock as catalog_lock
 from vlm_desktop.core.catalog.importer import FOLLOW_LINKS_META, link_leads_outside
 from vlm_desktop.core.catalog.keys import model_key, visual_key  # noqa: F401 - re-exported
 from vlm_desktop.core.catalog.store import CatalogItem, CatalogStore
@@ -102,6 +103,7 @@ class Indexer:
         # close() runs on another thread than next_batch(): the closed check and the submit
         # to the prefetch pool happen under this lock, so nothing is submitted after shutdown.
         self._lock = threading.Lock()
+        self._holds_catalog = False  # one hold on the catalog's OS lock while indexing
 
     # --- pause / resume ------------------------------------------------------------------
 
@@ -119,7 +121,37 @@ class Indexer:
 
     def next_batch(self, engine: Engine, state: Optional[JobState] = None
                    ) -> Optional[IndexProgress]:
-        """Index one batch; None when nothing is left to index."""
+        """Index one batch; None when nothing is left to index.
+
+        The first batch takes the catalog's lock (`lock.py`) and the indexer holds it until
+        nothing is left, a batch is cancelled or fails, or it is closed: a second process
+        importing or indexing this catalog meanwhile is told it is in use, and this one
+        raises CatalogBusy (before any work) while another process holds it.
+        """
+        self._take_catalog_lock()
+        try:
+            progress = self._next_batch(engine, state)
+        except BaseException:
+            self._release_catalog_lock()
+            raise
+        if progress is None:
+            self._release_catalog_lock()
+        return progress
+
+    def _take_catalog_lock(self) -> None:
+        with self._lock:
+            if self._holds_catalog:
+                return
+            catalog_lock.acquire(self.store.path)
+            self._holds_catalog = True
+
+    def _release_catalog_lock(self) -> None:
+        with self._lock:
+            if self._holds_catalog:
+                self._holds_catalog = False
+                catalog_lock.release(self.store.path)
+
+    def _next_batch(self, engine: Engine, state: Optional[JobState]) -> Optional[IndexProgress]:
         state = state or JobState()
         started = time.monotonic()
         # A catalog adapted to its own titles embeds new items with its adapted model.
@@ -177,6 +209,7 @@ class Indexer:
             self._closed = True
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._decoders.shutdown(wait=True, cancel_futures=True)
+        self._release_catalog_lock()
 
     # --- internals -----------------------------------------------------------------------
 

@@ -7,14 +7,26 @@ or an editor (JSON Lines line number); JSON arrays count elements from 1.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
+import dataclasses
 import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Mapping, Optional
+
+from vlm_desktop.core.catalog.records import (
+    MetadataError,
+    Record,
+    csv_records,
+    has_bad_bytes,
+    json_records,
+    jsonl_records,
+    read_text_file,
+    too_long,
+)
+
+__all__ = ["FIELDS", "MetadataError", "MetadataReport", "MetadataRow", "RowProblem",
+           "read_metadata", "parse_price", "title_from_filename"]
 
 FIELDS = ("image", "title", "category", "price", "currency", "tags", "id", "url")
 
@@ -32,10 +44,6 @@ DEFAULT_ALIASES: Mapping[str, tuple[str, ...]] = {
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _CURRENCY_SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY"}
-
-
-class MetadataError(Exception):
-    """The metadata file as a whole cannot be read (not just a bad row)."""
 
 
 @dataclass(frozen=True)
@@ -77,82 +85,32 @@ def title_from_filename(name: str) -> str:
 def read_metadata(path: str | Path, root: str | Path,
                   mapping: Mapping[str, str] | None = None) -> MetadataReport:
     """Parse a CSV / JSON / JSON Lines file; images are resolved against `root`."""
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise MetadataError(f"Cannot read metadata file {path}: {exc.strerror or exc}") from exc
-    # surrogateescape keeps undecodable bytes visible so the rows holding them can be named.
-    text = raw.decode("utf-8-sig", errors="surrogateescape")
+    path, root = Path(path), Path(root)
+    mapping = mapping or {}
+    # Undecodable bytes stay visible (surrogate escapes) so the rows holding them are named.
+    text = read_text_file(path, "metadata file")
     suffix = path.suffix.lower()
+    records: Iterator[Record]
     if suffix == ".jsonl" or suffix == ".ndjson":
-        records = _jsonl_records(text)
+        records = jsonl_records(text)
     elif suffix == ".json":
-        records = _json_records(text)
+        records = json_records(text)
     else:
-        records = _csv_records(text)
-    return _validate(records, Path(root), mapping or {})
+        records = csv_records(text, _image_row_check(root, mapping))
+    return _validate(records, root, mapping)
 
 
-Record = tuple[int, Optional[dict], str]  # row number, fields (None when unreadable), reason
-
-
-def _csv_records(text: str) -> Iterator[Record]:
-    sample = text[:4096]
-    try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
-    header: Optional[list[str]] = None
-    for row in reader:
-        if header is None:
-            header = [h.strip() for h in row]
-            continue
-        if not any(cell.strip() for cell in row):
-            continue
-        n = reader.line_num
-        if len(row) > len(header):
-            yield n, None, f"{len(row)} cells but the header has {len(header)} columns"
-            continue
-        yield n, dict(zip(header, row)), ""
-
-
-def _json_records(text: str) -> Iterator[Record]:
-    if _has_bad_bytes(text):
-        raise MetadataError("The JSON file is not valid UTF-8 text.")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise MetadataError(f"The JSON file cannot be parsed: {exc}") from exc
-    if isinstance(data, dict):
-        data = data.get("items", data.get("products"))
-    if not isinstance(data, list):
-        raise MetadataError("The JSON file must hold a list of objects (or {\"items\": [...]}).")
-    for i, obj in enumerate(data, 1):
-        if isinstance(obj, dict):
-            yield i, obj, ""
-        else:
-            yield i, None, "not an object"
-
-
-def _jsonl_records(text: str) -> Iterator[Record]:
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        if _has_bad_bytes(line):
-            yield n, None, "undecodable bytes (the line is not UTF-8 text)"
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield n, None, f"not valid JSON ({exc.msg})"
-            continue
-        yield (n, obj, "") if isinstance(obj, dict) else (n, None, "not a JSON object")
-
-
-def _has_bad_bytes(text: str) -> bool:
-    return any("\udc80" <= ch <= "\udcff" for ch in text)
+def _image_row_check(root: Path, mapping: Mapping[str, str]):
+    """Whether CSV cells found inside a quoted cell name an image: a row of their own."""
+    def is_row(header: list[str], cells: list[str]) -> bool:
+        col = _resolve_columns(header, mapping).get("image")
+        if col is None:
+            return False
+        image = dict(zip(header, cells)).get(col, "").strip().replace("\\", "/")
+        rel = Path(image)
+        return bool(image) and not rel.is_absolute() and ".." not in rel.parts \
+            and (root / rel).is_file()
+    return is_row
 
 
 def _resolve_columns(keys: list[str], mapping: Mapping[str, str]) -> dict[str, str]:
@@ -173,6 +131,7 @@ def _resolve_columns(keys: list[str], mapping: Mapping[str, str]) -> dict[str, s
 def _validate(records: Iterator[Record], root: Path,
               mapping: Mapping[str, str]) -> MetadataReport:
     rows: dict[str, MetadataRow] = {}
+    ids: dict[str, int] = {}  # external id -> the row that has it
     problems: list[RowProblem] = []
     columns: dict[str, str] = {}
     for n, rec, reason in records:
@@ -195,25 +154,47 @@ def _validate(records: Iterator[Record], root: Path,
             problems.append(RowProblem(n, f"duplicate of row {rows[parsed.image].row} "
                                           f"for image '{parsed.image}'"))
         else:
+            if parsed.id and parsed.id in ids:
+                # Order lines name items by id: two items with one id would be ambiguous.
+                problems.append(RowProblem(n, f"id '{parsed.id}' is already row "
+                                              f"{ids[parsed.id]}'s; imported without the id"))
+                parsed = dataclasses.replace(parsed, id="")
+            elif parsed.id:
+                ids[parsed.id] = n
             rows[parsed.image] = parsed
     return MetadataReport(rows, tuple(problems), columns)
 
 
-def _cell(rec: dict, columns: Mapping[str, str], name: str) -> str:
+_SCALAR = (str, int, float, bool)
+
+
+def _cell(rec: dict, columns: Mapping[str, str], name: str) -> str | RowProblem:
     col = columns.get(name)
     value = rec.get(col) if col is not None else None
     if value is None:
         return ""
-    if isinstance(value, list):  # JSON tags may be a list
-        value = ";".join(str(v) for v in value)
+    if isinstance(value, list) and all(isinstance(v, _SCALAR) for v in value):
+        value = ";".join(str(v) for v in value)  # JSON tags may be a list
+    elif not isinstance(value, _SCALAR):
+        return RowProblem(0, f"'{name}' holds a nested JSON value, not text or a number")
+    elif isinstance(value, float) and not math.isfinite(value):
+        return RowProblem(0, f"'{name}' is {value}, not a number")
     return str(value).strip()
 
 
 def _parse_row(n: int, rec: dict, columns: Mapping[str, str], root: Path
                ) -> MetadataRow | RowProblem:
-    cells = {name: _cell(rec, columns, name) for name in FIELDS}
+    cells: dict[str, str] = {}
+    for name in FIELDS:
+        cell = _cell(rec, columns, name)
+        if isinstance(cell, RowProblem):
+            return RowProblem(n, cell.reason)
+        cells[name] = cell
     for name, value in cells.items():
-        if _has_bad_bytes(value):
+        big = too_long(value)
+        if big is not None:
+            return RowProblem(n, f"'{name}' holds {big}; refusing the row")
+        if has_bad_bytes(value):
             return RowProblem(n, f"undecodable bytes in '{name}' (the file is not UTF-8 here)")
         if name != "price" and value.startswith(_FORMULA_START):
             return RowProblem(n, f"'{name}' starts with '{value[0]}', which a spreadsheet would "

@@ -10,8 +10,7 @@ shared between interests by weight, picks are diversified with maximal marginal 
 
 from __future__ import annotations
 
-import csv
-import io
+import math
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -21,10 +20,18 @@ from typing import Optional, Sequence
 import numpy as np
 
 from vlm_desktop.core.catalog.metadata import RowProblem
+from vlm_desktop.core.catalog.records import (
+    csv_records,
+    has_bad_bytes,
+    read_text_file,
+    too_long,
+)
 from vlm_desktop.core.catalog.store import CatalogItem, CatalogStore, Purchase
 from vlm_desktop.core.catalog.vector_index import CatalogIndex
 
 DAY = 86400.0
+LAST_DATE = 253402300799.0  # 9999-12-31T23:59:59Z, the last date datetime can hold
+MAX_QUANTITY = 1_000_000  # far above any order line; keeps SQLite's integers in range
 MAX_PROFILE_ITEMS = 200  # the most recent/frequent purchases; keeps clustering instant
 
 
@@ -72,32 +79,55 @@ def import_history(store: CatalogStore, path: str | Path) -> HistoryReport:
 
 def read_history(store: CatalogStore, path: str | Path
                  ) -> tuple[list[Purchase], HistoryReport]:
-    """Parse a history CSV against the catalog without storing it."""
-    text = Path(path).read_bytes().decode("utf-8-sig", errors="replace")
+    """Parse a history CSV against the catalog without storing it; bad rows are reported
+    with their line numbers and the others read. Raises MetadataError naming the file when
+    it cannot be read at all (missing, a folder, a FIFO)."""
+    text = read_text_file(path, "history file")
     rows: list[tuple[int, float, int]] = []
     problems: list[RowProblem] = []
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    for rec in reader:
-        n = reader.line_num
-        rec = {(k or "").strip().lower(): (v or "").strip() for k, v in rec.items()}
-        item = _find_item(store, rec.get("item_id", ""), rec.get("image", ""))
-        if item is None:
-            problems.append(RowProblem(n, "no catalog item matches item_id "
-                                          f"'{rec.get('item_id', '')}' / image "
-                                          f"'{rec.get('image', '')}'"))
+    for n, fields, reason in csv_records(text, _history_row_check):
+        if fields is None:
+            problems.append(RowProblem(n, reason))
             continue
-        ts = parse_timestamp(rec.get("timestamp", ""))
-        if ts is None:
-            problems.append(RowProblem(n, f"timestamp '{rec.get('timestamp', '')}' is not a "
-                                          "date (use ISO 8601 or Unix seconds)"))
-            continue
-        qty_text = rec.get("quantity", "") or "1"
-        if not qty_text.isdigit() or int(qty_text) < 1:
-            problems.append(RowProblem(n, f"quantity '{qty_text}' is not a positive whole number"))
-            continue
-        rows.append((item.id, ts, int(qty_text)))
+        parsed = _history_row(store, n, fields)
+        if isinstance(parsed, RowProblem):
+            problems.append(parsed)
+        else:
+            rows.append(parsed)
     purchases = [Purchase(-1, i, t, q) for i, t, q in rows]
     return purchases, HistoryReport(len(rows), tuple(problems))
+
+
+def _history_row(store: CatalogStore, n: int, fields: dict
+                 ) -> tuple[int, float, int] | RowProblem:
+    rec = {(k or "").strip().lower(): (v or "").strip() for k, v in fields.items()}
+    for name, value in rec.items():
+        big = too_long(value)
+        if big is not None:
+            return RowProblem(n, f"'{name}' holds {big}")
+        if has_bad_bytes(value):  # kept visible so the row is named; never a lookup key
+            return RowProblem(n, f"undecodable bytes in '{name}' (the file is not UTF-8 here)")
+    item = _find_item(store, rec.get("item_id", ""), rec.get("image", ""))
+    if item is None:
+        return RowProblem(n, "no catalog item matches item_id "
+                             f"'{rec.get('item_id', '')}' / image '{rec.get('image', '')}'")
+    ts = parse_timestamp(rec.get("timestamp", ""))
+    if ts is None:
+        return RowProblem(n, f"timestamp '{rec.get('timestamp', '')}' is not a date "
+                             "(use ISO 8601 or Unix seconds)")
+    if ts > time.time() + DAY:
+        return RowProblem(n, f"timestamp '{rec.get('timestamp', '')}' is in the future")
+    qty_text = rec.get("quantity", "") or "1"
+    if not (qty_text.isascii() and qty_text.isdigit()) or not 1 <= int(qty_text) <= MAX_QUANTITY:
+        return RowProblem(n, f"quantity '{qty_text}' is not a whole number from 1 to "
+                             f"{MAX_QUANTITY:,}")
+    return item.id, ts, int(qty_text)
+
+
+def _history_row_check(header: list[str], cells: list[str]) -> bool:
+    """A line with a date in its timestamp column is an order line of its own."""
+    rec = {h.strip().lower(): c for h, c in zip(header, cells)}
+    return parse_timestamp(rec.get("timestamp", "")) is not None
 
 
 def _find_item(store: CatalogStore, item_id: str, image: str) -> Optional[CatalogItem]:
@@ -111,20 +141,22 @@ def _find_item(store: CatalogStore, item_id: str, image: str) -> Optional[Catalo
 
 
 def parse_timestamp(text: str) -> Optional[float]:
+    """Unix seconds or an ISO 8601 date as Unix seconds; None unless a real date from
+    1970 to 9999 (so 'nan', 'inf' and '1e308' are not dates)."""
     text = text.strip()
     if not text:
         return None
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
-        pass
-    try:
-        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.timestamp()
+        try:
+            dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=timezone.utc)
+        value = dt.timestamp()
+    return value if math.isfinite(value) and 0 <= value <= LAST_DATE else None
 
 
 def interests(store: CatalogStore, index: CatalogIndex, now: Optional[float] = None,
