@@ -74,7 +74,7 @@ PHRASES = {
     "caption_and": "{first}，还有{maybe}一{measure}{name}",
     "what_named": "看起来是{name}。",
     "what_unclear": "我看不清{target}；最多像是{name}。",
-    "colour_is": "{subject}是{colour}。",
+    "colour_is": "{subject}是{colour}的。",
     "colour_via": "{target}（我看到的{via}）",
     "colour_unknown": "{subject}看起来是{colour}，如果我找对了位置的话：我不太认识“{target}”。",
     "colour_none": "我看不出它的颜色。",
