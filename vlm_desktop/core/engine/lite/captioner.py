@@ -225,7 +225,7 @@ def _compose_caption_zh(hier: Hierarchy, ev: ImageEvidence) -> Caption:
     second = None if first.hedged else second_object(hier, ev, first)
     if second is not None:
         other = chinese.node_name(hier, second.node)
-        text = zh.say("caption_and", first=text, maybe="可能" if second.hedged else "",
+        text = zh.say("caption_and", first=text, maybe="可能是" if second.hedged else "",
                       measure=chinese.measure(hier, second.node), name=other)
         maps.setdefault(other, HeatMap(other, unit_range(second.cam), kind="cam"))
     return Caption(text, english.confidence, chinese.word_spans(text, maps),
