@@ -110,6 +110,9 @@ def test_word_spans_find_each_named_word():
     ("猫在哪里?", "where", "cat", ""),
     ("猫在哪儿？", "where", "cat", ""),
     ("哪里有猫", "where", "cat", ""),
+    ("狗在图片的什么位置", "where", "dog", ""),
+    ("这辆摩托车是红色的吗?", "yesno", "motorcycle", "red"),
+    ("这是哪种花", "what", "flower", ""),
 ])
 def test_chinese_question_forms(question, kind, target, colour):
     q = parse_question(question)
