@@ -121,6 +121,15 @@ def _model_fields(info: "ModelInfo", choice: "DeviceChoice") -> dict[str, Any]:
     return {"model": info.name, "device": choice.device}
 
 
+def _set_language(engine: "Engine", args: argparse.Namespace) -> None:
+    """--lang zh_CN: captions and answers in Chinese, where the model speaks it (the
+    built-in one); a question typed in Chinese is answered in Chinese anyway."""
+    if getattr(args, "lang", None) and hasattr(engine, "language"):
+        from vlm_desktop.core.engine.lite.engine import language_from
+
+        engine.language = language_from(args.lang)
+
+
 def _cmd_caption(args: argparse.Namespace) -> int:
     from vlm_desktop.core.images import load_image
     from vlm_desktop.core.video import is_video
@@ -131,6 +140,7 @@ def _cmd_caption(args: argparse.Namespace) -> int:
               f"({len(videos)} given)", file=sys.stderr)
         return EXIT_UNAVAILABLE  # argparse's usage status
     engine, choice = open_engine(args)
+    _set_language(engine, args)
     failed = 0
     try:
         info = engine.info()
@@ -191,6 +201,7 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     from vlm_desktop.core.images import load_image
 
     engine, choice = open_engine(args, "answer")
+    _set_language(engine, args)
     try:
         info = engine.info()
         start = time.perf_counter()
@@ -242,6 +253,12 @@ def write_heatmaps(image: "Image.Image", source: str, directory: str | os.PathLi
     return written
 
 
+def _add_lang_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lang", metavar="LANG", default=None, choices=("en", "zh_CN"),
+                        help="language of captions and answers: en (default) or zh_CN "
+                             "(built-in model)")
+
+
 def _add_heatmap_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--heatmap-dir", metavar="DIR", default=None,
                         help="write each word's heat map over the image as DIR/<image>__<word>.png")
@@ -260,6 +277,7 @@ def _register_builtin(sub: "argparse._SubParsersAction[argparse.ArgumentParser]"
                          help="write the video's scene captions as WebVTT subtitles")
     add_model_options(caption)
     _add_heatmap_option(caption)
+    _add_lang_option(caption)
     caption.set_defaults(func=_cmd_caption)
 
     ask = sub.add_parser("ask", help="answer a question about an image",
@@ -268,6 +286,7 @@ def _register_builtin(sub: "argparse._SubParsersAction[argparse.ArgumentParser]"
     ask.add_argument("question", metavar="QUESTION", help="the question, quoted")
     add_model_options(ask)
     _add_heatmap_option(ask)
+    _add_lang_option(ask)
     ask.set_defaults(func=_cmd_ask)
 
 

@@ -11,10 +11,10 @@ from typing import Callable
 
 import numpy as np
 
-from vlm_desktop.core.engine.lite import calibration
+from vlm_desktop.core.engine.lite import calibration, chinese
 from vlm_desktop.core.engine.lite.attention import separate_peaks, unit_range
 from vlm_desktop.core.engine.lite.captioner import (
-    article, colour_map, colour_word_maps, compose_caption, main_object, name_maps,
+    article, colour_map, colour_word_maps, compose_caption, compose_caption_zh, main_object, name_maps,
     object_colour, region_weights,
 )
 from vlm_desktop.core.engine.lite.colors import (
@@ -115,8 +115,37 @@ def _related_present(hier: Hierarchy, ev: ImageEvidence, phrase: str, m: Match) 
 
 def _answer(q: ParsedQuestion, text: str, conf: float, heat: HeatMap | None,
             evidence: str, maps: dict[str, HeatMap] | None = None) -> Answer:
+    spans = chinese.word_spans if _zh(q) else word_spans
     return Answer(q.text, text, round(float(np.clip(conf, 0.0, 1.0)), 3), kind=q.kind,
-                  heatmap=heat, words=word_spans(text, maps or {}), evidence=evidence)
+                  heatmap=heat, words=spans(text, maps or {}), evidence=evidence)
+
+
+# --- Chinese wording: the same decisions, said in zh_CN ---------------------------------
+
+
+def _zh(q: ParsedQuestion) -> bool:
+    return q.language == chinese.LANGUAGE
+
+
+def _zh_noun(hier: Hierarchy, q: ParsedQuestion) -> str:
+    """What a Chinese answer calls the question's target: the words asked with, else the
+    Chinese name of the English concept (an English question answered in Chinese)."""
+    return q.words or chinese.chinese_for(hier, q.target)
+
+
+def _zh_maps(name: str, values: np.ndarray, kind: str = "cam") -> dict[str, HeatMap]:
+    """The Chinese counterpart of name_maps: one map under the whole name (no spaces)."""
+    return {name: HeatMap(name, unit_range(values), kind=kind)} if name else {}
+
+
+def _zh_measure(hier: Hierarchy, phrase: str) -> str:
+    nodes = hier.exact_nodes(phrase)
+    return chinese.measure(hier, nodes[0]) if nodes else chinese.DEFAULT_MEASURE
+
+
+def _zh_colour_maps(colour: BasicColour, cmap: np.ndarray) -> dict[str, HeatMap]:
+    said = chinese.table().colour(colour.words)
+    return {said: HeatMap(colour.words, cmap, kind="relevance")}
 
 
 def position_words(values: np.ndarray) -> str:
@@ -148,10 +177,20 @@ def answer_what(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence, match_fn:
             name = hier.node_names[best]
             text = f"It looks like {article(name)} {name}." if t.presence >= YES_AT else \
                 f"I don't see {article(q.target)} {q.target} clearly; at most {article(name)} {name}."
+            maps = name_maps(name, t.cam)
+            if _zh(q):
+                said = chinese.node_name(hier, best)
+                text = chinese.table().say("what_named", name=said) if t.presence >= YES_AT else \
+                    chinese.table().say("what_unclear", target=_zh_noun(hier, q), name=said)
+                maps = _zh_maps(said, t.cam)
             return _answer(q, text, t.presence * min(1.0, share), HeatMap(name, unit_range(t.cam), "cam"),
-                           t.evidence, name_maps(name, t.cam))
-    cap = compose_caption(hier, ev)
-    text = cap.text[0].upper() + cap.text[1:] + "."
+                           t.evidence, maps)
+    if _zh(q):
+        cap = compose_caption_zh(hier, ev)
+        text = cap.text + "。"
+    else:
+        cap = compose_caption(hier, ev)
+        text = cap.text[0].upper() + cap.text[1:] + "."
     maps = {w.text.lower(): w.heatmap for w in cap.words if w.heatmap is not None}
     cams = [m for m in maps.values() if m.kind == "cam"]
     heat = cams[0] if cams else HeatMap("image", np.zeros(ev.grid_shape, np.float32), "cam")
@@ -190,8 +229,8 @@ def answer_color(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence, match_fn
         return _colour_of_main_object(q, hier, ev, t)
     colour, cmap = object_colour(ev, t.cam)
     if colour is None:
-        return _answer(q, "I can't tell its colour.", 0.0, HeatMap(t.name, unit_range(t.cam), "cam"),
-                       t.evidence)
+        text = chinese.table().say("colour_none") if _zh(q) else "I can't tell its colour."
+        return _answer(q, text, 0.0, HeatMap(t.name, unit_range(t.cam), "cam"), t.evidence)
     subject = f"The {q.target}" if q.target else "It"
     if t.via and t.via != q.target:
         subject += f" (the {t.via} I see)"
@@ -207,8 +246,26 @@ def answer_color(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence, match_fn
     heat = HeatMap(colour.words, cmap, kind="relevance")
     maps = {**({} if not q.target or not t.known else name_maps(q.target, t.cam)),
             **colour_word_maps(colour, cmap)}
+    if _zh(q):
+        text, maps = _zh_colour_text(hier, q, t, colour, cmap, unknown)
     return _answer(q, text, conf, heat,
                    f"{colour.phrase} {100 * colour.fraction:.0f}% of the region's pixels; {t.evidence}", maps)
+
+
+def _zh_colour_text(hier: Hierarchy, q: ParsedQuestion, t: Target, colour: BasicColour,
+                    cmap: np.ndarray, unknown: bool) -> tuple[str, dict[str, HeatMap]]:
+    """answer_color's sentence and word maps in Chinese."""
+    zh = chinese.table()
+    noun = _zh_noun(hier, q)
+    subject = noun or zh.say("it")
+    if t.via and t.via != q.target:
+        subject = zh.say("colour_via", target=subject, via=chinese.chinese_for(hier, t.via))
+    said = zh.colour(colour.phrase)
+    text = zh.say("colour_unknown", subject=subject, colour=said, target=noun) if unknown else \
+        zh.say("colour_is", subject=subject, colour=said)
+    maps = {**({} if not q.target or not t.known else _zh_maps(noun, t.cam)),
+            **_zh_colour_maps(colour, cmap)}
+    return text, maps
 
 
 def _colour_of_main_object(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence, t: Target) -> Answer:
@@ -216,12 +273,19 @@ def _colour_of_main_object(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence
     first = main_object(hier, ev)
     colour, cmap = object_colour(ev, first.cam)
     heat = HeatMap(first.name, unit_range(first.cam), "cam")
+    zh = chinese.table()
     if colour is None:
-        return _answer(q, f"I don't see {article(q.target)} {q.target} clearly, nor its colour.",
-                       0.0, heat, t.evidence)
+        text = zh.say("colour_main_none", target=_zh_noun(hier, q)) if _zh(q) else \
+            f"I don't see {article(q.target)} {q.target} clearly, nor its colour."
+        return _answer(q, text, 0.0, heat, t.evidence)
     main = "the main object" if first.hedged else f"the main object ({article(first.name)} {first.name})"
     text = f"I don't see {article(q.target)} {q.target} clearly; {main} is {colour.phrase}."
     maps = {**name_maps(first.name, first.cam), **colour_word_maps(colour, cmap)}
+    if _zh(q):
+        name = chinese.node_name(hier, first.node)
+        main = zh.say("main_object") if first.hedged else zh.say("main_object_named", name=name)
+        text = zh.say("colour_main", target=_zh_noun(hier, q), main=main, colour=zh.colour(colour.phrase))
+        maps = {**_zh_maps(name, first.cam), **_zh_colour_maps(colour, cmap)}
     # Right about the thing asked only if the main object is it: the fit measures how often.
     return _answer(q, text, _colour_confidence(colour, hedged=True), HeatMap(colour.words, cmap, "relevance"),
                    f"{colour.phrase} {100 * colour.fraction:.0f}% of the main object's pixels; "
@@ -233,13 +297,16 @@ def answer_yesno(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence, match_fn
     t = resolve(hier, ev, q.target, match_fn, attend)
     heat = HeatMap(t.name, unit_range(t.cam), "cam" if t.known else "attention")
     if q.colour:
-        return _answer_colour_yesno(q, ev, t, heat)
+        return _answer_colour_yesno(q, ev, t, heat, hier)
     sim = joint_similarity(q.target)
     if not t.known:
         # The classifier has no concept for it: only the joint space speaks, so stay unsure.
         p = float(np.clip((sim - 0.35) / 0.4, 0.0, 1.0))
         text = ("Possibly, but I'm not sure: " if p >= 0.5 else "I can't tell, probably not: ") + \
             f"the built-in model has no concept for '{q.target}'."
+        if _zh(q):
+            text = chinese.table().say("yes_unknown_maybe" if p >= 0.5 else "yes_unknown_no",
+                                       target=_zh_noun(hier, q))
         return _answer(q, text, 0.5 + 0.1 * abs(p - 0.5) * 2, heat,
                        f"{t.evidence}; joint-space similarity {sim:.2f}")
     noun = f"{article(q.target)} {q.target}"
@@ -247,8 +314,14 @@ def answer_yesno(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence, match_fn
         # Only a related concept is there (asked for a cup, an espresso is seen): say so.
         text = (f"Probably: I see {article(t.via)} {t.via} {position_words(t.cam)}, "
                 f"which fits '{q.target}'.")
+        maps = name_maps(t.via, t.cam)
+        if _zh(q):
+            via = chinese.chinese_for(hier, t.via)
+            text = chinese.table().say("yes_via", where=chinese.table().position(position_words(t.cam)),
+                                       via=via, target=_zh_noun(hier, q))
+            maps = _zh_maps(via, t.cam)
         return _answer(q, text, min(0.6, 0.5 + 0.5 * (t.presence - YES_AT)), heat,
-                       f"{t.evidence}; joint-space similarity {sim:.2f}", name_maps(t.via, t.cam))
+                       f"{t.evidence}; joint-space similarity {sim:.2f}", maps)
     glob, local = ev.presence(t.classes)
     first = main_object(hier, ev)
     p = calibration.presence(glob, local, float(ev.probs.max()), int(t.classes.size),
@@ -265,11 +338,31 @@ def answer_yesno(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence, match_fn
     else:
         text, conf = f"No, I don't see {noun}.", 1 - p
     maps = name_maps(q.target, t.cam) if p >= 0.5 else {}
+    if _zh(q):
+        text, maps = _zh_yesno_text(hier, q, p, where, t.cam)
     return _answer(q, text, conf, heat, f"{t.evidence}; P(present) {100 * p:.0f}% calibrated; "
                    f"joint-space similarity {sim:.2f}", maps)
 
 
-def _answer_colour_yesno(q: ParsedQuestion, ev: ImageEvidence, t: Target, heat: HeatMap) -> Answer:
+def _zh_yesno_text(hier: Hierarchy, q: ParsedQuestion, p: float, where: str,
+                   cam: np.ndarray) -> tuple[str, dict[str, HeatMap]]:
+    """answer_yesno's sentence in Chinese: the same thresholds on P(present)."""
+    zh = chinese.table()
+    noun = _zh_noun(hier, q)
+    place = zh.position(where)
+    if p >= SURE_YES:
+        text = zh.say("yes_sure", where=place, noun=noun)
+    elif p >= 0.5:
+        text = zh.say("yes_probably", where=place, noun=noun)
+    elif p > 1 - SURE_NO:
+        text = zh.say("yes_unsure", noun=noun)
+    else:  # 有没有猫? -> 没有; 这是猫吗? -> 不是
+        text = zh.say("no_have" if "有" in q.text else "no_is", noun=noun)
+    return text, (_zh_maps(noun, cam) if p >= 0.5 else {})
+
+
+def _answer_colour_yesno(q: ParsedQuestion, ev: ImageEvidence, t: Target, heat: HeatMap,
+                         hier: Hierarchy | None = None) -> Answer:
     weights = region_weights(ev, t.cam)
     spread = colour_spread(ev.pixels, weights, names=ev.pixel_colours)
     asked = ALIASES.get(q.colour, q.colour)
@@ -277,9 +370,12 @@ def _answer_colour_yesno(q: ParsedQuestion, ev: ImageEvidence, t: Target, heat: 
     top = basic_colour(spread)
     top_phrase = top.phrase if top else "unknown"
     subject = f"the {q.target}" if q.target else "it"
+    zh = chinese.table()
+    noun = _zh_noun(hier, q) if _zh(q) and hier is not None else q.words
     if q.target and t.known and t.presence < YES_AT:
-        return _answer(q, f"I can't tell: I don't see {article(q.target)} {q.target} clearly.",
-                       0.5, heat, t.evidence)
+        text = zh.say("colour_yes_unseen", target=noun) if _zh(q) else \
+            f"I can't tell: I don't see {article(q.target)} {q.target} clearly."
+        return _answer(q, text, 0.5, heat, t.evidence)
     matches_top = top is not None and (asked == top.basic or asked == top.fine or
                                        (asked == "navy" and top.words == "dark blue"))
     if share >= 0.3 or matches_top:
@@ -288,12 +384,18 @@ def _answer_colour_yesno(q: ParsedQuestion, ev: ImageEvidence, t: Target, heat: 
     else:
         text = f"No, {subject} looks {top_phrase}."
         conf = min(0.95, 0.5 + (top.fraction if top else 0) - share)
+    if _zh(q):
+        said_subject = noun or zh.say("it")
+        text = zh.say("colour_yes", subject=said_subject, colour=zh.colour(asked)) \
+            if share >= 0.3 or matches_top else \
+            zh.say("colour_no", subject=said_subject,
+                   colour=zh.colour(top.phrase) if top else zh.say("unknown_colour"))
     members = family_members(asked) if asked == family(asked) else (asked,)
     cmap = colour_map(ev, members if share > 0 or top is None else top.members, weights)
     conf *= 1.0 if not q.target or t.presence >= YES_AT else 0.5
     return _answer(q, text, conf, HeatMap(asked, cmap, "relevance"),
                    f"{asked} {100 * share:.0f}% of the region, most is {top_phrase}; {t.evidence}",
-                   {asked: HeatMap(asked, cmap, "relevance")})
+                   {(zh.colour(asked) if _zh(q) else asked): HeatMap(asked, cmap, "relevance")})
 
 
 def answer_where(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence, match_fn: Resolver,
@@ -311,8 +413,29 @@ def answer_where(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence, match_fn
             0.5 * t.presence
     else:
         text, conf = f"I don't know '{q.target}' well; the best match is {where}.", 0.15
-    return _answer(q, text, conf, heat, f"map peak {where}; {t.evidence}",
-                   name_maps(t.name, t.cam) if t.known else {})
+    maps = name_maps(t.name, t.cam) if t.known else {}
+    if _zh(q):
+        text, maps = _zh_where_text(hier, q, t, where)
+    return _answer(q, text, conf, heat, f"map peak {where}; {t.evidence}", maps)
+
+
+def _zh_where_text(hier: Hierarchy, q: ParsedQuestion, t: Target,
+                   where: str) -> tuple[str, dict[str, HeatMap]]:
+    """answer_where's sentence in Chinese."""
+    zh = chinese.table()
+    place = zh.position(where)
+    noun = _zh_noun(hier, q)
+    name = noun or chinese.chinese_for(hier, t.name)
+    subject = name
+    if t.via and t.via != q.target:
+        subject = zh.say("colour_via", target=subject, via=chinese.chinese_for(hier, t.via))
+    if t.known and t.presence >= YES_AT:
+        text = zh.say("where_is", subject=subject, where=place)
+    elif t.known:
+        text = zh.say("where_unclear", name=name, where=place)
+    else:
+        text = zh.say("where_unknown", target=noun, where=place)
+    return text, (_zh_maps(name, t.cam) if t.known else {})
 
 
 def plural(noun: str, n: int = 2) -> str:
@@ -339,11 +462,16 @@ def answer_count(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence, match_fn
     t = resolve(hier, ev, q.target, match_fn, attend)
     heat = HeatMap(t.name, unit_range(t.cam), "cam" if t.known else "attention")
     noun = q.target or t.name
+    zh = chinese.table()
+    said = (_zh_noun(hier, q) or chinese.chinese_for(hier, t.name)) if _zh(q) else noun
     if t.known and t.presence < YES_AT:
-        return _answer(q, f"I don't see any {plural(noun)}.", 0.5 * (1 - t.presence), heat, t.evidence)
+        text = zh.say("count_none", noun=said) if _zh(q) else f"I don't see any {plural(noun)}."
+        return _answer(q, text, 0.5 * (1 - t.presence), heat, t.evidence)
     found = separate_peaks(t.cam)
     n = max(1, len(found))
     why = f"{_peaks_phrase(len(found))}; {t.evidence}"
+    if _zh(q):
+        return _zh_count(q, hier, t, heat, said, n, why)
     if not t.known:
         # Peaks of an attention map for a phrase the classifier has no concept of are no
         # count: a tray of 24 coins gave "about 2". Say so, with almost no confidence.
@@ -363,8 +491,24 @@ def answer_count(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence, match_fn
     return _answer(q, text, conf, heat, why, name_maps(noun, t.cam))
 
 
+def _zh_count(q: ParsedQuestion, hier: Hierarchy, t: Target, heat: HeatMap, said: str, n: int,
+              why: str) -> Answer:
+    """answer_count in Chinese: the same peaks, crowding test and confidences."""
+    zh = chinese.table()
+    if not t.known:
+        return _answer(q, zh.say("count_unknown", noun=said, n=n), 0.05, heat, why)
+    hot = float((unit_range(t.cam) >= 0.5).mean())
+    if n >= 2 and hot > CROWDED_MAP:
+        return _answer(q, zh.say("count_crowded", noun=said, n=n), 0.1 * t.presence, heat,
+                       why + f"; {100 * hot:.0f}% of the map is hot", _zh_maps(said, t.cam))
+    text = zh.say("count", n=n, measure=_zh_measure(hier, q.target or t.name), noun=said)
+    return _answer(q, text, 0.5 * t.presence / (1 + 0.3 * (n - 1)), heat, why, _zh_maps(said, t.cam))
+
+
 def answer_refusal(q: ParsedQuestion, heat: HeatMap, catalog: bool) -> Answer:
     text = CATALOG_TEXT if catalog else UNSUPPORTED_TEXT
+    if _zh(q):
+        text = chinese.table().say("catalog" if catalog else "unsupported")
     why = "catalog question: needs a catalog" if catalog else \
         "question kind not supported by the built-in model"
     return _answer(q, text, 0.0, heat, why)

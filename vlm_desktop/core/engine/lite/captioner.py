@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vlm_desktop.core.engine.lite import chinese
 from vlm_desktop.core.engine.lite.attention import unit_range
 from vlm_desktop.core.engine.lite.colors import (
     COLOUR_WORDS, BasicColour, basic_colour, border_contrast, colour_spread,
@@ -199,3 +200,33 @@ def _compose_caption(hier: Hierarchy, ev: ImageEvidence) -> Caption:
         evidence += f"; colour {colour.phrase} {100 * colour.fraction:.0f}% of the object's pixels"
     conf = first.confidence if second is None else min(first.confidence, max(second.confidence, 0.3))
     return Caption(text, round(float(conf), 3), word_spans(text, maps), evidence=evidence)
+
+
+def compose_caption_zh(hier: Hierarchy, ev: ImageEvidence) -> Caption:
+    """The caption in Simplified Chinese: the same objects, colour and confidence as
+    compose_caption, said with Chinese names and measure words (一只灰色的虎斑猫)."""
+    return ev.remember(("caption_zh", id(hier)), lambda: _compose_caption_zh(hier, ev))
+
+
+def _compose_caption_zh(hier: Hierarchy, ev: ImageEvidence) -> Caption:
+    english = compose_caption(hier, ev)  # evidence and confidence are shared, not recomputed
+    zh = chinese.table()
+    first = main_object(hier, ev)
+    colour, cmap = object_colour(ev, first.cam)
+    name = chinese.node_name(hier, first.node)
+    maps = {name: HeatMap(name, unit_range(first.cam), kind="cam")}
+    phrase = name
+    if colour is not None and colour.fraction >= COLOUR_MIN_SHARE and not first.hedged:
+        said = zh.colour(colour.words)
+        phrase = f"{said}的{name}"
+        maps[said] = HeatMap(colour.words, cmap, kind="relevance")
+    text = zh.say("caption_maybe" if first.hedged else "caption",
+                  measure=chinese.measure(hier, first.node), phrase=phrase)
+    second = None if first.hedged else second_object(hier, ev, first)
+    if second is not None:
+        other = chinese.node_name(hier, second.node)
+        text = zh.say("caption_and", first=text, maybe="可能是" if second.hedged else "",
+                      measure=chinese.measure(hier, second.node), name=other)
+        maps.setdefault(other, HeatMap(other, unit_range(second.cam), kind="cam"))
+    return Caption(text, english.confidence, chinese.word_spans(text, maps),
+                   evidence=english.evidence)

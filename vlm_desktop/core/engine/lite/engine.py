@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import threading
 import time
 import weakref
@@ -22,9 +23,9 @@ from PIL import Image
 from vlm_desktop import __version__
 from vlm_desktop.core.cancel import JobState
 from vlm_desktop.core.device import DeviceChoice
-from vlm_desktop.core.engine.lite import answerer, vision
+from vlm_desktop.core.engine.lite import answerer, chinese, vision
 from vlm_desktop.core.engine.lite.attention import attention, unit_range
-from vlm_desktop.core.engine.lite.captioner import compose_caption, main_object
+from vlm_desktop.core.engine.lite.captioner import compose_caption, compose_caption_zh, main_object
 from vlm_desktop.core.engine.lite.concepts import Concepts
 from vlm_desktop.core.engine.lite.evidence import ImageEvidence, encode_evidence, summarise
 from vlm_desktop.core.engine.lite.hierarchy import Hierarchy, Match
@@ -49,6 +50,12 @@ RELEVANCE_MATCH = 0.8  # a phrase this close to known concepts gets their CAM, e
 # chunks of MAX_CHUNK, where batching pays most.
 CHUNK_SECONDS = 0.8
 MAX_CHUNK = 16
+LANGUAGE_ENV = "VLM_DESKTOP_LANGUAGE"  # "zh_CN": captions and answers in Chinese
+
+
+def language_from(value: Optional[str]) -> str:
+    """"zh_CN" for any Chinese setting ("zh", "zh_CN", "zh-Hans"), else "en"."""
+    return chinese.LANGUAGE if (value or "").lower().startswith("zh") else chinese.ENGLISH
 
 
 def class_terms(concepts: Concepts) -> list[list[str]]:
@@ -83,6 +90,9 @@ class LiteEngine:
         self.load_seconds = 0.0
         self.variant = ""  # set on a catalog-adapted view (with_projection)
         self._views: dict[str, LiteEngine] = {}
+        # The language captions are said in and questions answered in; a question typed in
+        # Chinese is answered in Chinese whatever this says.
+        self.language = language_from(os.environ.get(LANGUAGE_ENV))
 
     @classmethod
     def load(cls, device: DeviceChoice, use_projection: bool = True) -> LiteEngine:
@@ -225,7 +235,8 @@ class LiteEngine:
     def caption(self, image: Image.Image, state: Optional[JobState] = None) -> Caption:
         ev, encode_ms = self._one(image, state)
         start = time.perf_counter()
-        cap = compose_caption(self.hier, ev)
+        zh = self.language == chinese.LANGUAGE
+        cap = (compose_caption_zh if zh else compose_caption)(self.hier, ev)
         _check(state)
         return replace(cap, timings_ms={"encode": round(encode_ms, 1),
                                         "caption": round((time.perf_counter() - start) * 1000, 1)})
@@ -235,6 +246,8 @@ class LiteEngine:
         ev, encode_ms = self._one(image, state)
         start = time.perf_counter()
         q = parse_question(question)
+        if self.language == chinese.LANGUAGE and q.language != chinese.LANGUAGE:
+            q = replace(q, language=chinese.LANGUAGE)
         result = self._answer(ev, q)
         _check(state)
         return replace(result, timings_ms={"encode": round(encode_ms, 1),

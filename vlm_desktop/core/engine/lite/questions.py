@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from vlm_desktop.core.engine.lite.chinese import is_chinese
+
 KINDS = ("what", "color", "yesno", "where", "count", "catalog", "unsupported")
 
 # Words the colour questions and attributes understand (British and American spellings
@@ -68,12 +70,16 @@ _NOT_PLURAL = ("ss", "us", "is", "ous", "ics")
 @dataclass(frozen=True)
 class ParsedQuestion:
     """A recognised question: its kind, the phrase it is about ("" = the main object) and,
-    for "is the X red?", the colour asked about."""
+    for "is the X red?", the colour asked about. `language` is the language to answer in;
+    a Chinese question's `target` is the English concept name its words stand for, and
+    `words` the words themselves (what the answer calls it)."""
 
     text: str
     kind: str
     target: str = ""
     colour: str = ""
+    language: str = "en"
+    words: str = ""
 
 
 def normalise(question: str) -> str:
@@ -167,7 +173,11 @@ def _yesno_target(q: str) -> str:
 
 
 def parse_question(question: str) -> ParsedQuestion:
-    """Recognise the kind of `question` and the phrase it is about."""
+    """Recognise the kind of `question` and the phrase it is about (English or Chinese)."""
+    if is_chinese(question):
+        from vlm_desktop.core.engine.lite.questions_zh import parse_chinese
+
+        return parse_chinese(question)
     raw = question
     q = normalise(question)
     q = _STRIP_LEAD.sub("", q).strip()
