@@ -8,9 +8,9 @@ category, stock: answered by the catalog layer) and "unsupported" (everything el
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from vlm_desktop.core.engine.lite.chinese import is_chinese
+from vlm_desktop.core.engine.lite.parsed import ParsedQuestion  # noqa: F401 - re-exported
 
 KINDS = ("what", "color", "yesno", "where", "count", "catalog", "unsupported")
 
@@ -65,21 +65,6 @@ _IRREGULAR = {"people": "person", "men": "man", "women": "woman", "children": "c
               "oxen": "ox", "sheep": "sheep", "fish": "fish", "knives": "knife",
               "wolves": "wolf", "leaves": "leaf", "loaves": "loaf", "shelves": "shelf"}
 _NOT_PLURAL = ("ss", "us", "is", "ous", "ics")
-
-
-@dataclass(frozen=True)
-class ParsedQuestion:
-    """A recognised question: its kind, the phrase it is about ("" = the main object) and,
-    for "is the X red?", the colour asked about. `language` is the language to answer in;
-    a Chinese question's `target` is the English concept name its words stand for, and
-    `words` the words themselves (what the answer calls it)."""
-
-    text: str
-    kind: str
-    target: str = ""
-    colour: str = ""
-    language: str = "en"
-    words: str = ""
 
 
 def normalise(question: str) -> str:

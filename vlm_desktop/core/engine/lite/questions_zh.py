@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from vlm_desktop.core.engine.lite.chinese import LANGUAGE, table
 from vlm_desktop.core.engine.lite.concepts import Concepts
-from vlm_desktop.core.engine.lite.questions import ParsedQuestion
+from vlm_desktop.core.engine.lite.parsed import ParsedQuestion
 
 _MEASURE = "个只条辆头匹本把张台位件块朵棵根支双瓶杯碗盘艘架样种"
 _SCENE = (r"(这张|那张|这幅|这个)?(图片|图像|照片|相片|画面|图|画|镜头)(里面|里|中|上|内)?|"
