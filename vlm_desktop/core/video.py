@@ -183,7 +183,11 @@ class _Video:
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
+    # FFmpeg's errors (and OSError) carry a plain reason; their str() adds "[Errno N]" and
+    # the full path, which the message already names by its file name.
+    plain = getattr(exc, "strerror", None)
+    text = (plain if isinstance(plain, str) and plain.strip() else str(exc)).strip() \
+        or type(exc).__name__
     return text[:200]
 
 

@@ -252,7 +252,7 @@ class MainWindow(QMainWindow):
         self.video = VideoController(self.client, self.document, self.view, self.caption_panel,
                                      self.message_bar, self.timeline, self)
         self.video.work_changed.connect(self._refresh_state)
-        self.video.frame_shown.connect(lambda label: self.setWindowTitle(f"{label} — {APP_NAME}"))
+        self.video.frame_shown.connect(self._on_frame_shown)
         menu = next(o for o in self.actions_.export.associatedObjects() if o is not self)
         menu.insertAction(self.actions_.export, self.video.export_action)
 
@@ -487,6 +487,12 @@ class MainWindow(QMainWindow):
         if self.client.has_engine() and self.info is not None:
             self.caption_current()
         self._refresh_state()
+
+    def _on_frame_shown(self, label: str) -> None:
+        """A video scene's keyframe is the image now (the timeline chose it)."""
+        self.setWindowTitle(f"{label} — {APP_NAME}")
+        if self.catalog_panel is not None and self.image is not None:
+            self.catalog_panel.show_similar_to(self.image)
 
     def _remember(self, label: str) -> None:
         if Path(label).is_file():

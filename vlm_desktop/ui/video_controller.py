@@ -166,9 +166,14 @@ class VideoController(QObject):
 
     def _on_failed(self, job: Job, message: str, details: str) -> None:
         if job is self._job:
-            self.message_bar.show_error(self.tr("Could not open the video: {0}").format(message),
-                                        details)
-            if not self.scenes:
+            name = Path(self.path or "").name
+            # A file the reader refused names itself ("Video a.mp4: …"); other failures
+            # (the model's) are put in the video's name here.
+            text = message if name and name in message else self.tr(
+                "Could not caption the video {0}: {1}").format(name, message)
+            self.message_bar.show_error(text, details)
+            if not self.scenes:  # nothing to show under the image
+                self.timeline.hide()
                 self.caption_panel.show_status(self.tr("The video could not be read."))
 
     def _on_cancelled(self, job: Job) -> None:
