@@ -11,7 +11,7 @@ import av
 import pytest
 from PIL import Image, ImageDraw
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
-from PySide6.QtGui import QDropEvent
+from PySide6.QtGui import QDropEvent, QGuiApplication
 from PySide6.QtTest import QTest
 
 from vlm_desktop.core.engine.fake import FakeEngine
@@ -136,6 +136,9 @@ def test_cancel_stops_the_video_job(qtbot, make_window, tmp_path):
     assert window.timeline.count() < 6  # it stopped before the end
     assert not window.status.busy.isVisible()
     assert "Stopped" in window.message_bar.text
+    kept = window.timeline.count()
+    QTest.qWait(1000)  # nothing more arrives once cancelled
+    assert window.timeline.count() == kept
 
 
 def test_export_writes_valid_srt_vtt_and_json(qtbot, make_window, tmp_path):
@@ -209,3 +212,30 @@ def test_the_open_dialog_offers_videos(make_window, monkeypatch):
     assert "*.mp4" in seen[0] and "*.mkv" in seen[0] and "*.avi" in seen[0]
     file_menu = window.menuBar().actions()[0].menu()
     assert window.video.export_action in file_menu.actions()
+
+
+def test_a_broken_video_keeps_the_video_already_shown(qtbot, make_window, tmp_path):
+    window = make_window()
+    _captioned(qtbot, window, make_video(tmp_path / "clip.mp4"))
+    bad = tmp_path / "broken.mkv"
+    bad.write_bytes(b"\x1a\x45\xdf\xa3 not really matroska" * 50)
+    window.open_path(str(bad))
+    qtbot.waitUntil(lambda: window.message_bar.isVisible() and not window.video.busy,
+                    timeout=TIMEOUT_MS)
+    assert "broken.mkv" in window.message_bar.text
+    assert window.timeline.isVisible() and window.timeline.count() == 3
+    assert window.video.path == str(tmp_path / "clip.mp4")
+    assert "clip.mp4" in window.windowTitle()
+
+
+def test_a_video_opened_from_the_clipboard_is_remembered(qtbot, make_window, tmp_path):
+    window = make_window()
+    clip = make_video(tmp_path / "pasted.mov", colours=(BLUE,))
+    mime = QMimeData()
+    mime.setText(str(clip))
+    QGuiApplication.clipboard().setMimeData(mime)
+    window.paste()
+    qtbot.waitUntil(lambda: window.timeline.count() == 1 and not window.video.busy,
+                    timeout=TIMEOUT_MS)
+    assert "blue" in window.timeline.scene_text(0)
+    assert window.settings.recent_files[0] == str(clip.resolve())

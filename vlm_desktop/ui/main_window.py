@@ -253,6 +253,7 @@ class MainWindow(QMainWindow):
                                      self.message_bar, self.timeline, self)
         self.video.work_changed.connect(self._refresh_state)
         self.video.frame_shown.connect(self._on_frame_shown)
+        self.video.opened.connect(self._remember)
         menu = next(o for o in self.actions_.export.associatedObjects() if o is not self)
         menu.insertAction(self.actions_.export, self.video.export_action)
 
@@ -445,7 +446,6 @@ class MainWindow(QMainWindow):
         scenes are read and captioned on the model's worker instead."""
         if is_video(path):
             self.video.open(path)
-            self._remember(path)
             return
         self._opening = True
         self.loader.load_path(path)

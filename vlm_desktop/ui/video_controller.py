@@ -74,6 +74,7 @@ class VideoController(QObject):
 
     work_changed = Signal()  # the video job started or ended, or moved to another scene
     frame_shown = Signal(str)  # the label of the keyframe now the document's image
+    opened = Signal(str)  # a video's first scene is shown: the path, for Open Recent
 
     def __init__(self, client: InferenceClient, document: ImageDocument, view: ImageView,
                  caption_panel: CaptionPanel, message_bar: MessageBar,
@@ -82,7 +83,8 @@ class VideoController(QObject):
         self.client, self.document, self.view = client, document, view
         self.caption_panel, self.message_bar, self.timeline = caption_panel, message_bar, timeline
         self._window = parent
-        self.path: Optional[str] = None
+        self.path: Optional[str] = None  # the video shown in the timeline
+        self._pending: Optional[str] = None  # the video being opened, until its first scene
         self.scenes: list[CaptionedScene] = []
         self.shown: Optional[int] = None  # index of the scene whose frame is shown
         self._job: Optional[Job] = None
@@ -112,13 +114,11 @@ class VideoController(QObject):
     def open(self, path: str) -> Job:
         """Read and caption `path`'s scenes on the model's worker (supersedes a video running).
 
-        Queued even while the model loads: the load runs first, and with no model at all the
-        job fails with the worker's "No model is loaded."."""
-        self.close()
-        self.path = path
-        self.timeline.show()
-        self.caption_panel.show_status(self.tr("Reading the scenes of {0}…")
-                                       .format(Path(path).name))
+        As with images, what is shown stays until the new video's first scene is ready, and
+        stays if the video cannot be read. Queued even while the model loads: the load runs
+        first, and with no model at all the job fails with the worker's "No model is loaded."."""
+        self.cancel()
+        self._pending = path
         job = self.client.submit(Request(
             "video", lambda engine, state: caption_video(path, engine, state), topic="video"))
         self._job, self._working_on = job, 0
@@ -133,12 +133,15 @@ class VideoController(QObject):
     def close(self) -> None:
         """Forget the video (an image was opened): stop its job, hide the timeline."""
         self.cancel()
-        self._job = None
+        self._job, self._pending = None, None
+        self._forget()
+        self.work_changed.emit()
+
+    def _forget(self) -> None:
         self.path, self.scenes, self.shown = None, [], None
         self.timeline.clear_scenes()
         self.timeline.hide()
         self.export_action.setEnabled(False)
-        self.work_changed.emit()
 
     def cancel(self) -> bool:
         """Stop captioning the scenes (Esc); the scenes so far stay. False when idle."""
@@ -157,6 +160,12 @@ class VideoController(QObject):
     def _on_scene(self, job: Job, item: object) -> None:
         if job is not self._job or not isinstance(item, CaptionedScene):
             return
+        if self._pending is not None:  # the new video's first scene replaces the old one
+            path, self._pending = self._pending, None
+            self._forget()
+            self.path = path
+            self.timeline.show()
+            self.opened.emit(path)
         self.scenes.append(item)
         s = item.scene
         self.timeline.add_scene(s.start_s, s.end_s, item.caption.text, item.frame)
@@ -164,29 +173,29 @@ class VideoController(QObject):
         if self.shown is None:
             self.timeline.setCurrentRow(0)  # the first scene is shown as soon as it is ready
 
+    def _job_path(self) -> str:
+        return self._pending or self.path or ""
+
     def _on_failed(self, job: Job, message: str, details: str) -> None:
         if job is self._job:
-            name = Path(self.path or "").name
+            name = Path(self._job_path()).name
             # A file the reader refused names itself ("Video a.mp4: …"); other failures
             # (the model's) are put in the video's name here.
             text = message if name and name in message else self.tr(
                 "Could not caption the video {0}: {1}").format(name, message)
             self.message_bar.show_error(text, details)
-            if not self.scenes:  # nothing to show under the image
-                self.timeline.hide()
-                self.caption_panel.show_status(self.tr("The video could not be read."))
 
     def _on_cancelled(self, job: Job) -> None:
         if job is self._job:
+            name = Path(self._job_path()).name
             self.message_bar.show_message(
-                self.tr("Stopped: {0} scenes of {1} were captioned.").format(
-                    len(self.scenes), Path(self.path or "").name), Level.INFO)
-            if not self.scenes:
-                self.caption_panel.show_status(self.tr("Captioning the video was cancelled."))
+                self.tr("Stopped reading {0}.").format(name) if self._pending is not None
+                else self.tr("Stopped: {0} scenes of {1} were captioned.").format(
+                    len(self.scenes), name), Level.INFO)
 
     def _on_finished(self, job: Job) -> None:
         if job is self._job:
-            self._job, self._working_on = None, 0
+            self._job, self._working_on, self._pending = None, 0, None
             self.work_changed.emit()
 
     # --- the timeline ----------------------------------------------------------------------
