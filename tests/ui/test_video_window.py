@@ -130,8 +130,11 @@ def test_cancel_stops_the_video_job(qtbot, make_window, tmp_path):
                     and "Scene" in window.status.busy.label.text(), timeout=TIMEOUT_MS)
     assert window.status.busy.cancel_button.isVisible()
     job = window.video._job
+    window.activateWindow()
+    window.timeline.setFocus()
+    qtbot.waitUntil(window.timeline.hasFocus, timeout=TIMEOUT_MS)
     with qtbot.waitSignal(job.cancelled, timeout=TIMEOUT_MS):
-        window.actions_.cancel.trigger()
+        QTest.keyClick(window.timeline, Qt.Key.Key_Escape)  # Esc, as for images
     qtbot.waitUntil(lambda: not window.video.busy, timeout=TIMEOUT_MS)
     assert window.timeline.count() < 6  # it stopped before the end
     assert not window.status.busy.isVisible()
