@@ -242,3 +242,16 @@ def test_a_video_opened_from_the_clipboard_is_remembered(qtbot, make_window, tmp
                     timeout=TIMEOUT_MS)
     assert "blue" in window.timeline.scene_text(0)
     assert window.settings.recent_files[0] == str(clip.resolve())
+
+
+def test_a_video_damaged_partway_shows_its_first_scenes_and_says_so(qtbot, make_window,
+                                                                    tmp_path):
+    window = make_window()
+    data = make_video(tmp_path / "whole.mkv", seconds=4).read_bytes()
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(data[: len(data) // 2])  # a download cut off halfway
+    _captioned(qtbot, window, cut)
+    assert 1 <= window.timeline.count() <= 3
+    assert "red" in window.timeline.scene_text(0)
+    assert window.message_bar.isVisible() and window.message_bar.level.name == "WARNING"
+    assert "cut.mkv is damaged after" in window.message_bar.text

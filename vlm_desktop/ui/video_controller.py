@@ -46,13 +46,24 @@ class CaptionedScene:
     frame: QImage  # display copy, made on the worker thread
 
 
-def caption_video(path: str, engine: object, state: JobState) -> list[video.SceneCaption]:
+@dataclass(frozen=True)
+class VideoOutcome:
+    """What the video job returns once every scene it could read is captioned."""
+
+    captions: tuple[video.SceneCaption, ...]
+    damaged_at: Optional[float] = None  # where a damaged file stopped being readable
+    damage: str = ""
+
+
+def caption_video(path: str, engine: object, state: JobState) -> VideoOutcome:
     """Runs on the model's thread: each scene's keyframe captioned, sent on as a partial."""
     done: list[video.SceneCaption] = []
+    damage: list[tuple[float, str]] = []
     # The engine gets the job's token (Cancel stops a caption midway) but not its partials:
     # the job's partials are whole scenes, never a caption's streamed text.
     quiet = JobState(state.token)
-    for scene in video.scenes(path, state):
+    for scene in video.scenes(path, state,
+                              on_damage=lambda at, reason: damage.append((at, reason))):
         state.check()
         state.progress(0.0, str(scene.index + 1))
         cap = engine.caption(scene.keyframe, quiet)  # type: ignore[attr-defined]
@@ -61,7 +72,9 @@ def caption_video(path: str, engine: object, state: JobState) -> list[video.Scen
                                   cap.text, float(cap.confidence))
         state.partial(CaptionedScene(item, cap, scene.keyframe, pil_to_qimage(scene.keyframe)))
         done.append(item)
-    return done
+    if damage:
+        return VideoOutcome(tuple(done), *damage[0])
+    return VideoOutcome(tuple(done))
 
 
 def video_dialog_filter() -> str:
@@ -124,6 +137,7 @@ class VideoController(QObject):
         self._job, self._working_on = job, 0
         job.progress.connect(lambda _f, scene: self._on_progress(job, scene))
         job.partial.connect(lambda item: self._on_scene(job, item))
+        job.result.connect(lambda outcome: self._on_result(job, outcome))
         job.failed.connect(lambda message, details: self._on_failed(job, message, details))
         job.cancelled.connect(lambda: self._on_cancelled(job))
         job.finished.connect(lambda: self._on_finished(job))
@@ -172,6 +186,14 @@ class VideoController(QObject):
         self.export_action.setEnabled(True)
         if self.shown is None:
             self.timeline.setCurrentRow(0)  # the first scene is shown as soon as it is ready
+
+    def _on_result(self, job: Job, outcome: object) -> None:
+        if job is self._job and isinstance(outcome, VideoOutcome) and outcome.damage:
+            self.message_bar.show_message(
+                self.tr("{name} is damaged after {time} ({reason}); the {count} scenes before "
+                        "it are shown.").format(
+                    name=Path(self.path or "").name, time=short_clock(outcome.damaged_at or 0),
+                    reason=outcome.damage, count=len(self.scenes)), Level.WARNING)
 
     def _job_path(self) -> str:
         return self._pending or self.path or ""
