@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 
 from vlm_desktop.core import video
 from vlm_desktop.core.cancel import JobState
+from vlm_desktop.core.engine.protocol import Engine
 from vlm_desktop.core.engine.types import Caption
 from vlm_desktop.ui.caption_panel import CaptionPanel
 from vlm_desktop.ui.image_document import ImageDocument
@@ -55,7 +56,7 @@ class VideoOutcome:
     damage: str = ""
 
 
-def caption_video(path: str, engine: object, state: JobState) -> VideoOutcome:
+def caption_video(path: str, engine: Engine, state: JobState) -> VideoOutcome:
     """Runs on the model's thread: each scene's keyframe captioned, sent on as a partial."""
     done: list[video.SceneCaption] = []
     damage: list[tuple[float, str]] = []
@@ -66,7 +67,7 @@ def caption_video(path: str, engine: object, state: JobState) -> VideoOutcome:
                               on_damage=lambda at, reason: damage.append((at, reason))):
         state.check()
         state.progress(0.0, str(scene.index + 1))
-        cap = engine.caption(scene.keyframe, quiet)  # type: ignore[attr-defined]
+        cap = engine.caption(scene.keyframe, quiet)
         state.check()
         item = video.SceneCaption(scene.index, scene.start_s, scene.end_s, scene.keyframe_s,
                                   cap.text, float(cap.confidence))
