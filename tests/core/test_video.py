@@ -196,3 +196,17 @@ def _cpu():
     from vlm_desktop.core.device import choose_device
 
     return choose_device("cpu")
+
+
+def test_a_video_cut_off_early_is_reported_as_damaged(tmp_path):
+    data = make_video(tmp_path / "v.mkv", seconds=4).read_bytes()
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(data[: len(data) // 2])  # the header still says 12 s
+    damage: list[tuple[float, str]] = []
+    found = list(video.scenes(cut, on_damage=lambda at, why: damage.append((at, why))))
+    assert found and len(damage) == 1
+    at, why = damage[0]
+    assert found[-1].start_s <= at < 9.0 and why
+    whole: list[tuple[float, str]] = []
+    list(video.scenes(tmp_path / "v.mkv", on_damage=lambda at, why: whole.append((at, why))))
+    assert whole == []  # an intact file is not called damaged

@@ -167,6 +167,7 @@ class _Video:
             for n, frame in enumerate(self._decode()):
                 t = float(frame.time or 0.0)
                 if t + 1e-6 >= target or n >= SEEK_DECODE_LIMIT:
+                    self.last_time = t
                     yield t, _picture(frame)
                     break
 
@@ -183,7 +184,11 @@ class _Video:
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
+    # FFmpeg's errors (and OSError) carry a plain reason; their str() adds "[Errno N]" and
+    # the full path, which the message already names by its file name.
+    plain = getattr(exc, "strerror", None)
+    text = (plain if isinstance(plain, str) and plain.strip() else str(exc)).strip() \
+        or type(exc).__name__
     return text[:200]
 
 
@@ -222,8 +227,12 @@ def is_cut(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -
 
 
 def scenes(path: str | os.PathLike[str], state: Optional[JobState] = None,
-           max_samples: int = MAX_SAMPLES) -> Iterator[Scene]:
-    """The video's scenes, in order, each with its middle frame as keyframe."""
+           max_samples: int = MAX_SAMPLES,
+           on_damage: Optional[Callable[[float, str], None]] = None) -> Iterator[Scene]:
+    """The video's scenes, in order, each with its middle frame as keyframe.
+
+    A file damaged partway keeps the scenes before the damage; `on_damage(seconds, reason)`
+    is then told where the readable part ended and why (after the last scene)."""
     state = state or JobState()
     video = _Video(path)
     try:
@@ -236,11 +245,22 @@ def scenes(path: str | os.PathLike[str], state: Optional[JobState] = None,
         if not count:
             raise _error("truncated" if video.damage else "corrupt", video.name,
                          f"no frame could be decoded ({video.damage or 'no frames'})")
+        if not video.damage and _ends_early(video.last_time, duration, step):
+            video.damage = "the file ends before the length it states"
         if video.damage:
             log.warning("%s is damaged after %s (%s); scenes up to there are kept",
                         video.name, clock(video.last_time), video.damage)
+            if on_damage is not None:
+                on_damage(video.last_time, video.damage)
     finally:
         video.close()
+
+
+def _ends_early(last_s: float, duration: float, step: float) -> bool:
+    """Whether the frames stopped well short of the stated length (a cut-off download).
+    Generous: container durations are estimates, and a sampled file's last sample is up to
+    a step from the end."""
+    return duration > 0 and last_s + 2 * step + 1.0 < 0.9 * duration
 
 
 def _split(frames: Iterator[tuple[float, Image.Image]], duration: float, state: JobState,

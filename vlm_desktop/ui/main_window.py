@@ -36,6 +36,7 @@ from vlm_desktop.core.engine.types import (
     WordSpan,
 )
 from vlm_desktop.core.images import file_dialog_filter
+from vlm_desktop.core.video import is_video
 from vlm_desktop.ui.about_dialog import AboutDialog
 from vlm_desktop.ui.capabilities import missing_reason
 from vlm_desktop.ui.caption_panel import CaptionPanel
@@ -49,6 +50,8 @@ from vlm_desktop.ui.heatmap_overlay import HeatmapOverlay
 from vlm_desktop.ui.overlay_controls import OverlayControls
 from vlm_desktop.ui.settings import AppSettings
 from vlm_desktop.ui.status_bar import StatusBar
+from vlm_desktop.ui.video_controller import VideoController, video_dialog_filter
+from vlm_desktop.ui.video_timeline import VideoTimeline
 from vlm_desktop.ui.window_actions import WindowActions
 from vlm_desktop.ui.window_rules import WorkState, busy_indicator, question_box
 from vlm_desktop.workers.image_loader import ImageLoader
@@ -122,6 +125,7 @@ class MainWindow(QMainWindow):
                                       self.actions_.heatmap, self.caption_panel,
                                       self.chat_panel, self)
         self.catalog_panel = self._add_catalog_dock() if with_catalog else None
+        self._add_video()
         self._connect()
         self._refresh_recent()
         self.refresh_models()
@@ -181,6 +185,8 @@ class MainWindow(QMainWindow):
         column.setSpacing(4)
         column.addWidget(self.message_bar)
         column.addWidget(self.view, 1)
+        self.timeline = VideoTimeline()
+        column.addWidget(self.timeline)
 
         self.caption_panel = CaptionPanel()
         self.chat_panel = ChatPanel()
@@ -240,6 +246,16 @@ class MainWindow(QMainWindow):
         toggle.setToolTip("Show or hide the catalog panel (Ctrl+K)")
         self.actions_.view_menu.addAction(toggle)
         return panel
+
+    def _add_video(self) -> None:
+        # Videos: the scenes' job, the timeline and File ▸ Export Subtitles… (ui/video_*.py).
+        self.video = VideoController(self.client, self.document, self.view, self.caption_panel,
+                                     self.message_bar, self.timeline, self)
+        self.video.work_changed.connect(self._refresh_state)
+        self.video.frame_shown.connect(self._on_frame_shown)
+        self.video.opened.connect(self._remember)
+        menu = next(o for o in self.actions_.export.associatedObjects() if o is not self)
+        menu.insertAction(self.actions_.export, self.video.export_action)
 
     def _connect(self) -> None:
         main, catalog = self.models_.main, self.models_.catalog
@@ -419,13 +435,18 @@ class MainWindow(QMainWindow):
 
     # --- opening images -----------------------------------------------------------------
     def open_dialog(self) -> None:
+        videos = self.tr("Videos ({0})").format(video_dialog_filter())
         path, _ = QFileDialog.getOpenFileName(self, "Open Image", self.settings.last_folder,
-                                              f"{file_dialog_filter()};;All files (*)")
+                                              f"{file_dialog_filter()};;{videos};;All files (*)")
         if path:
             self.open_path(path)
 
     def open_path(self, path: str) -> None:
-        """Decode `path` off the GUI thread; the image appears when it is ready."""
+        """Decode `path` off the GUI thread; the image appears when it is ready. A video's
+        scenes are read and captioned on the model's worker instead."""
+        if is_video(path):
+            self.video.open(path)
+            return
         self._opening = True
         self.loader.load_path(path)
         self._update_busy()
@@ -455,19 +476,29 @@ class MainWindow(QMainWindow):
     def _on_image_loaded(self, _rid: int, label: str, image: Image.Image, qimage: QImage) -> None:
         self._opening = False
         self.view.set_image(qimage)
+        self.video.close()  # an image replaces the video and its timeline
         self.document.set_image(image, label)  # work about the previous image ends here
         self.message_bar.dismiss()
         name = Path(label).name if Path(label).exists() else label
         self.setWindowTitle(f"{name} — {APP_NAME}")
-        if Path(label).is_file():
-            self.settings.add_recent_file(str(Path(label).resolve()))
-            self.settings.last_folder = str(Path(label).resolve().parent)
-            self._refresh_recent()
+        self._remember(label)
         if self.catalog_panel is not None:  # searched with the catalog's own model
             self.catalog_panel.show_similar_to(image)
         if self.client.has_engine() and self.info is not None:
             self.caption_current()
         self._refresh_state()
+
+    def _on_frame_shown(self, label: str) -> None:
+        """A video scene's keyframe is the image now (the timeline chose it)."""
+        self.setWindowTitle(f"{label} — {APP_NAME}")
+        if self.catalog_panel is not None and self.image is not None:
+            self.catalog_panel.show_similar_to(self.image)
+
+    def _remember(self, label: str) -> None:
+        if Path(label).is_file():
+            self.settings.add_recent_file(str(Path(label).resolve()))
+            self.settings.last_folder = str(Path(label).resolve().parent)
+            self._refresh_recent()
 
     def _on_image_failed(self, _rid: int, label: str, message: str) -> None:
         self._opening = False
@@ -520,7 +551,8 @@ class MainWindow(QMainWindow):
 
     def cancel(self) -> None:
         """Stop this window's caption and answers (Esc); dismisses the message bar when idle."""
-        if not self.document.cancel():
+        stopped_video = self.video.cancel()
+        if not self.document.cancel() and not stopped_video:
             self.message_bar.dismiss()
 
     def _show_timings(self, measured: float, step: str, timings: object) -> None:
@@ -582,7 +614,9 @@ class MainWindow(QMainWindow):
             captioning=self.document.captioning, answering=self.document.answering,
             loading_model=self.is_loading_model, opening_image=self._opening,
             exporting=bool(self._exports)))
-        if busy is None:
+        if self.video.busy:  # the longest job, cancellable: it speaks first
+            self.status.busy.start(self.video.busy_text(), cancellable=True)
+        elif busy is None:
             self.status.busy.stop()
         else:
             self.status.busy.start(busy.message, cancellable=busy.cancellable)
