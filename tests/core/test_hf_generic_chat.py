@@ -1,0 +1,89 @@
+"""The generic chat backend on tiny SmolVLM/Idefics3, LLaVA and PaliGemma folders.
+
+Each folder is imported through the model manager (as a user's download would be), then
+answers a question with its reply streamed token by token, maps the answer to the image's
+patch grid, and stops within one token when cancelled.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from hf_fixtures import idefics3_folder, llava_folder, paligemma_folder, sample_image
+
+from vlm_desktop.core import models
+from vlm_desktop.core.cancel import Cancelled, JobState
+from vlm_desktop.core.device import choose_device
+from vlm_desktop.core.engine import registry
+from vlm_desktop.core.engine.types import CAP_ANSWER, CAP_CAPTION, CAP_RELEVANCE, CAP_STREAM
+
+# name, folder builder, kind, the patch grid its heat maps have
+CASES = {
+    "chat-idefics3": (idefics3_folder, "hf-idefics3", (2, 2)),
+    "chat-llava": (llava_folder, "hf-llava", (4, 4)),
+    "chat-paligemma": (paligemma_folder, "hf-paligemma", (4, 4)),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(CASES))
+def chat(request):
+    name = request.param
+    build, kind, grid = CASES[name]
+    if name not in {r.name for r in models.list_models()}:
+        record = models.import_model(build(), name=name)
+        assert record.kind == kind
+    engine = registry.engine_factory(name)(choose_device("cpu"))
+    yield engine, grid
+    engine.close()
+
+
+def test_answer_streams_with_word_maps_on_the_patch_grid(chat):
+    engine, grid = chat
+    assert {CAP_CAPTION, CAP_ANSWER, CAP_STREAM, CAP_RELEVANCE} <= engine.info().capabilities
+    assert type(engine.model).__name__ == engine.architecture  # the Auto class chose it
+    partials: list[str] = []
+    answer = engine.answer(sample_image(), "what colour is the car?",
+                           JobState(on_partial=partials.append))
+    assert answer.text and partials[-1] == answer.text
+    assert len(partials) > 5 and all(b.startswith(a) for a, b in zip(partials, partials[1:]))
+    assert answer.heatmap is not None and answer.heatmap.shape == grid
+    assert float(answer.heatmap.values.max()) == pytest.approx(1.0)
+    mapped = [w for w in answer.words if w.heatmap is not None]
+    assert mapped and all(w.heatmap.shape == grid for w in mapped)
+
+
+def test_caption_and_relevance(chat):
+    engine, grid = chat
+    caption = engine.caption(sample_image())
+    assert caption.text and 0.0 < caption.confidence <= 1.0
+    heat = engine.relevance(sample_image(), "a red car")
+    assert heat.shape == grid and float(heat.values.max()) == pytest.approx(1.0)
+
+
+def test_cancel_stops_within_one_token(chat):
+    engine, _ = chat
+    seen: list[str] = []
+
+    def on_partial(text: str) -> None:
+        seen.append(text)
+        if len(seen) == 3:
+            state.token.cancel()
+
+    state = JobState(on_partial=on_partial)
+    with pytest.raises(Cancelled):
+        engine.answer(sample_image(), "what is this?", state)
+    assert len(seen) == 3 < engine.max_new_tokens
+
+
+def test_a_model_that_needs_its_own_code_is_refused_with_that_reason(tmp_path):
+    folder = tmp_path / "custom"
+    shutil.copytree(llava_folder(), folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["architectures"] = ["MoondreamModel"]
+    config["auto_map"] = {"AutoModelForCausalLM": "hf_moondream.HfMoondream"}
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(models.ModelFolderError, match="trust_remote_code"):
+        models.import_model(folder, name="custom-code")
+    assert "custom-code" not in {r.name for r in models.list_models()}
