@@ -87,3 +87,28 @@ def test_a_model_that_needs_its_own_code_is_refused_with_that_reason(tmp_path):
     with pytest.raises(models.ModelFolderError, match="trust_remote_code"):
         models.import_model(folder, name="custom-code")
     assert "custom-code" not in {r.name for r in models.list_models()}
+
+
+def test_models_list_shows_family_number_format_size_capabilities_and_source(capsys):
+    from vlm_desktop import cli
+
+    if "chat-llava" not in {r.name for r in models.list_models()}:
+        models.import_model(llava_folder(), name="chat-llava")
+    record = models.get_model("chat-llava")
+    assert record.label == "LLaVA chat" and record.dtype == "float32"
+    assert record.origin == str(llava_folder()) and record.size_bytes > 0
+    assert cli.main(["models", "list"]) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("chat-llava"))
+    for shown in ("LLaVA chat", "float32", models.human_size(record.size_bytes),
+                  "answer,caption,relevance,stream", str(llava_folder())):
+        assert shown in line
+    assert models.get_model("lite").dtype == "float32"
+
+
+def test_quantisation_is_read_from_the_config():
+    assert models.quantisation({"quantization_config": {"quant_method": "bitsandbytes",
+                                                        "load_in_4bit": True}}, "uint8") \
+        == "bitsandbytes 4-bit"
+    assert models.quantisation({"quantization_config": {"quant_method": "awq", "bits": 4}},
+                               "int32") == "awq 4-bit"
+    assert models.quantisation({}, "bfloat16") == "bfloat16"
