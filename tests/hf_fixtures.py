@@ -391,3 +391,34 @@ def paligemma_folder() -> Path:
     model = PaliGemmaForConditionalGeneration(cfg).eval()
     _floor(model, tok)
     return _save(model, processor, folder)
+
+
+@functools.lru_cache(maxsize=None)
+def llava_next_folder() -> Path:
+    """A tiny LLaVA-NeXT (1.6): the picture as a base view plus "anyres" tiles."""
+    from transformers import (LlavaNextConfig, LlavaNextForConditionalGeneration,
+                              LlavaNextImageProcessor, LlavaNextProcessor)
+
+    _seed()
+    folder = _ROOT / "llava-next"
+    folder.mkdir()
+    tok = _chat_tokenizer(("<image>",), "<s>", "</s>", "<pad>")
+    pinpoints = [[TINY_IMAGE, TINY_IMAGE], [TINY_IMAGE, 2 * TINY_IMAGE], [2 * TINY_IMAGE, TINY_IMAGE]]
+    image_proc = LlavaNextImageProcessor(
+        size={"shortest_edge": TINY_IMAGE}, crop_size={"height": TINY_IMAGE, "width": TINY_IMAGE},
+        image_grid_pinpoints=pinpoints)
+    vision = dict(model_type="clip_vision_model", hidden_size=32, intermediate_size=64,
+                  num_hidden_layers=2, num_attention_heads=2, image_size=TINY_IMAGE,
+                  patch_size=8, projection_dim=16)
+    cfg = LlavaNextConfig(vision_config=vision,
+                          text_config=dict(model_type="llama", **_tiny_llama(tok)),
+                          image_token_id=tok.convert_tokens_to_ids("<image>"),
+                          image_grid_pinpoints=pinpoints, vision_feature_layer=-1,
+                          vision_feature_select_strategy="default")
+    cfg.architectures = ["LlavaNextForConditionalGeneration"]
+    model = LlavaNextForConditionalGeneration(cfg).eval()
+    _floor(model, tok)
+    processor = LlavaNextProcessor(image_proc, tok, patch_size=8,
+                                   vision_feature_select_strategy="default",
+                                   num_additional_image_tokens=1, chat_template=LLAVA_TEMPLATE)
+    return _save(model, processor, folder)

@@ -112,3 +112,25 @@ def test_quantisation_is_read_from_the_config():
     assert models.quantisation({"quantization_config": {"quant_method": "awq", "bits": 4}},
                                "int32") == "awq 4-bit"
     assert models.quantisation({}, "bfloat16") == "bfloat16"
+
+
+def test_a_model_without_a_patch_grid_answers_and_says_it_has_no_map():
+    from hf_fixtures import llava_next_folder
+
+    from vlm_desktop.core.engine.errors import CapabilityUnavailable
+
+    record = models.import_model(llava_next_folder(), name="chat-llava-next")
+    assert record.kind == "hf-llava-next" and CAP_RELEVANCE not in record.capabilities
+    engine = registry.engine_factory("chat-llava-next")(choose_device("cpu"))
+    try:
+        assert CAP_RELEVANCE not in engine.info().capabilities
+        partials: list[str] = []
+        answer = engine.answer(sample_image(), "what is this?", JobState(on_partial=partials.append))
+        assert answer.text and partials[-1] == answer.text and len(partials) > 5
+        assert answer.heatmap is None and answer.words
+        assert all(w.heatmap is None for w in answer.words)
+        assert "no map for this model" in answer.evidence
+        with pytest.raises(CapabilityUnavailable, match="relevance maps"):
+            engine.relevance(sample_image(), "a car")
+    finally:
+        engine.close()

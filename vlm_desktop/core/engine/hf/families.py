@@ -65,6 +65,11 @@ FAMILIES: dict[str, Family] = {
     "LlavaForConditionalGeneration": Family(
         "hf-llava", "LLaVA chat", "chat", _CHAT_MAPS, _CHAT_TOK,
         needs_chat_template=True, map_from="grid"),
+    # The base view and the "anyres" tiles (with row-end tokens) share one run of image
+    # tokens; no single patch grid is mapped yet, so it claims no maps.
+    "LlavaNextForConditionalGeneration": Family(
+        "hf-llava-next", "LLaVA-NeXT (1.6) chat", "chat", _CHAT, _CHAT_TOK,
+        needs_chat_template=True),
     "PaliGemmaForConditionalGeneration": Family(
         "hf-paligemma", "PaliGemma", "chat", _CHAT_MAPS, _CHAT_TOK,
         map_from="grid", prompt_style="paligemma"),
