@@ -134,3 +134,18 @@ def test_a_model_without_a_patch_grid_answers_and_says_it_has_no_map():
             engine.relevance(sample_image(), "a car")
     finally:
         engine.close()
+
+
+@pytest.mark.parametrize("name", ["cli-smolvlm", "cli-paligemma"])
+def test_imported_and_asked_from_the_command_line(name, home_dir, tmp_path, capsys):
+    from vlm_desktop import cli
+
+    build = {"cli-smolvlm": idefics3_folder, "cli-paligemma": paligemma_folder}[name]
+    image = tmp_path / "picture.png"
+    sample_image().save(image)
+    assert cli.main(["models", "import", str(build()), "--name", name, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["dtype"] == "float32"
+    assert cli.main(["ask", str(image), "what colour is it?", "--model", name,
+                     "--device", "cpu", "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["model"] == name and record["answer"]
