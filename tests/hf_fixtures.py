@@ -263,3 +263,162 @@ def qwen2_vl_folder() -> Path:
         min_new_tokens=40, max_new_tokens=48, do_sample=False)
     processor = Qwen2VLProcessor(image_proc, tok, Qwen2VLVideoProcessor(), chat_template=QWEN_TEMPLATE)
     return _save(model, processor, folder)
+
+
+def _chat_tokenizer(specials: tuple[str, ...], bos: str, eos: str, pad: str):
+    """A byte-level BPE tokenizer (one token per word) with the given special tokens."""
+    from transformers import Qwen2Tokenizer
+
+    vocab, merges = _byte_bpe(["Ġ" + w for w in WORDS] + WORDS)
+    for name in (bos, eos, pad) + specials:
+        vocab.setdefault(name, len(vocab))
+    tok = Qwen2Tokenizer(vocab=vocab, merges=merges, model_max_length=1024, bos_token=bos,
+                         eos_token=eos, pad_token=pad, unk_token=None)
+    tok.add_special_tokens({"additional_special_tokens": [s for s in specials]})
+    return tok
+
+
+def _tiny_llama(tok, **extra) -> dict:
+    return dict(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=1024,
+                bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+                pad_token_id=tok.pad_token_id, **extra)
+
+
+def _floor(model, tok) -> None:
+    """Random weights may end at once; a floor keeps streaming and cancel tests meaningful."""
+    from transformers import GenerationConfig
+
+    model.generation_config = GenerationConfig(
+        eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id,
+        min_new_tokens=24, max_new_tokens=32, do_sample=False)
+
+
+LLAVA_TEMPLATE = (
+    "{% for message in messages %}{% if message['role'] == 'user' %}USER: {% else %}ASSISTANT: "
+    "{% endif %}{% if message['content'] is string %}{{ message['content'] }}{% else %}"
+    "{% for part in message['content'] %}{% if part['type'] == 'image' %}<image>\n"
+    "{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}{% endfor %}{% endif %}"
+    "{% endfor %}{% if add_generation_prompt %} ASSISTANT:{% endif %}"
+)
+
+
+@functools.lru_cache(maxsize=None)
+def llava_folder() -> Path:
+    """A tiny LLaVA (CLIP vision tower, projector, Llama language model), 4x4 patch grid."""
+    from transformers import (CLIPImageProcessor, LlavaConfig, LlavaForConditionalGeneration,
+                              LlavaProcessor)
+
+    _seed()
+    folder = _ROOT / "llava"
+    folder.mkdir()
+    tok = _chat_tokenizer(("<image>",), "<s>", "</s>", "<pad>")
+    image_proc = CLIPImageProcessor(size={"shortest_edge": TINY_IMAGE},
+                                    crop_size={"height": TINY_IMAGE, "width": TINY_IMAGE})
+    vision = dict(model_type="clip_vision_model", hidden_size=32, intermediate_size=64,
+                  num_hidden_layers=2, num_attention_heads=2, image_size=TINY_IMAGE,
+                  patch_size=8, projection_dim=16)
+    cfg = LlavaConfig(vision_config=vision, text_config=dict(model_type="llama", **_tiny_llama(tok)),
+                      image_token_id=tok.convert_tokens_to_ids("<image>"),
+                      vision_feature_layer=-1, vision_feature_select_strategy="default",
+                      image_seq_length=16)
+    cfg.architectures = ["LlavaForConditionalGeneration"]
+    model = LlavaForConditionalGeneration(cfg).eval()
+    _floor(model, tok)
+    processor = LlavaProcessor(image_proc, tok, patch_size=8,
+                               vision_feature_select_strategy="default",
+                               num_additional_image_tokens=1, chat_template=LLAVA_TEMPLATE)
+    return _save(model, processor, folder)
+
+
+IDEFICS3_TEMPLATE = (
+    "<|im_start|>{% for message in messages %}{{ message['role'] | capitalize }}:"
+    "{% for part in message['content'] %}{% if part['type'] == 'image' %}<image>"
+    "{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}{% endfor %}"
+    "<end_of_utterance>\n{% endfor %}{% if add_generation_prompt %}Assistant:{% endif %}"
+)
+
+
+@functools.lru_cache(maxsize=None)
+def idefics3_folder() -> Path:
+    """A tiny SmolVLM/Idefics3 (SigLIP tower, pixel shuffle, Llama), one 32 px tile, 2x2 grid."""
+    from transformers import (Idefics3Config, Idefics3ForConditionalGeneration,
+                              Idefics3ImageProcessor, Idefics3Processor)
+
+    _seed()
+    folder = _ROOT / "idefics3"
+    folder.mkdir()
+    tok = _chat_tokenizer(("<fake_token_around_image>", "<image>", "<end_of_utterance>",
+                           "<global-img>", "<|im_start|>"), "<|im_start|>", "<end_of_utterance>",
+                          "<|endoftext|>")
+    image_proc = Idefics3ImageProcessor(
+        do_image_splitting=False, size={"longest_edge": TINY_IMAGE},
+        max_image_size={"longest_edge": TINY_IMAGE})
+    vision = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                  num_attention_heads=2, image_size=TINY_IMAGE, patch_size=8)
+    cfg = Idefics3Config(vision_config=vision, text_config=dict(model_type="llama", **_tiny_llama(tok)),
+                         image_token_id=tok.convert_tokens_to_ids("<image>"), scale_factor=2)
+    cfg.architectures = ["Idefics3ForConditionalGeneration"]
+    model = Idefics3ForConditionalGeneration(cfg).eval()
+    _floor(model, tok)
+    # (32 / 8) ** 2 patches, pixel-shuffled by 2: 4 image tokens per tile.
+    processor = Idefics3Processor(image_proc, tok, image_seq_len=4, chat_template=IDEFICS3_TEMPLATE)
+    return _save(model, processor, folder)
+
+
+@functools.lru_cache(maxsize=None)
+def paligemma_folder() -> Path:
+    """A tiny PaliGemma (SigLIP tower, Gemma language model): no chat template, 4x4 grid."""
+    from transformers import (PaliGemmaConfig, PaliGemmaForConditionalGeneration,
+                              PaliGemmaProcessor, SiglipImageProcessor)
+
+    _seed()
+    folder = _ROOT / "paligemma"
+    folder.mkdir()
+    tok = _chat_tokenizer((), "<bos>", "<eos>", "<pad>")
+    image_proc = SiglipImageProcessor(size={"height": TINY_IMAGE, "width": TINY_IMAGE})
+    image_proc.image_seq_length = 16
+    processor = PaliGemmaProcessor(image_proc, tok)  # adds <image> and the location tokens
+    vision = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                  num_attention_heads=2, image_size=TINY_IMAGE, patch_size=8,
+                  projection_dim=32)
+    # Tied embeddings with random weights echo the last prompt token (a newline) forever.
+    text = dict(model_type="gemma", head_dim=16, tie_word_embeddings=False, **_tiny_llama(tok))
+    cfg = PaliGemmaConfig(vision_config=vision, text_config=text, projection_dim=32,
+                          tie_word_embeddings=False,
+                          image_token_id=tok.convert_tokens_to_ids("<image>"))
+    cfg.architectures = ["PaliGemmaForConditionalGeneration"]
+    model = PaliGemmaForConditionalGeneration(cfg).eval()
+    _floor(model, tok)
+    return _save(model, processor, folder)
+
+
+@functools.lru_cache(maxsize=None)
+def llava_next_folder() -> Path:
+    """A tiny LLaVA-NeXT (1.6): the picture as a base view plus "anyres" tiles."""
+    from transformers import (LlavaNextConfig, LlavaNextForConditionalGeneration,
+                              LlavaNextImageProcessor, LlavaNextProcessor)
+
+    _seed()
+    folder = _ROOT / "llava-next"
+    folder.mkdir()
+    tok = _chat_tokenizer(("<image>",), "<s>", "</s>", "<pad>")
+    pinpoints = [[TINY_IMAGE, TINY_IMAGE], [TINY_IMAGE, 2 * TINY_IMAGE], [2 * TINY_IMAGE, TINY_IMAGE]]
+    image_proc = LlavaNextImageProcessor(
+        size={"shortest_edge": TINY_IMAGE}, crop_size={"height": TINY_IMAGE, "width": TINY_IMAGE},
+        image_grid_pinpoints=pinpoints)
+    vision = dict(model_type="clip_vision_model", hidden_size=32, intermediate_size=64,
+                  num_hidden_layers=2, num_attention_heads=2, image_size=TINY_IMAGE,
+                  patch_size=8, projection_dim=16)
+    cfg = LlavaNextConfig(vision_config=vision,
+                          text_config=dict(model_type="llama", **_tiny_llama(tok)),
+                          image_token_id=tok.convert_tokens_to_ids("<image>"),
+                          image_grid_pinpoints=pinpoints, vision_feature_layer=-1,
+                          vision_feature_select_strategy="default")
+    cfg.architectures = ["LlavaNextForConditionalGeneration"]
+    model = LlavaNextForConditionalGeneration(cfg).eval()
+    _floor(model, tok)
+    processor = LlavaNextProcessor(image_proc, tok, patch_size=8,
+                                   vision_feature_select_strategy="default",
+                                   num_additional_image_tokens=1, chat_template=LLAVA_TEMPLATE)
+    return _save(model, processor, folder)

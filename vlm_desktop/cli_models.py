@@ -26,15 +26,17 @@ def _cmd_list(args: argparse.Namespace) -> int:
         print(json.dumps({"models": [_record_json(r, defaults) for r in records],
                           "defaults": defaults}, ensure_ascii=False))
         return EXIT_OK
-    print(f"{'NAME':<24} {'KIND':<18} {'SIZE':>9} {'PARAMS':>9} {'RAM':>9}  CAPABILITIES")
+    print(f"{'NAME':<20} {'FAMILY':<24} {'DTYPE':<10} {'SIZE':>9} {'PARAMS':>9} {'RAM':>9}  "
+          "CAPABILITIES  SOURCE")
     for r in records:
         caps = ",".join(sorted(r.capabilities))
-        size = "-" if r.builtin else models.human_size(r.size_bytes)
-        params = "-" if r.builtin else f"{r.parameters / 1e6:.1f}M"
-        ram = "-" if r.builtin else models.human_size(r.est_ram_bytes)
+        size = models.human_size(r.size_bytes) if r.size_bytes else "-"
+        params = f"{r.parameters / 1e6:.1f}M" if r.parameters else "-"
+        ram = models.human_size(r.est_ram_bytes) if r.est_ram_bytes else "-"
         marks = [c for c, n in defaults.items() if n == r.name]
         tail = f"  (default: {', '.join(marks)})" if marks else ""
-        print(f"{r.name:<24} {r.kind:<18} {size:>9} {params:>9} {ram:>9}  {caps}{tail}")
+        print(f"{r.name:<20} {r.label:<24} {r.dtype or '-':<10} {size:>9} {params:>9} {ram:>9}  "
+              f"{caps}  {r.origin}{tail}")
     return EXIT_OK
 
 

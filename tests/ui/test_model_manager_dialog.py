@@ -56,3 +56,16 @@ def test_builtin_model_shows_its_size_parameters_and_memory(qtbot, home_dir):
     assert re.fullmatch(r"\d+(\.\d)? MB", size), size
     assert 20 < float(params.split()[0]) < 40, params  # MiniLM-L6 22.7 M + Lite0 4.7 M
     assert re.fullmatch(r"\d+(\.\d)? MB / \d+(\.\d)? MB", memory), memory
+
+
+def test_the_table_shows_number_format_and_source(qtbot, home_dir):
+    from vlm_desktop.core import models
+    from vlm_desktop.ui.model_manager_dialog import COLUMNS, ModelManagerDialog
+
+    models.import_model(blip_folder(), name="cap-src")
+    dialog = ModelManagerDialog()
+    qtbot.addWidget(dialog)
+    row = [dialog.table.item(r, 0).text() for r in range(dialog.table.rowCount())].index("cap-src")
+    cell = {name: dialog.table.item(row, c).text() for c, name in enumerate(COLUMNS)}
+    assert cell["Number format"] == "float32" and cell["Source"] == str(blip_folder())
+    assert dialog.table.item(0, COLUMNS.index("Source")).text() == "built in"

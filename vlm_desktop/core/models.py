@@ -44,6 +44,7 @@ class ModelCheck:
     parameters: int
     est_ram_bytes: int
     est_vram_bytes: int
+    dtype: str = ""
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,14 @@ class ModelRecord:
     copied: bool = True
     builtin: bool = False
     imported_at: float = field(default=0.0)
+    dtype: str = ""  # quantisation / storage type, e.g. "bfloat16", "bitsandbytes 4-bit"
+
+    @property
+    def origin(self) -> str:
+        """Where it came from, as a person reads it."""
+        if self.builtin:
+            return "built in"
+        return self.source or self.path
 
     @property
     def display_name(self) -> str:
@@ -84,7 +93,8 @@ class ModelRecord:
 
 
 BUILTIN_RECORD = ModelRecord(
-    BUILTIN_NAME, "", "lite", "VLM Lite (built-in)", "", ALL_CAPABILITIES, builtin=True)
+    BUILTIN_NAME, "", "lite", "VLM Lite (built-in)", "", ALL_CAPABILITIES, builtin=True,
+    dtype="float32")
 
 
 # --- verification -------------------------------------------------------------------------
@@ -120,6 +130,17 @@ def _has_chat_template(folder: Path) -> bool:
         if f.is_file() and "chat_template" in f.read_text(encoding="utf-8"):
             return True
     return False
+
+
+def quantisation(config: dict, weights_dtype: str) -> str:
+    """What a person calls the model's number format: a quantisation method, else its dtype."""
+    quant = config.get("quantization_config")
+    if isinstance(quant, dict) and quant:
+        method = str(quant.get("quant_method", "quantised"))
+        bits = quant.get("bits") or (4 if quant.get("load_in_4bit") else
+                                     8 if quant.get("load_in_8bit") else None)
+        return f"{method} {bits}-bit" if bits else method
+    return weights_dtype or str(config.get("dtype") or config.get("torch_dtype") or "")
 
 
 def _folder_size(folder: Path) -> int:
@@ -169,6 +190,7 @@ def verify_folder(folder: str | Path, deep: bool = True) -> ModelCheck:
         # float32 on the CPU, float16 on CUDA, plus ~20% for activations and buffers.
         est_ram_bytes=int(weights.parameters * 4 * 1.2),
         est_vram_bytes=int(weights.parameters * 2 * 1.2),
+        dtype=quantisation(config, weights.dtype),
     )
 
 
@@ -346,7 +368,7 @@ def import_model(source: str | Path, name: Optional[str] = None, copy: bool = Tr
             final_name, str(path), check.kind, check.label, check.architecture,
             check.capabilities, check.size_bytes, check.parameters, check.est_ram_bytes,
             check.est_vram_bytes, source=str(source), copied=path == target,
-            imported_at=time.time())
+            imported_at=time.time(), dtype=check.dtype)
         data["models"].append(record.to_json())
         try:
             _save_manifest(data)

@@ -29,7 +29,8 @@ from vlm_desktop.core.cancel import JobState
 from vlm_desktop.workers.errors import register_user_error
 from vlm_desktop.workers.jobs import OffThread
 
-COLUMNS = ("Name", "Kind", "Can do", "Size", "Parameters", "Est. memory (CPU / GPU)", "Default for")
+COLUMNS = ("Name", "Family", "Can do", "Size", "Parameters", "Est. memory (CPU / GPU)",
+           "Default for", "Number format", "Source")
 DEFAULT_CAPS = ("caption", "answer", "embed")
 
 
@@ -123,7 +124,7 @@ class ModelManagerDialog(QDialog):
                       f"{models.human_size(rec.est_vram_bytes)}")
             cells = (rec.name, rec.label, ", ".join(sorted(rec.capabilities)),
                      models.human_size(rec.size_bytes), f"{rec.parameters / 1e6:.1f} M",
-                     memory, marks)
+                     memory, marks, rec.dtype or "-", rec.origin)
             for c, text in enumerate(cells):
                 self.table.setItem(r, c, QTableWidgetItem(text))
         self._update_buttons()

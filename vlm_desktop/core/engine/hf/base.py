@@ -34,7 +34,9 @@ class HFEngine:
         self.architecture, self.family = family_for(self.config)
         self.name = name or self.folder.name
         self.processor = load_processor(self.folder)
-        self.model: Any = load_model(self.folder, self.architecture, device)
+        # Chat models go through the generic Auto class (it picks the same native class).
+        loader = "AutoModelForImageTextToText" if self.family.engine == "chat" else self.architecture
+        self.model: Any = load_model(self.folder, loader, device)
         self.cache = FeatureCache()
         self._memory = parameter_bytes(self.model)
 

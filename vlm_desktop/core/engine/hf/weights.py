@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import math
+import struct
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +28,7 @@ class WeightsReport:
     files: tuple[Path, ...]
     format: str  # "safetensors" | "pickle"
     parameters: int
+    dtype: str = ""  # the storage type most parameters have, e.g. "bfloat16"
 
 
 def _indexed(folder: Path, index_name: str) -> list[Path] | None:
@@ -70,6 +73,38 @@ def _safetensors_params(path: Path) -> int:
         raise WeightsRefused(f"{path.name} is damaged or not a safetensors file ({exc}).") from exc
 
 
+_SAFETENSORS_DTYPES = {"F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16",
+                       "F8_E4M3": "float8_e4m3", "F8_E5M2": "float8_e5m2", "I64": "int64",
+                       "I32": "int32", "I16": "int16", "I8": "int8", "U8": "uint8", "BOOL": "bool"}
+
+
+def _safetensors_dtypes(path: Path) -> Counter[str]:
+    """Parameters per storage type, from the file's JSON header (nothing else is read)."""
+    counts: Counter[str] = Counter()
+    try:
+        with open(path, "rb") as fh:
+            (length,) = struct.unpack("<Q", fh.read(8))
+            header = json.loads(fh.read(min(length, 100_000_000)))
+    except (OSError, ValueError, struct.error):
+        return counts  # _safetensors_params has already said what is wrong with it
+    for key, entry in header.items():
+        if key != "__metadata__" and isinstance(entry, dict):
+            name = _SAFETENSORS_DTYPES.get(str(entry.get("dtype")), str(entry.get("dtype")).lower())
+            counts[name] += math.prod(int(d) for d in entry.get("shape", ()))
+    return counts
+
+
+def _pickle_dtypes(path: Path) -> Counter[str]:
+    import torch
+
+    state = torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
+    counts: Counter[str] = Counter()
+    for value in state.values():
+        if isinstance(value, torch.Tensor):
+            counts[str(value.dtype).removeprefix("torch.")] += int(value.numel())
+    return counts
+
+
 def _pickle_params(path: Path) -> int:
     import pickle
 
@@ -96,4 +131,8 @@ def check_weights(folder: Path) -> WeightsReport:
     params = sum(reader(f) for f in files)
     if params == 0:
         raise WeightsRefused(f"{files[0].name} holds no tensors.")
-    return WeightsReport(tuple(files), fmt, params)
+    counts: Counter[str] = Counter()
+    for f in files:
+        counts += _safetensors_dtypes(f) if fmt == "safetensors" else _pickle_dtypes(f)
+    dtype = counts.most_common(1)[0][0] if counts else ""
+    return WeightsReport(tuple(files), fmt, params, dtype)
