@@ -741,6 +741,26 @@
         <translation> — 来自目前已建立索引的 {n}/{total} 个商品</translation>
     </message>
     <message>
+        <source>Indexed {done}/{total} ({rate} items/s)</source>
+        <translation>已建立索引 {done}/{total}（每秒 {rate} 个）</translation>
+    </message>
+    <message>
+        <source>Indexed {done}/{total} ({rate} items/s, about {eta} left)</source>
+        <translation>已建立索引 {done}/{total}（每秒 {rate} 个，约剩 {eta}）</translation>
+    </message>
+    <message>
+        <source>{n} s</source>
+        <translation>{n} 秒</translation>
+    </message>
+    <message>
+        <source>{n} min</source>
+        <translation>{n} 分钟</translation>
+    </message>
+    <message>
+        <source>{n} h</source>
+        <translation>{n} 小时</translation>
+    </message>
+    <message>
         <source>any</source>
         <translation>不限</translation>
     </message>

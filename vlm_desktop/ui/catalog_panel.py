@@ -637,8 +637,8 @@ class CatalogPanel(QWidget):
     def _on_index_progress(self, p: IndexProgress) -> None:
         self.progress.setVisible(True)
         self.progress.setValue(int(100 * p.fraction))
-        self.index_label.setText(f"{self.embedder}: {p.message}" if self.embedder
-                                 else p.message)
+        message = _progress_text(p)
+        self.index_label.setText(f"{self.embedder}: {message}" if self.embedder else message)
         if self._recs_wait_index:
             self._recs_wait_index = False
             self.refresh_recommendations()
@@ -703,6 +703,25 @@ def _similar_heading(result: SimilarItems, indexing: bool) -> str:
         head += translate("CatalogPanel", " — from the {n} of {total} items indexed so "
                           "far").format(n=result.indexed, total=result.total)
     return head
+
+
+def _progress_text(p: IndexProgress) -> str:
+    """IndexProgress.message in the window's language."""
+    rate = f"{p.rate:.1f}"
+    if p.eta_s is None:
+        return translate("CatalogPanel", "Indexed {done}/{total} ({rate} items/s)").format(
+            done=p.done, total=p.total, rate=rate)
+    return translate("CatalogPanel", "Indexed {done}/{total} ({rate} items/s, about {eta} "
+                     "left)").format(done=p.done, total=p.total, rate=rate,
+                                     eta=_duration_text(p.eta_s))
+
+
+def _duration_text(seconds: float) -> str:
+    if seconds < 90:
+        return translate("CatalogPanel", "{n} s").format(n=f"{seconds:.0f}")
+    if seconds < 5400:
+        return translate("CatalogPanel", "{n} min").format(n=f"{seconds / 60:.0f}")
+    return translate("CatalogPanel", "{n} h").format(n=f"{seconds / 3600:.1f}")
 
 
 def _price_box(name: str) -> QDoubleSpinBox:
