@@ -1320,6 +1320,18 @@
 <context>
     <name>StatusBar</name>
     <message>
+        <source>encode</source>
+        <translation>编码</translation>
+    </message>
+    <message>
+        <source>caption</source>
+        <translation>描述</translation>
+    </message>
+    <message>
+        <source>answer</source>
+        <translation>回答</translation>
+    </message>
+    <message>
         <source>{step} {time}</source>
         <translation>{step} {time}</translation>
     </message>

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Mapping
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -24,10 +24,19 @@ if TYPE_CHECKING:
     from vlm_desktop.ui.model_session import ModelSession
 
 
+# The step names engines report (core names them in English); others are shown as they come.
+_STEPS = {
+    "encode": QT_TRANSLATE_NOOP("StatusBar", "encode"),
+    "caption": QT_TRANSLATE_NOOP("StatusBar", "caption"),
+    "answer": QT_TRANSLATE_NOOP("StatusBar", "answer"),
+}
+
+
 def format_timings(timings_ms: Mapping[str, float]) -> str:
     """`{"encode": 120, "caption": 40}` → "encode 120 ms · caption 40 ms"."""
-    return " · ".join(translate("StatusBar", "{step} {time}").format(step=step, time=_ms(ms))
-                      for step, ms in timings_ms.items())
+    return " · ".join(translate("StatusBar", "{step} {time}").format(
+        step=translate("StatusBar", _STEPS[step]) if step in _STEPS else step, time=_ms(ms))
+        for step, ms in timings_ms.items())
 
 
 def _ms(ms: float) -> str:
