@@ -237,6 +237,22 @@
         <translation>显示相关性热力图</translation>
     </message>
     <message>
+        <source>caption</source>
+        <translation>描述</translation>
+    </message>
+    <message>
+        <source>answer</source>
+        <translation>问答</translation>
+    </message>
+    <message>
+        <source>embed</source>
+        <translation>向量</translation>
+    </message>
+    <message>
+        <source>relevance</source>
+        <translation>相关性</translation>
+    </message>
+    <message>
         <source>Offers nothing this window can use</source>
         <translation>没有本窗口可用的功能</translation>
     </message>

@@ -24,6 +24,20 @@ _CANNOT = {
 }
 
 
+_NAMES = {
+    CAP_CAPTION: QT_TRANSLATE_NOOP("Capabilities", "caption"),
+    CAP_ANSWER: QT_TRANSLATE_NOOP("Capabilities", "answer"),
+    CAP_EMBED: QT_TRANSLATE_NOOP("Capabilities", "embed"),
+    CAP_RELEVANCE: QT_TRANSLATE_NOOP("Capabilities", "relevance"),
+}
+
+
+def name(capability: str) -> str:
+    """A capability's short name as shown (the model manager's columns and buttons)."""
+    known = _NAMES.get(capability)
+    return translate("Capabilities", known) if known else capability
+
+
 def describe(capabilities: Iterable[str]) -> str:
     """{"caption", "answer"} → "Captions images and answers questions"."""
     caps = set(capabilities)

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from vlm_desktop.core import models
 from vlm_desktop.core.cancel import JobState
+from vlm_desktop.ui import capabilities
 from vlm_desktop.workers.errors import register_user_error
 from vlm_desktop.workers.jobs import OffThread
 
@@ -85,7 +86,8 @@ class ModelManagerDialog(QDialog):
         self.import_folder_button = QPushButton(self.tr("Import folder…"), self)
         self.import_zip_button = QPushButton(self.tr("Import .zip…"), self)
         self.remove_button = QPushButton(self.tr("Remove"), self)
-        self.default_buttons = {cap: QPushButton(self.tr("Default for {job}").format(job=cap), self)
+        self.default_buttons = {cap: QPushButton(
+            self.tr("Default for {job}").format(job=capabilities.name(cap)), self)
                                 for cap in DEFAULT_CAPS}
         self.import_folder_button.clicked.connect(self._choose_folder)
         self.import_zip_button.clicked.connect(self._choose_zip)
@@ -125,10 +127,12 @@ class ModelManagerDialog(QDialog):
         self.table.setRowCount(len(records))
         for r, rec in enumerate(records):
             # "stream" is a property of a model, not a job one is chosen for.
-            marks = ", ".join(c for c, n in defaults.items() if n == rec.name and c != "stream")
+            marks = ", ".join(capabilities.name(c) for c, n in defaults.items()
+                              if n == rec.name and c != "stream")
             memory = (f"{models.human_size(rec.est_ram_bytes)} / "
                       f"{models.human_size(rec.est_vram_bytes)}")
-            cells = (rec.name, rec.label, ", ".join(sorted(rec.capabilities)),
+            cells = (rec.name, rec.label,
+                     ", ".join(capabilities.name(c) for c in sorted(rec.capabilities)),
                      models.human_size(rec.size_bytes), f"{rec.parameters / 1e6:.1f} M",
                      memory, marks)
             for c, text in enumerate(cells):
@@ -155,7 +159,7 @@ class ModelManagerDialog(QDialog):
             can = rec is not None and cap in rec.capabilities
             button.setEnabled(can)
             button.setToolTip("" if can or rec is None else self.tr(
-                "{name} cannot do {job}.").format(name=rec.name, job=cap))
+                "{name} cannot do {job}.").format(name=rec.name, job=capabilities.name(cap)))
 
     def _say(self, text: str) -> None:
         self.status.setText(text)
@@ -221,7 +225,8 @@ class ModelManagerDialog(QDialog):
         except models.ModelFolderError as exc:
             self._say(str(exc))
             return
-        self._say(self.tr("{name} is now used for {job}.").format(name=name, job=capability))
+        self._say(self.tr("{name} is now used for {job}.").format(
+            name=name, job=capabilities.name(capability)))
         self.refresh()
         self.models_changed.emit()
 
