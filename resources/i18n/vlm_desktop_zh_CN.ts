@@ -697,6 +697,14 @@
         <translation>为何相似：两张图片中显示该商品的位置已高亮显示。</translation>
     </message>
     <message>
+        <source>Because you bought {titles}</source>
+        <translation>因为您购买了 {titles}</translation>
+    </message>
+    <message>
+        <source>, </source>
+        <translation>、</translation>
+    </message>
+    <message>
         <source>Mark items as bought to get recommendations.</source>
         <translation>将商品标记为已购买即可获得推荐。</translation>
     </message>

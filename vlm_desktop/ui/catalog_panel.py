@@ -608,9 +608,12 @@ class CatalogPanel(QWidget):
     def _show_recommendations(self, recs: Recommendations) -> None:
         self.recs.clear()
         for r in recs.items:
-            row = QListWidgetItem(f"{r.item.title} — {price_text(r.item)}\n{r.reason}")
+            # Recommendation.reason worded in the window's language.
+            reason = self.tr("Because you bought {titles}").format(
+                titles=self.tr(", ").join(b.title for b in r.because))
+            row = QListWidgetItem(f"{r.item.title} — {price_text(r.item)}\n{reason}")
             row.setData(ItemRole, r.item)
-            row.setToolTip(r.reason)
+            row.setToolTip(reason)
             self.recs.addItem(row)
         indexing = self.jobs is not None and self.jobs.indexing
         if recs.items:
