@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 # torch 2.14.1 / torchvision 0.29.1 install from this machine's local wheel cache.
 TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
 
-.PHONY: run test test-fast fuzz bench venv package package-test clean
+.PHONY: run test test-fast fuzz bench venv package package-test clean translations
 
 $(VENV)/.stamp-base: pyproject.toml setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,17 @@ fuzz: $(VENV)/.stamp-fuzz
 
 clean:
 	rm -rf build dist .pytest_cache
+
+# The window's translations: refresh the .ts sources from the ui/ code (new texts come in
+# unfinished; translate them in Qt Linguist, `pyside6-linguist`), then build the .qm files.
+# The .qm is committed (37 KB), so installs and the frozen build need no Qt tools;
+# tests/ui/test_i18n.py fails when it is older than its .ts.
+TS_FILES := resources/i18n/vlm_desktop_zh_CN.ts
+
+translations: $(VENV)/.stamp-base
+	$(VENV)/bin/pyside6-lupdate vlm_desktop/ui/*.py -no-obsolete -locations none \
+	  -source-language en -target-language zh_CN -ts $(TS_FILES)
+	for ts in $(TS_FILES); do $(VENV)/bin/pyside6-lrelease $$ts -qm $${ts%.ts}.qm || exit 1; done
 
 # --- packaged installer (packaging/; see packaging/build_linux.sh) -------------------------
 APP_VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' vlm_desktop/__init__.py)

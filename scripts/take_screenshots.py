@@ -3,7 +3,8 @@
 Run under a virtual display for real window decorations and fonts:
     xvfb-run -s "-screen 0 1600x1000x24" python scripts/take_screenshots.py
 (or with QT_QPA_PLATFORM=offscreen). `--engine lite` uses the built-in model when installed;
-the default is the fake test engine, so the script needs no model.
+the default is the fake test engine, so the script needs no model. `--lang zh_CN` shows the
+Chinese window (Chinese fonts needed, e.g. Debian's fonts-noto-cjk).
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ def main() -> int:
     parser.add_argument("--dark", action="store_true",
                         help="simulate a dark system scheme (a dark Fusion palette)")
     parser.add_argument("--prefix", default="")
+    parser.add_argument("--lang", default="en",
+                        help="the window's language: en, zh_CN or system (as View ▸ Language)")
     args = parser.parse_args()
 
     from PySide6.QtCore import QSettings
@@ -74,6 +77,9 @@ def main() -> int:
     if args.dark:
         app.setStyle("Fusion")
         app.setPalette(dark_palette())
+    from vlm_desktop.ui import i18n
+
+    i18n.install(app, args.lang)  # before the window: texts are translated as they are set
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     ini = Path(os.environ["VLM_DESKTOP_HOME"]) / "settings.ini"
@@ -108,8 +114,9 @@ def main() -> int:
     shot("04-heatmap-overlay")
     panel = window.catalog_panel
     if panel is not None:  # the catalog's first match selected: grid, item pane
-        wait_until(app, lambda: panel.model.rowCount() > 0 and "indexed" in
-                   panel.index_label.text(), timeout_s=600)
+        done = ("indexed", "商品目录已")  # "Catalog indexed…" in English and Chinese
+        wait_until(app, lambda: panel.model.rowCount() > 0 and any(
+            d in panel.index_label.text() for d in done), timeout_s=600)
         panel.grid.setCurrentIndex(panel.model.index(0, 0))
         shot("05-catalog-item")
     window.close()

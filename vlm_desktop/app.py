@@ -129,11 +129,16 @@ def run_gui(args: argparse.Namespace, qt_args: list[str]) -> int:
     app.setDesktopFileName(APP_ID)
     app.setWindowIcon(_app_icon())
 
+    from vlm_desktop.ui import i18n
     from vlm_desktop.ui.main_window import MainWindow
     from vlm_desktop.ui.settings import AppSettings
 
+    settings = AppSettings()
+    # Before any widget exists (texts are translated as they are set) and before the model
+    # loads (the built-in model reads its language once, when it is built).
+    i18n.install(app, settings.language)
     # An unusable --device reaches the worker and comes back as a plain message in the window.
-    window = MainWindow(AppSettings(), model_name=args.model, device=args.device)
+    window = MainWindow(settings, model_name=args.model, device=args.device)
     window.show()
     _probe("window_shown")
     QTimer.singleShot(0, window.start_model)

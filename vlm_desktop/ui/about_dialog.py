@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QW
 
 from vlm_desktop import APP_NAME, __version__
 from vlm_desktop.core.engine.types import ModelInfo
+from vlm_desktop.ui.i18n import translate
 
 
 def package_version(name: str) -> str:
@@ -18,7 +19,7 @@ def package_version(name: str) -> str:
     try:
         return importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:
-        return "not installed"
+        return translate("AboutDialog", "not installed")
 
 
 def versions() -> list[tuple[str, str]]:
@@ -36,24 +37,28 @@ def versions() -> list[tuple[str, str]]:
 
 
 def _model_html(title: str, info: ModelInfo) -> str:
-    return (f"<p><b>{title}:</b> {_e(info.name)} {_e(info.version)} "
-            f"on {_e(info.device)} ({_e(info.dtype)})<br>"
-            f"<b>Weights licence:</b> {_e(info.licence or 'not stated')}"
-            + (f"<br><b>Source:</b> {_e(info.source)}" if info.source else "") + "</p>")
+    said = translate("AboutDialog", "<b>{title}:</b> {name} {version} on {device} ({dtype})")
+    licence = translate("AboutDialog", "<b>Weights licence:</b> {licence}").format(
+        licence=_e(info.licence or translate("AboutDialog", "not stated")))
+    source = translate("AboutDialog", "<b>Source:</b> {source}").format(source=_e(info.source))
+    return ("<p>" + said.format(title=title, name=_e(info.name), version=_e(info.version),
+                                device=_e(info.device), dtype=_e(info.dtype))
+            + f"<br>{licence}" + (f"<br>{source}" if info.source else "") + "</p>")
 
 
 def about_html(info: ModelInfo | None, embedder: ModelInfo | None = None) -> str:
     """The About text; `embedder` is the catalog's model, listed when it is another one."""
     rows = "".join(f"<tr><td>{n}</td><td>&nbsp;&nbsp;{v}</td></tr>" for n, v in versions())
-    model = "<p>No model is loaded.</p>" if info is None else _model_html("Model", info)
+    model = (translate("AboutDialog", "<p>No model is loaded.</p>") if info is None
+             else _model_html(translate("AboutDialog", "Model"), info))
     if embedder is not None and (info is None or embedder.name != info.name):
-        model += _model_html("Catalog search model", embedder)
+        model += _model_html(translate("AboutDialog", "Catalog search model"), embedder)
     return (f"<h2>{APP_NAME}</h2>"
-            "<p>Captions, answers and heat maps from a vision-language model that runs "
-            "on your own computer, offline.</p>"
-            f"<table>{rows}</table>{model}"
-            "<p>VLM Desktop is licensed under the Apache License 2.0. Qt and PySide6 are used "
-            "under the LGPLv3.</p>")
+            + translate("AboutDialog", "<p>Captions, answers and heat maps from a "
+                        "vision-language model that runs on your own computer, offline.</p>")
+            + f"<table>{rows}</table>{model}"
+            + translate("AboutDialog", "<p>VLM Desktop is licensed under the Apache License "
+                        "2.0. Qt and PySide6 are used under the LGPLv3.</p>"))
 
 
 class AboutDialog(QDialog):
@@ -62,13 +67,13 @@ class AboutDialog(QDialog):
     def __init__(self, info: ModelInfo | None, parent: QWidget | None = None,
                  embedder: ModelInfo | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle(f"About {APP_NAME}")
-        self.setAccessibleName(f"About {APP_NAME}")
+        self.setWindowTitle(self.tr("About {app}").format(app=APP_NAME))
+        self.setAccessibleName(self.tr("About {app}").format(app=APP_NAME))
         text = QLabel(about_html(info, embedder))
         text.setWordWrap(True)
         text.setTextFormat(Qt.TextFormat.RichText)
         text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        text.setAccessibleName("About text")
+        text.setAccessibleName(self.tr("About text"))
         text.setMinimumWidth(420)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)

@@ -14,7 +14,7 @@ import math
 from dataclasses import replace
 from typing import Optional
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal, Slot
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QPointF, QRectF, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPalette, QPen
 from PySide6.QtWidgets import (
     QDialog,
@@ -38,9 +38,10 @@ from vlm_desktop.workers.jobs import Job
 
 LOSS_COLOUR = QColor("#d1495b")
 RECALL_COLOUR = QColor("#00798c")
-MEASURES = (("t2i_r1", "Title finds its item, top 1"), ("t2i_r10", "Title finds its item, top 10"),
-            ("i2i_p5", "Similar items, same category (5)"),
-            ("i2i_p5_joint", "Same, in the text–image space"))
+MEASURES = (("t2i_r1", QT_TRANSLATE_NOOP("AdaptDialog", "Title finds its item, top 1")),
+            ("t2i_r10", QT_TRANSLATE_NOOP("AdaptDialog", "Title finds its item, top 10")),
+            ("i2i_p5", QT_TRANSLATE_NOOP("AdaptDialog", "Similar items, same category (5)")),
+            ("i2i_p5_joint", QT_TRANSLATE_NOOP("AdaptDialog", "Same, in the text–image space")))
 
 
 class TrainingPlot(QWidget):
@@ -49,7 +50,7 @@ class TrainingPlot(QWidget):
     def __init__(self, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.setMinimumSize(420, 200)
-        self.setAccessibleName("Training progress plot")
+        self.setAccessibleName(self.tr("Training progress plot"))
         self.epochs = 1
         self.points: list[tuple[int, float, float]] = []  # (epoch, loss, recall)
 
@@ -116,12 +117,12 @@ class TrainingPlot(QWidget):
             p.drawText(QRectF(x - 15, area.bottom() + 2, 30, 14), Qt.AlignmentFlag.AlignHCenter,
                        str(e))
         p.drawText(QRectF(area.left(), area.bottom() + 13, area.width(), 14),
-                   Qt.AlignmentFlag.AlignHCenter, "epoch")
+                   Qt.AlignmentFlag.AlignHCenter, self.tr("epoch"))
 
     def _legend(self, p: QPainter, area: QRectF, text: QColor) -> None:
         x = area.left()
-        for colour, label in ((LOSS_COLOUR, "training loss"),
-                              (RECALL_COLOUR, "held-out recall@10")):
+        for colour, label in ((LOSS_COLOUR, self.tr("training loss")),
+                              (RECALL_COLOUR, self.tr("held-out recall@10"))):
             p.setPen(QPen(colour, 3))
             p.drawLine(QPointF(x, 11), QPointF(x + 18, 11))
             p.setPen(text)
@@ -142,26 +143,26 @@ class AdaptDialog(QDialog):
         self.store = store
         self.request: Optional[Job] = None  # the running adaptation
         self.report: Optional[AdaptReport] = None
-        self.setWindowTitle("Adapt Model to This Catalog")
+        self.setWindowTitle(self.tr("Adapt Model to This Catalog"))
         self._build()
         self._show_state()
 
     def _build(self) -> None:
-        intro = QLabel(
+        intro = QLabel(self.tr(
             "Teaches the built-in model this catalog's own words: its joint space is "
             "fine-tuned on the catalog's images and their titles, tags and categories. A "
             "fifth of the items is held out to measure it. Search keeps working on the "
-            "current vectors until the new ones are complete.")
+            "current vectors until the new ones are complete."))
         intro.setWordWrap(True)
         self.state_label = QLabel()
         self.epochs = QSpinBox(minimum=1, maximum=500, value=AdaptConfig.epochs)
-        self.epochs.setToolTip("Most epochs to train; it stops earlier once the held-out "
-                               "recall stops improving")
-        self.epochs.setAccessibleName("Maximum epochs")
+        self.epochs.setToolTip(self.tr("Most epochs to train; it stops earlier once the "
+                                       "held-out recall stops improving"))
+        self.epochs.setAccessibleName(self.tr("Maximum epochs"))
         row = QHBoxLayout()
-        row.addWidget(QLabel("At most"))
+        row.addWidget(QLabel(self.tr("At most")))
         row.addWidget(self.epochs)
-        row.addWidget(QLabel("epochs"))
+        row.addWidget(QLabel(self.tr("epochs")))
         row.addStretch(1)
         self.plot = TrainingPlot()
         self.progress = QProgressBar()
@@ -169,11 +170,12 @@ class AdaptDialog(QDialog):
         self.status = QLabel(" ")
         self.status.setWordWrap(True)
         self.table = QTableWidget(len(MEASURES), 3)
-        self.table.setHorizontalHeaderLabels(["before", "after", "chance"])
-        self.table.setVerticalHeaderLabels([label for _, label in MEASURES])
+        self.table.setHorizontalHeaderLabels([self.tr("before"), self.tr("after"),
+                                              self.tr("chance")])
+        self.table.setVerticalHeaderLabels([self.tr(label) for _, label in MEASURES])
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.setAccessibleName("Before and after")
+        self.table.setAccessibleName(self.tr("Before and after"))
         rows = self.table.verticalHeader()
         rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.table.setFixedHeight(rows.defaultSectionSize() * len(MEASURES)
@@ -183,12 +185,12 @@ class AdaptDialog(QDialog):
         self.table.setVisible(False)
         self.summary = QLabel()
         self.summary.setWordWrap(True)
-        self.start_button = QPushButton("Adapt")
+        self.start_button = QPushButton(self.tr("Adapt"))
         self.start_button.setDefault(True)
-        self.cancel_button = QPushButton("Cancel")
-        self.revert_button = QPushButton("Revert to Base Model")
-        self.revert_button.setToolTip("Search with the base model's vectors again "
-                                      "(they were never changed)")
+        self.cancel_button = QPushButton(self.tr("Cancel"))
+        self.revert_button = QPushButton(self.tr("Revert to Base Model"))
+        self.revert_button.setToolTip(self.tr("Search with the base model's vectors again "
+                                              "(they were never changed)"))
         buttons = QDialogButtonBox()
         buttons.addButton(self.start_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(self.revert_button, QDialogButtonBox.ButtonRole.ResetRole)
@@ -211,14 +213,15 @@ class AdaptDialog(QDialog):
 
         variant = active_variant(self.store)
         running = self.request is not None
+        name = self.store.path.stem
         self.state_label.setText(
-            f"Catalog <b>{self.store.path.stem}</b>: "
-            + (f"searching with its adapted model ({variant})." if variant
-               else "searching with the base model."))
+            self.tr("Catalog <b>{name}</b>: searching with its adapted model ({variant}).")
+            .format(name=name, variant=variant) if variant else
+            self.tr("Catalog <b>{name}</b>: searching with the base model.").format(name=name))
         self.start_button.setEnabled(not running)
         self.epochs.setEnabled(not running)
         self.revert_button.setEnabled(bool(variant) and not running)
-        self.cancel_button.setText("Cancel" if running else "Close")
+        self.cancel_button.setText(self.tr("Cancel") if running else self.tr("Close"))
 
     # --- actions --------------------------------------------------------------------------
 
@@ -233,7 +236,7 @@ class AdaptDialog(QDialog):
         self.report = None
         self.table.setVisible(False)
         self.summary.clear()
-        self.status.setText("Starting…")
+        self.status.setText(self.tr("Starting…"))
         self.progress.setValue(0)
         job = self.client.submit(Request(
             "catalog adapt", lambda e, s: adapt_catalog(store, e, config, s),
@@ -249,7 +252,7 @@ class AdaptDialog(QDialog):
     @Slot()
     def cancel_or_close(self) -> None:
         if self.request is not None:
-            self.status.setText("Cancelling…")
+            self.status.setText(self.tr("Cancelling…"))
             self.request.cancel()
         else:
             self.reject()
@@ -264,8 +267,9 @@ class AdaptDialog(QDialog):
         except CatalogError as exc:
             self.status.setText(str(exc))
             return
-        self.status.setText(f"Back on the base model ({variant} removed)." if variant
-                            else "The catalog already uses the base model.")
+        self.status.setText(
+            self.tr("Back on the base model ({variant} removed).").format(variant=variant)
+            if variant else self.tr("The catalog already uses the base model."))
         self._show_state()
         self.reverted.emit()
 
@@ -319,23 +323,27 @@ class AdaptDialog(QDialog):
                 self.table.setItem(r, c, cell)
         self.table.setVisible(True)
         self.progress.setValue(100)
-        self.status.setText(f"{report.held_out} held-out items (never trained on); "
-                            f"{report.epochs} epochs, {report.seconds_per_epoch:.2f} s each, "
-                            f"{report.seconds:.0f} s in all.")
+        self.status.setText(self.tr(
+            "{held_out} held-out items (never trained on); {epochs} epochs, {each} s each, "
+            "{total} s in all.").format(held_out=report.held_out, epochs=report.epochs,
+                                        each=f"{report.seconds_per_epoch:.2f}",
+                                        total=f"{report.seconds:.0f}"))
         self.summary.setText(
-            f"Now searching with the adapted model (epoch {report.best_epoch} kept)."
+            self.tr("Now searching with the adapted model (epoch {epoch} kept).").format(
+                epoch=report.best_epoch)
             if report.variant else
-            "No epoch did better than the base model on the held-out items, so the "
-            "catalog keeps the base model.")
+            self.tr("No epoch did better than the base model on the held-out items, so the "
+                    "catalog keeps the base model."))
 
     @Slot(str, str)
     def _on_error(self, message: str, _details: str) -> None:
         self.request = None
-        self.status.setText(f"Adapting failed: {message}")
+        self.status.setText(self.tr("Adapting failed: {message}").format(message=message))
         self._show_state()
 
     @Slot()
     def _on_cancelled(self) -> None:
         self.request = None
-        self.status.setText("Cancelled: the catalog still searches with the model it had.")
+        self.status.setText(
+            self.tr("Cancelled: the catalog still searches with the model it had."))
         self._show_state()

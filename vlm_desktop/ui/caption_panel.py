@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QFrame, QLabel, QProgressBar, QHBoxLayout, QVBoxLa
 
 from vlm_desktop.core.engine.types import Caption, WordSpan
 from vlm_desktop.ui import theme
+from vlm_desktop.ui.i18n import translate
 from vlm_desktop.ui.word_chips import WordChips
 
 
@@ -15,8 +16,13 @@ BAR_WIDTH = (40, 120)  # the confidence bar's narrowest and widest, in pixels
 
 
 def confidence_text(confidence: float) -> str:
-    word = "high" if confidence >= 0.7 else "medium" if confidence >= 0.4 else "low"
-    return f"Confidence {confidence:.0%} ({word})"
+    if confidence >= 0.7:
+        text = translate("ConfidenceBar", "Confidence {percent} (high)")
+    elif confidence >= 0.4:
+        text = translate("ConfidenceBar", "Confidence {percent} (medium)")
+    else:
+        text = translate("ConfidenceBar", "Confidence {percent} (low)")
+    return text.format(percent=f"{confidence:.0%}")
 
 
 class ConfidenceBar(QWidget):
@@ -30,16 +36,16 @@ class ConfidenceBar(QWidget):
         self.bar.setFixedHeight(6)
         self.bar.setMinimumWidth(BAR_WIDTH[0])
         self.bar.setMaximumWidth(BAR_WIDTH[1])
-        self.bar.setAccessibleName("Confidence")
+        self.bar.setAccessibleName(self.tr("Confidence"))
         self.label = QLabel()
         self.label.setWordWrap(True)
-        self.label.setAccessibleName("Confidence")
+        self.label.setAccessibleName(self.tr("Confidence"))
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(8)
         layout.addWidget(self.bar, 0, Qt.AlignmentFlag.AlignVCenter)
         layout.addWidget(self.label, 1)
-        self.setToolTip("How sure the model is about this text")
+        self.setToolTip(self.tr("How sure the model is about this text"))
 
     def set_confidence(self, confidence: float) -> None:
         self.bar.setValue(round(confidence * 100))
@@ -65,30 +71,30 @@ class CaptionPanel(QFrame):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setAccessibleName("Caption")
-        self.setToolTip("The model's caption of the image. Click a highlighted word to see "
-                        "where the model looked for it.")
+        self.setAccessibleName(self.tr("Caption"))
+        self.setToolTip(self.tr("The model's caption of the image. Click a highlighted word to "
+                                "see where the model looked for it."))
         self.caption: Caption | None = None
         self.partial_text = ""  # streamed text shown while the caption is being written
         self._chips: WordChips | None = None
 
-        title = QLabel("Caption")
+        title = QLabel(self.tr("Caption"))
         title.setObjectName("panelTitle")
-        title.setAccessibleName("Caption heading")
+        title.setAccessibleName(self.tr("Caption heading"))
         font = title.font()
         font.setBold(True)
         title.setFont(font)
         self.status = QLabel()
         self.status.setWordWrap(True)
-        self.status.setAccessibleName("Caption status")
+        self.status.setAccessibleName(self.tr("Caption status"))
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._chip_holder = QVBoxLayout()
         self._chip_holder.setContentsMargins(0, 0, 0, 0)
         self.confidence = ConfidenceBar()
         self.evidence = QLabel()
         self.evidence.setWordWrap(True)
-        self.evidence.setAccessibleName("Evidence")
-        self.evidence.setToolTip("What the model based the caption on")
+        self.evidence.setAccessibleName(self.tr("Evidence"))
+        self.evidence.setToolTip(self.tr("What the model based the caption on"))
         self.evidence.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         layout = QVBoxLayout(self)
@@ -100,7 +106,7 @@ class CaptionPanel(QFrame):
         layout.addWidget(self.confidence)
         layout.addWidget(self.evidence)
         self._apply_colours()
-        self.show_status("Loading model…")
+        self.show_status(self.tr("Loading model…"))
 
     @property
     def text(self) -> str:
@@ -112,7 +118,7 @@ class CaptionPanel(QFrame):
         return self._chips.chips if self._chips is not None else []
 
     def show_status(self, message: str) -> None:
-        """Replace the caption with a status line ("Loading model…", "Captioning…")."""
+        """Replace the caption with a status line (self.tr("Loading model…"), "Captioning…")."""
         self._clear()
         self.status.setText(message)
         self.status.show()
@@ -136,7 +142,7 @@ class CaptionPanel(QFrame):
         self.confidence.set_confidence(caption.confidence)
         self.confidence.show()
         if caption.evidence:
-            self.evidence.setText(f"Evidence: {caption.evidence}")
+            self.evidence.setText(self.tr("Evidence: {text}").format(text=caption.evidence))
             self.evidence.show()
         self.updateGeometry()
 

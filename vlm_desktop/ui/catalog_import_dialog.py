@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Optional
 
+from PySide6.QtCore import QT_TRANSLATE_NOOP
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -29,12 +30,23 @@ from PySide6.QtWidgets import (
 
 from vlm_desktop.core.catalog.metadata import DEFAULT_ALIASES, FIELDS
 
-NONE = "(not in the file)"
+NONE = QT_TRANSLATE_NOOP("CatalogImportDialog", "(not in the file)")
 HEAD_BYTES = 256 * 1024  # the header (CSV) or first records (JSON Lines) are enough
 FIELD_HINTS = {
-    "image": "image file, relative to the folder",
-    "tags": "tags, separated by ;",
-    "id": "your item id (SKU)",
+    "image": QT_TRANSLATE_NOOP("CatalogImportDialog", "image file, relative to the folder"),
+    "tags": QT_TRANSLATE_NOOP("CatalogImportDialog", "tags, separated by ;"),
+    "id": QT_TRANSLATE_NOOP("CatalogImportDialog", "your item id (SKU)"),
+}
+# The catalog fields' names as shown (the fields themselves stay English: they are keys).
+FIELD_NAMES = {
+    "image": QT_TRANSLATE_NOOP("CatalogImportDialog", "Image"),
+    "title": QT_TRANSLATE_NOOP("CatalogImportDialog", "Title"),
+    "category": QT_TRANSLATE_NOOP("CatalogImportDialog", "Category"),
+    "price": QT_TRANSLATE_NOOP("CatalogImportDialog", "Price"),
+    "currency": QT_TRANSLATE_NOOP("CatalogImportDialog", "Currency"),
+    "tags": QT_TRANSLATE_NOOP("CatalogImportDialog", "Tags"),
+    "id": QT_TRANSLATE_NOOP("CatalogImportDialog", "Id"),
+    "url": QT_TRANSLATE_NOOP("CatalogImportDialog", "Url"),
 }
 
 
@@ -78,31 +90,32 @@ class CatalogImportDialog(QDialog):
     def __init__(self, folder: str, metadata: Optional[str] = None,
                  parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Import folder as catalog")
+        self.setWindowTitle(self.tr("Import folder as catalog"))
         self.folder = folder
-        self.meta_edit = QLineEdit(metadata or "", placeholderText="No metadata file: titles "
-                                   "come from file names")
-        self.meta_edit.setAccessibleName("Metadata file")
-        browse = QPushButton("Choose…")
+        self.meta_edit = QLineEdit(metadata or "", placeholderText=self.tr(
+            "No metadata file: titles come from file names"))
+        self.meta_edit.setAccessibleName(self.tr("Metadata file"))
+        browse = QPushButton(self.tr("Choose…"))
         browse.clicked.connect(self._choose)
         self.boxes: dict[str, QComboBox] = {}
         form = QFormLayout()
         meta_row = QHBoxLayout()
         meta_row.addWidget(self.meta_edit, 1)
         meta_row.addWidget(browse)
-        form.addRow("Folder", QLabel(folder, wordWrap=True))
-        form.addRow("Metadata", meta_row)
+        form.addRow(self.tr("Folder"), QLabel(folder, wordWrap=True))
+        form.addRow(self.tr("Metadata"), meta_row)
         for name in FIELDS:
+            shown = self.tr(FIELD_NAMES[name]) if name in FIELD_NAMES else name.capitalize()
             box = QComboBox()
-            box.setAccessibleName(f"Column for {name}")
-            box.setToolTip(FIELD_HINTS.get(name, name))
+            box.setAccessibleName(self.tr("Column for {field}").format(field=shown))
+            box.setToolTip(self.tr(FIELD_HINTS[name]) if name in FIELD_HINTS else shown)
             self.boxes[name] = box
-            form.addRow(name.capitalize(), box)
+            form.addRow(shown, box)
         self.note = QLabel(wordWrap=True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel)
         self.import_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.import_button.setText("Import")
+        self.import_button.setText(self.tr("Import"))
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -121,8 +134,8 @@ class CatalogImportDialog(QDialog):
 
     def _choose(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Metadata file", self.folder,
-            "Metadata (*.csv *.json *.jsonl *.ndjson);;All files (*)")
+            self, self.tr("Metadata file"), self.folder,
+            self.tr("Metadata (*.csv *.json *.jsonl *.ndjson);;All files (*)"))
         if path:
             self.meta_edit.setText(path)
             self._load_columns()
@@ -135,17 +148,18 @@ class CatalogImportDialog(QDialog):
             try:
                 columns = metadata_columns(path)
             except (OSError, ValueError) as exc:  # shown in the dialog; the user picks again
-                self.note.setText(f"Cannot read {Path(path).name}: {exc}")
+                self.note.setText(self.tr("Cannot read {name}: {error}").format(
+                    name=Path(path).name, error=exc))
         guess = guess_mapping(columns)
         for name, box in self.boxes.items():
             box.clear()
-            box.addItem(NONE, None)
+            box.addItem(self.tr(NONE), None)
             for c in columns:
                 box.addItem(c, c)
             box.setCurrentIndex(max(0, box.findData(guess.get(name))))
             box.setEnabled(bool(columns))
         if columns and "image" not in guess:
-            self.note.setText("Choose the column that names each image file.")
+            self.note.setText(self.tr("Choose the column that names each image file."))
         self._update_button()
 
     @property

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Optional, Sequence
 
 from PySide6.QtCore import (
+    QT_TRANSLATE_NOOP,
     QAbstractListModel,
     QModelIndex,
     QPersistentModelIndex,
@@ -17,6 +18,7 @@ from PySide6.QtGui import QColor, QFontMetrics, QIcon, QImage, QPainter, QPalett
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from vlm_desktop.core.catalog.store import CatalogItem
+from vlm_desktop.ui.i18n import translate
 from vlm_desktop.workers.thumbnails import THUMB_SIDE, ThumbnailLoader
 
 ItemRole = Qt.ItemDataRole.UserRole + 1
@@ -38,9 +40,10 @@ class GridEntry:
     tip: str = ""  # more detail for the tooltip
 
 
-MATCH_TIP = ("match: how alike the item's picture is to the query (cosine similarity of "
-             "the model's vectors; 1 would be the same picture). Levels differ between "
-             "models; compare items, not absolute numbers.")
+MATCH_TIP = QT_TRANSLATE_NOOP(
+    "CatalogModel", "match: how alike the item's picture is to the query (cosine similarity of "
+    "the model's vectors; 1 would be the same picture). Levels differ between models; compare "
+    "items, not absolute numbers.")
 
 
 def match_text(entry: GridEntry) -> str:
@@ -48,8 +51,9 @@ def match_text(entry: GridEntry) -> str:
     if entry.note:
         return entry.note
     if entry.score is None:
-        return "words match" if entry.words else ""
-    return f"match {entry.score:.2f}" + (" + words" if entry.words else "")
+        return translate("CatalogModel", "words match") if entry.words else ""
+    return translate("CatalogModel", "match {score}").format(score=f"{entry.score:.2f}") + (
+        translate("CatalogModel", " + words") if entry.words else "")
 
 
 def price_text(item: CatalogItem) -> str:
@@ -94,9 +98,11 @@ class CatalogGridModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             lines = [e.item.title, e.item.category, price_text(e.item), e.tip]
             if e.score is not None:
-                lines.append(f"match {e.score:.3f} — {MATCH_TIP}")
+                lines.append(translate("CatalogModel", "match {score} — {tip}").format(
+                    score=f"{e.score:.3f}", tip=translate("CatalogModel", MATCH_TIP)))
             if e.words:
-                lines.append("Words of the query are in its title, tags or category.")
+                lines.append(translate("CatalogModel",
+                                       "Words of the query are in its title, tags or category."))
             return "\n".join(x for x in lines if x)
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return f"{e.item.title}, {price_text(e.item)}"

@@ -50,6 +50,7 @@ from vlm_desktop.ui.catalog_model import (
     price_text,
 )
 from vlm_desktop.core.catalog.session import Recommendations, SimilarItems, WhySimilar
+from vlm_desktop.ui.i18n import translate
 from vlm_desktop.workers.catalog_jobs import CatalogJobs
 from vlm_desktop.workers.store_opener import StoreOpener
 from vlm_desktop.workers.thumbnails import ThumbnailLoader
@@ -86,6 +87,7 @@ class CatalogPanel(QWidget):
         self._current: Optional[CatalogItem] = None
         self._item_pixmap = QPixmap()
         self._recs_wait_index = False  # a history but no vectors yet: retry as indexing goes
+        self._paused = False  # indexing paused: the Pause button resumes (its text is translated)
         self.thumbs = ThumbnailLoader(self)
         self.model = CatalogGridModel(self.thumbs, self)
         self._opener = StoreOpener(self)
@@ -103,41 +105,45 @@ class CatalogPanel(QWidget):
             if last is not None:  # the catalog used last time, else the demo
                 self.open_database(last)
             else:
-                self.status.setText("Opening the demo catalog…")
+                self.status.setText(self.tr("Opening the demo catalog…"))
                 self._opener.open_demo()
 
     # --- layout ---------------------------------------------------------------------------
 
     def _build(self) -> None:
-        self.search_box = QLineEdit(placeholderText="Search the catalog…", clearButtonEnabled=True)
-        self.search_box.setAccessibleName("Catalog search")
-        self.search_box.setToolTip("Search titles, tags and categories; press Enter")
-        self.catalog_button = QToolButton(text="Catalog")
-        self.catalog_button.setToolTip("Open, import or switch catalogs")
-        self.catalog_button.setAccessibleName("Catalog menu")
+        self.search_box = QLineEdit(placeholderText=self.tr("Search the catalog…"),
+                                    clearButtonEnabled=True)
+        self.search_box.setAccessibleName(self.tr("Catalog search"))
+        self.search_box.setToolTip(self.tr("Search titles, tags and categories; press Enter"))
+        self.catalog_button = QToolButton(text=self.tr("Catalog"))
+        self.catalog_button.setToolTip(self.tr("Open, import or switch catalogs"))
+        self.catalog_button.setAccessibleName(self.tr("Catalog menu"))
         self.catalog_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.catalog_menu = QMenu(self)
         self.catalog_button.setMenu(self.catalog_menu)
         self.catalog_menu.aboutToShow.connect(self._fill_catalog_menu)
         self.mode_box = QComboBox()
-        self.mode_box.addItems(["hybrid", "vector", "keyword"])
-        self.mode_box.setToolTip("Hybrid: keywords and meaning fused; vector: meaning only; "
-                                 "keyword: title, tags and category words")
-        self.mode_box.setAccessibleName("Search mode")
+        # The shown name is translated; the mode the search gets is the item's data.
+        for mode, shown in (("hybrid", self.tr("hybrid")), ("vector", self.tr("vector")),
+                            ("keyword", self.tr("keyword"))):
+            self.mode_box.addItem(shown, mode)
+        self.mode_box.setToolTip(self.tr("Hybrid: keywords and meaning fused; vector: meaning "
+                                         "only; keyword: title, tags and category words"))
+        self.mode_box.setAccessibleName(self.tr("Search mode"))
         self.category_box = QComboBox()
-        self.category_box.setAccessibleName("Category filter")
-        self.category_box.setToolTip("Show only items of one category")
+        self.category_box.setAccessibleName(self.tr("Category filter"))
+        self.category_box.setToolTip(self.tr("Show only items of one category"))
         # Long category names must not widen the dock: the box elides, its popup does not.
         self.category_box.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.category_box.setMinimumContentsLength(8)
-        self.min_price = _price_box("Minimum price")
-        self.max_price = _price_box("Maximum price")
+        self.min_price = _price_box(self.tr("Minimum price"))
+        self.max_price = _price_box(self.tr("Maximum price"))
         filters = QGridLayout()
         filters.setContentsMargins(0, 0, 0, 0)
         filters.addWidget(self.mode_box, 0, 0)
         filters.addWidget(self.category_box, 0, 1, 1, 3)
-        filters.addWidget(QLabel("Price"), 1, 0, Qt.AlignmentFlag.AlignRight)
+        filters.addWidget(QLabel(self.tr("Price")), 1, 0, Qt.AlignmentFlag.AlignRight)
         filters.addWidget(self.min_price, 1, 1)
         filters.addWidget(QLabel("–"), 1, 2)
         filters.addWidget(self.max_price, 1, 3)
@@ -155,7 +161,7 @@ class CatalogPanel(QWidget):
         self.grid.setUniformItemSizes(True)
         self.grid.setItemDelegate(delegate)
         self.grid.setModel(self.model)
-        self.grid.setAccessibleName("Catalog items")
+        self.grid.setAccessibleName(self.tr("Catalog items"))
 
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.grid)
@@ -169,12 +175,12 @@ class CatalogPanel(QWidget):
 
         self.progress = QProgressBar()
         self.progress.setVisible(False)
-        self.pause_button = QPushButton("Pause")
-        self.cancel_button = QPushButton("Cancel")
-        self.pause_button.setAccessibleName("Pause or resume indexing")
-        self.pause_button.setToolTip("Pause indexing; press again to resume")
-        self.cancel_button.setAccessibleName("Cancel indexing")
-        self.cancel_button.setToolTip("Stop indexing; items indexed so far are kept")
+        self.pause_button = QPushButton(self.tr("Pause"))
+        self.cancel_button = QPushButton(self.tr("Cancel"))
+        self.pause_button.setAccessibleName(self.tr("Pause or resume indexing"))
+        self.pause_button.setToolTip(self.tr("Pause indexing; press again to resume"))
+        self.cancel_button.setAccessibleName(self.tr("Cancel indexing"))
+        self.cancel_button.setToolTip(self.tr("Stop indexing; items indexed so far are kept"))
         self.index_label = QLabel("", wordWrap=True)
         index_row = QHBoxLayout()
         for w in (self.progress, self.pause_button, self.cancel_button):
@@ -209,16 +215,18 @@ class CatalogPanel(QWidget):
         """Picture on the left; title, details and the item's buttons beside it."""
         self.item_image = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
         self.item_image.setFixedSize(ITEM_SIDE, ITEM_SIDE)
-        self.item_image.setAccessibleName("Item picture")
+        self.item_image.setAccessibleName(self.tr("Item picture"))
         self.item_title = QLabel(wordWrap=True)
         self.item_title.setStyleSheet("font-weight: bold")
         self.item_details = QLabel(wordWrap=True)
-        self.open_button = _tool_button("Open", "Open this item as the current image (Enter)")
-        self.more_button = _tool_button("More like this", "Search the catalog for items like this")
-        self.bought_button = _tool_button("Bought", "Mark as bought: recommendations follow "
-                                          "your purchases")
-        self.why_button = _tool_button("Why similar?", "Show which regions of this item and of "
-                                       "the current image match")
+        self.open_button = _tool_button(self.tr("Open"),
+                                        self.tr("Open this item as the current image (Enter)"))
+        self.more_button = _tool_button(self.tr("More like this"),
+                                        self.tr("Search the catalog for items like this"))
+        self.bought_button = _tool_button(self.tr("Bought"), self.tr(
+            "Mark as bought: recommendations follow your purchases"))
+        self.why_button = _tool_button(self.tr("Why similar?"), self.tr(
+            "Show which regions of this item and of the current image match"))
         self.why_button.setCheckable(True)
         buttons = QGridLayout()
         buttons.setSpacing(4)
@@ -234,7 +242,7 @@ class CatalogPanel(QWidget):
         text.addStretch(1)
         text.addLayout(buttons)
         pane = QWidget()
-        pane.setAccessibleName("Selected item")
+        pane.setAccessibleName(self.tr("Selected item"))
         row = QHBoxLayout(pane)
         row.setContentsMargins(0, 4, 0, 4)
         row.addWidget(self.item_image, 0, Qt.AlignmentFlag.AlignTop)
@@ -250,15 +258,15 @@ class CatalogPanel(QWidget):
 
     def _build_recs(self) -> QWidget:
         self.recs = QListWidget()
-        self.recs.setAccessibleName("Recommendations")
+        self.recs.setAccessibleName(self.tr("Recommendations"))
         self.recs.setWordWrap(True)
         self.recs_hint = QLabel(wordWrap=True)
-        self.recs_hint.setAccessibleName("Recommendations note")
+        self.recs_hint.setAccessibleName(self.tr("Recommendations note"))
         self.recs_hint.setVisible(False)
         box = QWidget()
         layout = QVBoxLayout(box)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(QLabel("Recommended for you"))
+        layout.addWidget(QLabel(self.tr("Recommended for you")))
         layout.addWidget(self.recs_hint)
         layout.addWidget(self.recs, 1)
         return box
@@ -268,21 +276,22 @@ class CatalogPanel(QWidget):
     def _fill_catalog_menu(self) -> None:
         m = self.catalog_menu
         m.clear()
-        m.addAction("Open catalog…", self.choose_database)
-        m.addAction("Import folder as catalog…", self.choose_folder)
-        m.addAction("Demo catalog", self.open_demo)
+        m.addAction(self.tr("Open catalog…"), self.choose_database)
+        m.addAction(self.tr("Import folder as catalog…"), self.choose_folder)
+        m.addAction(self.tr("Demo catalog"), self.open_demo)
         unreadable = len(self.jobs.store.quarantine()) if self.jobs is not None else 0
-        retry = m.addAction(f"Retry unreadable files ({unreadable})", self.retry_unreadable)
+        retry = m.addAction(self.tr("Retry unreadable files ({n})").format(n=unreadable),
+                            self.retry_unreadable)
         retry.setEnabled(unreadable > 0)
-        retry.setToolTip("Try the files that failed again (e.g. after fixing them or "
-                         "installing a codec)")
-        adapt = m.addAction("Adapt Model to This Catalog…", self.adapt_model)
+        retry.setToolTip(self.tr("Try the files that failed again (e.g. after fixing them or "
+                                 "installing a codec)"))
+        adapt = m.addAction(self.tr("Adapt Model to This Catalog…"), self.adapt_model)
         adapt.setEnabled(self.jobs is not None)
-        adapt.setToolTip("Teach the built-in model this catalog's titles, with a "
-                         "before/after measurement (or revert to the base model)")
+        adapt.setToolTip(self.tr("Teach the built-in model this catalog's titles, with a "
+                                 "before/after measurement (or revert to the base model)"))
         recent = self.recent_catalogs()
         if recent:
-            m.addSection("Recent catalogs")
+            m.addSection(self.tr("Recent catalogs"))
             current = str(self.jobs.store.path) if self.jobs is not None else ""
             for path in recent:
                 act = m.addAction(Path(path).stem, lambda p=path: self.open_database(p))
@@ -321,14 +330,15 @@ class CatalogPanel(QWidget):
     def choose_database(self) -> None:
         from vlm_desktop.core.catalog.demo import catalogs_dir
 
-        path, _ = QFileDialog.getOpenFileName(self, "Open catalog", str(catalogs_dir()),
-                                              "Catalog database (*.db);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, self.tr("Open catalog"), str(catalogs_dir()),
+            self.tr("Catalog database (*.db);;All files (*)"))
         if path:
             self.open_database(path)
 
     def open_database(self, path: str) -> None:
         """Open a catalog database (refreshed from its folder off the GUI thread)."""
-        self.status.setText(f"Opening {Path(path).stem}…")
+        self.status.setText(self.tr("Opening {name}…").format(name=Path(path).stem))
         self._opener.open_database(path)
 
     def retry_unreadable(self) -> None:
@@ -341,11 +351,12 @@ class CatalogPanel(QWidget):
         self.open_database(str(store.path))
 
     def open_demo(self) -> None:
-        self.status.setText("Opening the demo catalog…")
+        self.status.setText(self.tr("Opening the demo catalog…"))
         self._opener.open_demo()
 
     def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Import a folder of product images")
+        folder = QFileDialog.getExistingDirectory(
+            self, self.tr("Import a folder of product images"))
         if not folder:
             return
         from vlm_desktop.ui.catalog_import_dialog import CatalogImportDialog
@@ -358,7 +369,7 @@ class CatalogPanel(QWidget):
     def open_folder(self, folder: str, metadata: Optional[str] = None,
                     mapping: Optional[dict[str, str]] = None) -> None:
         """Import a folder as a catalog (off the GUI thread) and switch to it."""
-        self.status.setText(f"Importing {folder}…")
+        self.status.setText(self.tr("Importing {folder}…").format(folder=folder))
         self._opener.open_folder(folder, metadata, mapping)
 
     @Slot(object, object)
@@ -369,14 +380,17 @@ class CatalogPanel(QWidget):
 
     def _show_report(self, r: ImportReport) -> None:
         """The import report: counts in the status line, each refused row in its tooltip."""
-        text = (f"{self.status.text()} — imported: {r.added} new, {r.updated} changed, "
-                f"{r.removed} removed")
+        text = self.tr("{status} — imported: {added} new, {updated} changed, {removed} "
+                       "removed").format(status=self.status.text(), added=r.added,
+                                         updated=r.updated, removed=r.removed)
         if r.skipped_quarantined:
-            text += f", {r.skipped_quarantined} unreadable files skipped"
+            text += self.tr(", {n} unreadable files skipped").format(n=r.skipped_quarantined)
         if r.problems:
-            text += f"; {len(r.problems)} metadata rows refused (hover for details)"
+            text += self.tr("; {n} metadata rows refused (hover for details)").format(
+                n=len(r.problems))
         self.status.setText(text)
-        details = [f"row {p.row}: {p.reason}" for p in r.problems[:50]]
+        details = [self.tr("row {row}: {reason}").format(row=p.row, reason=p.reason)
+                   for p in r.problems[:50]]
         if self.jobs is not None:
             details += [f"{q.path}: {q.reason}" for q in self.jobs.store.quarantine()[:50]]
         self.status.setToolTip("\n".join(details))
@@ -397,12 +411,13 @@ class CatalogPanel(QWidget):
         self.recs.clear()
         self.category_box.blockSignals(True)
         self.category_box.clear()
-        self.category_box.addItem("All categories", None)
+        self.category_box.addItem(self.tr("All categories"), None)
         for cat in store.categories():
             self.category_box.addItem(cat, cat)
         self.category_box.blockSignals(False)
         stats = store.stats()
-        self.status.setText(f"{stats.items} items in {store.path.stem}")
+        self.status.setText(self.tr("{n} items in {name}").format(n=stats.items,
+                                                                  name=store.path.stem))
         self.status.setToolTip(str(store.path))
         self._remember(str(store.path))
         self.catalog_opened.emit(str(store.path))
@@ -411,20 +426,22 @@ class CatalogPanel(QWidget):
 
     def _on_embedder_loading(self, name: str) -> None:
         # The internal name ("lite") means nothing to a user; it stays in the tooltip.
-        self.index_label.setText("Loading the catalog search model…")
-        self.index_label.setToolTip(f"Model: {name}")
+        self.index_label.setText(self.tr("Loading the catalog search model…"))
+        self.index_label.setToolTip(self.tr("Model: {name}").format(name=name))
 
     def _on_embedder_ready(self, info: ModelInfo, _choice: object) -> None:
         # A new embedder indexes what it has no vectors for; other models' vectors stay.
         self.embedder = info.name
-        self.index_label.setToolTip(f"Catalog vectors come from {info.name}; each model's "
-                                    "vectors are kept, so switching back needs no re-indexing.")
+        self.index_label.setToolTip(self.tr(
+            "Catalog vectors come from {name}; each model's vectors are kept, so switching back "
+            "needs no re-indexing.").format(name=info.name))
         if self.jobs is not None:
             self._after_engine()
 
     def _on_embedder_failed(self, message: str, _details: str = "") -> None:
         self.embedder = ""
-        self.index_label.setText(f"Catalog search is unavailable: {message}")
+        self.index_label.setText(
+            self.tr("Catalog search is unavailable: {message}").format(message=message))
 
     def show_no_embedder(self, reason: str) -> None:
         """No installed model can make vectors: keyword search is all there is."""
@@ -454,7 +471,7 @@ class CatalogPanel(QWidget):
         self.why_button.setEnabled(self._current is not None)
         if not self.model_ready():
             return
-        self.status.setText("Looking for similar items…")
+        self.status.setText(self.tr("Looking for similar items…"))
         self.jobs.similar_to_image(image, RESULTS_K, self.filters())
 
     def run_search(self) -> None:
@@ -465,12 +482,13 @@ class CatalogPanel(QWidget):
             if self._image is not None and self.model_ready():
                 self.show_similar_to(self._image)
             return
-        self.status.setText(f"Searching for “{text}”…")
-        self.jobs.text_search(text, self.mode_box.currentText(), RESULTS_K, self.filters())
+        self.status.setText(self.tr("Searching for “{text}”…").format(text=text))
+        self.jobs.text_search(text, str(self.mode_box.currentData()), RESULTS_K, self.filters())
 
     def more_like_current(self) -> None:
         if self.jobs is not None and self._current is not None:
-            self.status.setText(f"More like “{self._current.title}”…")
+            self.status.setText(
+                self.tr("More like “{title}”…").format(title=self._current.title))
             self.jobs.more_like_this(self._current.id, RESULTS_K, self.filters())
 
     def refresh_recommendations(self) -> None:
@@ -526,7 +544,8 @@ class CatalogPanel(QWidget):
     def mark_current_bought(self) -> None:
         if self.jobs is not None and self._current is not None:
             self.jobs.mark_bought(self._current.id)
-            self.status.setText(f"Marked “{self._current.title}” as bought.")
+            self.status.setText(
+                self.tr("Marked “{title}” as bought.").format(title=self._current.title))
             self.refresh_recommendations()
 
     def _on_rec_activated(self, item: Optional[QListWidgetItem]) -> None:
@@ -537,7 +556,8 @@ class CatalogPanel(QWidget):
 
     def _on_why_toggled(self, on: bool) -> None:
         if on and self.jobs is not None and self._current is not None and self._image is not None:
-            self.status.setText(f"Comparing with “{self._current.title}”…")
+            self.status.setText(
+                self.tr("Comparing with “{title}”…").format(title=self._current.title))
             self.jobs.why_similar(self._image, self._current)
             return
         self.item_image.setPixmap(self._item_pixmap)
@@ -557,8 +577,10 @@ class CatalogPanel(QWidget):
             painter.drawImage(pix.rect(), heatmap_qimage(maps.hit, (pix.width(), pix.height())))
             painter.end()
             self.item_image.setPixmap(pix)
-        how = "matching regions" if maps.method == "spatial" else "where each shows the item"
-        self.status.setText(f"Why similar: {how} are highlighted on both images.")
+        self.status.setText(self.tr("Why similar: matching regions are highlighted on both "
+                                    "images.") if maps.method == "spatial" else
+                            self.tr("Why similar: where each shows the item are highlighted on "
+                                    "both images."))
         query: HeatMap = maps.query
         self.query_map_changed.emit(query)
 
@@ -586,19 +608,22 @@ class CatalogPanel(QWidget):
     def _show_recommendations(self, recs: Recommendations) -> None:
         self.recs.clear()
         for r in recs.items:
-            row = QListWidgetItem(f"{r.item.title} — {price_text(r.item)}\n{r.reason}")
+            # Recommendation.reason worded in the window's language.
+            reason = self.tr("Because you bought {titles}").format(
+                titles=self.tr(", ").join(b.title for b in r.because))
+            row = QListWidgetItem(f"{r.item.title} — {price_text(r.item)}\n{reason}")
             row.setData(ItemRole, r.item)
-            row.setToolTip(r.reason)
+            row.setToolTip(reason)
             self.recs.addItem(row)
         indexing = self.jobs is not None and self.jobs.indexing
         if recs.items:
             hint = ""
         elif recs.purchases == 0:
-            hint = "Mark items as bought to get recommendations."
+            hint = self.tr("Mark items as bought to get recommendations.")
         elif indexing or recs.indexed == 0:
-            hint = "Recommendations appear as the catalog is indexed."
+            hint = self.tr("Recommendations appear as the catalog is indexed.")
         else:
-            hint = "Nothing left to recommend from your purchases."
+            hint = self.tr("Nothing left to recommend from your purchases.")
         self.recs_hint.setText(hint)
         self.recs_hint.setVisible(bool(hint))
         self._recs_wait_index = indexing and recs.purchases > 0 and not recs.items
@@ -608,14 +633,15 @@ class CatalogPanel(QWidget):
     def _on_job_failed(self, name: str, message: str) -> None:
         if name == "why":
             self.why_button.setChecked(False)
-        self.status.setText(f"Catalog {name} failed: {message}")
+        self.status.setText(self.tr("Catalog {job} failed: {message}").format(job=name,
+                                                                              message=message))
 
     @Slot(object)
     def _on_index_progress(self, p: IndexProgress) -> None:
         self.progress.setVisible(True)
         self.progress.setValue(int(100 * p.fraction))
-        self.index_label.setText(f"{self.embedder}: {p.message}" if self.embedder
-                                 else p.message)
+        message = _progress_text(p)
+        self.index_label.setText(f"{self.embedder}: {message}" if self.embedder else message)
         if self._recs_wait_index:
             self._recs_wait_index = False
             self.refresh_recommendations()
@@ -626,22 +652,27 @@ class CatalogPanel(QWidget):
         self.progress.setVisible(running)
         self.pause_button.setVisible(running)
         self.cancel_button.setVisible(running)
-        self.pause_button.setText("Resume" if state == "paused" else "Pause")
+        self._paused = state == "paused"
+        self.pause_button.setText(self.tr("Resume") if self._paused else self.tr("Pause"))
         if state == "finished":
-            self.index_label.setText(f"Catalog indexed with {self.embedder}." if self.embedder
-                                     else "Catalog indexed.")
+            self.index_label.setText(
+                self.tr("Catalog indexed with {name}.").format(name=self.embedder)
+                if self.embedder else self.tr("Catalog indexed."))
             self.refresh_recommendations()
             if self._image is not None:
                 self.show_similar_to(self._image)
         elif state in ("cancelled", "failed"):
-            self.index_label.setText(f"Indexing {state}; items indexed so far are kept.")
+            self.index_label.setText(
+                self.tr("Indexing cancelled; items indexed so far are kept.")
+                if state == "cancelled" else
+                self.tr("Indexing failed; items indexed so far are kept."))
         elif state == "paused":
-            self.index_label.setText("Indexing paused.")
+            self.index_label.setText(self.tr("Indexing paused."))
 
     def _toggle_pause(self) -> None:
         if self.jobs is None:
             return
-        if self.pause_button.text() == "Pause":
+        if not self._paused:  # the button says Pause
             self.jobs.pause_indexing()
         else:
             self.jobs.resume_indexing()
@@ -664,23 +695,45 @@ def _similar_heading(result: SimilarItems, indexing: bool) -> str:
     partial = indexing and result.indexed < result.total
     if not n:
         if partial:
-            return (f"Indexing… {result.indexed}/{result.total}: similar items appear as "
-                    "pictures are indexed.")
-        return "No matching items."
-    head = (f"Closest items, low similarity (below {result.weak_below:.2f}, what random "
-            "pairs of catalog items reach 1 time in 20)" if result.weak else f"{n} items")
+            return translate("CatalogPanel", "Indexing… {n}/{total}: similar items appear as "
+                             "pictures are indexed.").format(n=result.indexed, total=result.total)
+        return translate("CatalogPanel", "No matching items.")
+    head = (translate("CatalogPanel", "Closest items, low similarity (below {score}, what "
+                      "random pairs of catalog items reach 1 time in 20)").format(
+                          score=f"{result.weak_below:.2f}")
+            if result.weak else translate("CatalogPanel", "{n} items").format(n=n))
     if partial:
-        head += f" — from the {result.indexed} of {result.total} items indexed so far"
+        head += translate("CatalogPanel", " — from the {n} of {total} items indexed so "
+                          "far").format(n=result.indexed, total=result.total)
     return head
+
+
+def _progress_text(p: IndexProgress) -> str:
+    """IndexProgress.message in the window's language."""
+    rate = f"{p.rate:.1f}"
+    if p.eta_s is None:
+        return translate("CatalogPanel", "Indexed {done}/{total} ({rate} items/s)").format(
+            done=p.done, total=p.total, rate=rate)
+    return translate("CatalogPanel", "Indexed {done}/{total} ({rate} items/s, about {eta} "
+                     "left)").format(done=p.done, total=p.total, rate=rate,
+                                     eta=_duration_text(p.eta_s))
+
+
+def _duration_text(seconds: float) -> str:
+    if seconds < 90:
+        return translate("CatalogPanel", "{n} s").format(n=f"{seconds:.0f}")
+    if seconds < 5400:
+        return translate("CatalogPanel", "{n} min").format(n=f"{seconds / 60:.0f}")
+    return translate("CatalogPanel", "{n} h").format(n=f"{seconds / 3600:.1f}")
 
 
 def _price_box(name: str) -> QDoubleSpinBox:
     box = QDoubleSpinBox()
     box.setRange(0, 1e9)
     box.setDecimals(2)
-    box.setSpecialValueText("any")  # 0 shows as "any": no bound
+    box.setSpecialValueText(translate("CatalogPanel", "any"))  # 0 shows as "any": no bound
     box.setAccessibleName(name)
-    box.setToolTip(name + " (0: any)")
+    box.setToolTip(translate("CatalogPanel", "{name} (0: any)").format(name=name))
     return box
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QFrame,
@@ -19,12 +19,14 @@ from PySide6.QtWidgets import (
 from vlm_desktop.core.engine.types import Answer, WordSpan
 from vlm_desktop.ui import theme
 from vlm_desktop.ui.caption_panel import ConfidenceBar
+from vlm_desktop.ui.i18n import translate
 from vlm_desktop.ui.word_chips import WordChips
 
 MAX_HISTORY = 50
-ASK_TIP = "Type a question and press Enter. Up recalls earlier questions."
+ASK_TIP = QT_TRANSLATE_NOOP("ChatPanel",
+                            "Type a question and press Enter. Up recalls earlier questions.")
 # Short enough to read whole in the narrowest centre column; ASK_TIP says the rest.
-ASK_PLACEHOLDER = "Ask about the image…"
+ASK_PLACEHOLDER = QT_TRANSLATE_NOOP("ChatPanel", "Ask about the image…")
 
 
 class QuestionEdit(QLineEdit):
@@ -58,7 +60,7 @@ class QuestionEdit(QLineEdit):
 
 
 class ChatEntry(QFrame):
-    """One question and its answer (or "Thinking…", an error, or "Cancelled")."""
+    """One question and its answer (or self.tr("Thinking…"), an error, or "Cancelled")."""
 
     word_selected = Signal(object)  # WordSpan | None
 
@@ -71,17 +73,17 @@ class ChatEntry(QFrame):
         self.chips: WordChips | None = None
         self._where: QPushButton | None = None
         self._where_span: WordSpan | None = None
-        self.setAccessibleName(f"Question: {question}")
+        self.setAccessibleName(self.tr("Question: {text}").format(text=question))
         q = QLabel(question)
         q.setObjectName("question")
         q.setWordWrap(True)
-        q.setAccessibleName("Question")
+        q.setAccessibleName(self.tr("Question"))
         q.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         font = q.font()
         font.setBold(True)
         q.setFont(font)
-        self.status = QLabel("Thinking…")
-        self.status.setAccessibleName("Answer status")
+        self.status = QLabel(self.tr("Thinking…"))
+        self.status.setAccessibleName(self.tr("Answer status"))
         self.status.setWordWrap(True)
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(10, 8, 10, 8)
@@ -108,24 +110,24 @@ class ChatEntry(QFrame):
         conf.set_confidence(answer.confidence)
         conf.label.setStyleSheet(f"color: {self._muted};")
         row.addWidget(conf, 1)
-        # A refusal (confidence 0) looked at nothing for its answer: no "Show where" then.
+        # A refusal (confidence 0) looked at nothing for its answer: no self.tr("Show where") then.
         if answer.heatmap is not None and answer.confidence > 0 and \
                 all(w.heatmap is not answer.heatmap for w in words):
-            where = QPushButton("Show where")
+            where = QPushButton(self.tr("Show where"))
             where.setCheckable(True)
-            where.setToolTip("Show where the model looked to answer this question")
-            where.setAccessibleName("Show where the model looked")
+            where.setToolTip(self.tr("Show where the model looked to answer this question"))
+            where.setAccessibleName(self.tr("Show where the model looked"))
             span = WordSpan(0, len(answer.text), "answer", answer.heatmap)
             where.toggled.connect(lambda on: self.word_selected.emit(span if on else None))
             self._where, self._where_span = where, span
             row.addWidget(where, 0)
         self._layout.addLayout(row)
         if answer.evidence:
-            ev = QLabel(f"Evidence: {answer.evidence}")
+            ev = QLabel(self.tr("Evidence: {text}").format(text=answer.evidence))
             ev.setWordWrap(True)  # the card grows to fit it (the conversation scrolls)
             ev.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            ev.setAccessibleName("Evidence")
-            ev.setToolTip("What the model based the answer on")
+            ev.setAccessibleName(self.tr("Evidence"))
+            ev.setToolTip(self.tr("What the model based the answer on"))
             ev.setStyleSheet(f"color: {self._muted};")
             self._layout.addWidget(ev)
 
@@ -157,20 +159,21 @@ class ChatPanel(QFrame):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setAccessibleName("Questions and answers")
+        self.setAccessibleName(self.tr("Questions and answers"))
         self.entries: list[ChatEntry] = []
-        title = QLabel("Questions")
+        title = QLabel(self.tr("Questions"))
         font = title.font()
         font.setBold(True)
         title.setFont(font)
-        self.hint = QLabel("Ask about the image: “What is this?”, “What colour is it?”, "
-                           "“Is there a cat?”, “Where is the cup?”")
+        self.hint = QLabel(self.tr(
+            "Ask about the image: “What is this?”, “What colour is it?”, “Is there a cat?”, "
+            "“Where is the cup?”"))
         self.hint.setWordWrap(True)
-        self.hint.setAccessibleName("Question hint")
+        self.hint.setAccessibleName(self.tr("Question hint"))
         self.notice = QLabel()
         self.notice.setWordWrap(True)
-        self.notice.setAccessibleName("Why questions are unavailable")
-        self.notice.setToolTip("The active model decides what the window can do")
+        self.notice.setAccessibleName(self.tr("Why questions are unavailable"))
+        self.notice.setToolTip(self.tr("The active model decides what the window can do"))
         self.notice.hide()
 
         self._list = QWidget()
@@ -184,21 +187,21 @@ class ChatPanel(QFrame):
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.scroll.setAccessibleName("Conversation")
-        self.scroll.setToolTip("The conversation about the current image")
+        self.scroll.setAccessibleName(self.tr("Conversation"))
+        self.scroll.setToolTip(self.tr("The conversation about the current image"))
 
         self.edit = QuestionEdit()
-        self.edit.setPlaceholderText(ASK_PLACEHOLDER)
-        self.edit.setAccessibleName("Question")
-        self.edit.setToolTip(ASK_TIP)
+        self.edit.setPlaceholderText(translate("ChatPanel", ASK_PLACEHOLDER))
+        self.edit.setAccessibleName(self.tr("Question"))
+        self.edit.setToolTip(translate("ChatPanel", ASK_TIP))
         self.edit.setClearButtonEnabled(True)
         for button in self.edit.findChildren(QToolButton):  # Qt's own clear button
-            button.setAccessibleName("Clear question")
-            button.setToolTip("Clear the question")
+            button.setAccessibleName(self.tr("Clear question"))
+            button.setToolTip(self.tr("Clear the question"))
         self.edit.returnPressed.connect(self.ask)
-        self.ask_button = QPushButton("&Ask")
-        self.ask_button.setAccessibleName("Ask")
-        self.ask_button.setToolTip("Ask the question (Enter)")
+        self.ask_button = QPushButton(self.tr("&Ask"))
+        self.ask_button.setAccessibleName(self.tr("Ask"))
+        self.ask_button.setToolTip(self.tr("Ask the question (Enter)"))
         self.ask_button.clicked.connect(self.ask)
         self.edit.textChanged.connect(self._update_button)
 
@@ -231,10 +234,11 @@ class ChatPanel(QFrame):
         self.notice.setVisible(shown_notice)
         self.hint.setVisible(not shown_notice and not self.entries)  # no example questions then
         refused = reason.split(" — ")[0] if shown_notice else reason
-        self.edit.setPlaceholderText((placeholder or ASK_PLACEHOLDER) if enabled else refused)
+        ask = placeholder or translate("ChatPanel", ASK_PLACEHOLDER)
+        self.edit.setPlaceholderText(ask if enabled else refused)
         self.edit.setEnabled(enabled)
-        self.edit.setToolTip(ASK_TIP if enabled else reason)
-        self.ask_button.setToolTip("Ask the question (Enter)" if enabled else reason)
+        self.edit.setToolTip(translate("ChatPanel", ASK_TIP) if enabled else reason)
+        self.ask_button.setToolTip(self.tr("Ask the question (Enter)") if enabled else reason)
         self._update_button()
 
     def ask(self) -> None:

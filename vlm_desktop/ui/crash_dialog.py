@@ -27,18 +27,19 @@ class CrashDialog(QDialog):
     def __init__(self, message: str, details: str, log_path: Path,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle(f"{APP_NAME} — unexpected error")
-        self.setAccessibleName("Unexpected error")
+        self.setWindowTitle(self.tr("{app} — unexpected error").format(app=APP_NAME))
+        self.setAccessibleName(self.tr("Unexpected error"))
         self.details = details
         self.log_path = log_path
 
         icon = QLabel()
         icon.setPixmap(self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical)
                        .pixmap(40, 40))
-        text = QLabel(
-            f"<b>{APP_NAME} hit an unexpected error.</b><br>{_escape(message)}<br><br>"
-            f"The details are in the log file:<br><code>{_escape(str(log_path))}</code><br>"
-            "Please include them when you report the problem.")
+        text = QLabel(self.tr(
+            "<b>{app} hit an unexpected error.</b><br>{message}<br><br>"
+            "The details are in the log file:<br><code>{log}</code><br>"
+            "Please include them when you report the problem.").format(
+                app=APP_NAME, message=_escape(message), log=_escape(str(log_path))))
         text.setWordWrap(True)
         text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         head = QHBoxLayout()
@@ -47,17 +48,17 @@ class CrashDialog(QDialog):
 
         box = QPlainTextEdit(details)
         box.setReadOnly(True)
-        box.setAccessibleName("Error details")
-        box.setToolTip("The technical details of the error")
+        box.setAccessibleName(self.tr("Error details"))
+        box.setToolTip(self.tr("The technical details of the error"))
         box.setMinimumSize(560, 200)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        copy = QPushButton("&Copy details")
-        copy.setToolTip("Copy the error details to the clipboard")
-        copy.setAccessibleName("Copy details")
-        open_folder = QPushButton("Open &log folder")
-        open_folder.setToolTip("Open the folder that holds the log files")
-        open_folder.setAccessibleName("Open log folder")
+        copy = QPushButton(self.tr("&Copy details"))
+        copy.setToolTip(self.tr("Copy the error details to the clipboard"))
+        copy.setAccessibleName(self.tr("Copy details"))
+        open_folder = QPushButton(self.tr("Open &log folder"))
+        open_folder.setToolTip(self.tr("Open the folder that holds the log files"))
+        open_folder.setAccessibleName(self.tr("Open log folder"))
         buttons.addButton(copy, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(open_folder, QDialogButtonBox.ButtonRole.ActionRole)
         copy.clicked.connect(self.copy_details)

@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from typing import Optional
 
 from PIL import Image
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QObject, Signal
 
 from vlm_desktop.core.engine.types import Answer, Caption, HeatMap, WordSpan
 from vlm_desktop.workers.inference_worker import InferenceClient, Request
 from vlm_desktop.workers.jobs import Job
 
-CANCELLED_CAPTION = "Captioning was cancelled. Press F5 to caption again."
+CANCELLED_CAPTION = QT_TRANSLATE_NOOP("ImageDocument",
+                                      "Captioning was cancelled. Press F5 to caption again.")
 
 
 @dataclass
@@ -100,7 +101,7 @@ class ImageDocument(QObject):
         if heatmap is None and self.heatmap is not self.similarity_map:
             return  # a word's map replaced it meanwhile: leave that one up
         self.similarity_map = heatmap
-        self.select(WordSpan(0, 0, f"like {heatmap.label}", heatmap)
+        self.select(WordSpan(0, 0, self.tr("like {label}").format(label=heatmap.label), heatmap)
                     if heatmap is not None else None)
 
     # --- caption ---------------------------------------------------------------------------
@@ -164,7 +165,7 @@ class ImageDocument(QObject):
         job.partial.connect(lambda text: self._answer_partial(job, text))
         job.result.connect(lambda answer: self._answered(job, answer, started))
         job.failed.connect(lambda message, details: self._not_answered(job, message, details))
-        job.cancelled.connect(lambda: self._not_answered(job, "Cancelled.", ""))
+        job.cancelled.connect(lambda: self._not_answered(job, self.tr("Cancelled."), ""))
         job.finished.connect(lambda: self._answer_finished(job))
         self.work_changed.emit()
         return job

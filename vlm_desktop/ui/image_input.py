@@ -8,6 +8,8 @@ from typing import Optional
 from PySide6.QtCore import QMimeData, QUrl
 from PySide6.QtGui import QImage
 
+from vlm_desktop.ui.i18n import translate
+
 
 @dataclass(frozen=True)
 class ToOpen:
@@ -26,14 +28,15 @@ def read_mime(mime: QMimeData) -> Optional[ToOpen]:
         urls = [QUrl(text) if "://" in text else QUrl.fromLocalFile(text)] if text else []
     local = [u.toLocalFile() for u in urls if u.isLocalFile()]
     if local:
-        note = (f"Opened the first of {len(local)} files: one image is shown at a time."
-                if len(local) > 1 else "")
+        note = (translate("ImageInput", "Opened the first of {n} files: one image is shown at "
+                          "a time.").format(n=len(local)) if len(local) > 1 else "")
         return ToOpen(path=local[0], note=note)
     if mime.hasImage():
         image = QImage(mime.imageData())
         if not image.isNull():
             return ToOpen(image=image)
     if urls:
-        return ToOpen(note=f"{urls[0].toString()} is not a file on this computer. VLM Desktop "
-                      "works offline: save the image first, then open the file.")
+        return ToOpen(note=translate(
+            "ImageInput", "{url} is not a file on this computer. VLM Desktop works offline: save "
+            "the image first, then open the file.").format(url=urls[0].toString()))
     return None

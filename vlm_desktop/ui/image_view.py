@@ -40,9 +40,10 @@ class ImageView(QGraphicsView):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setAccessibleName("Image")
-        self.setToolTip("The image. Ctrl+wheel or Ctrl++/Ctrl+- zoom, drag to pan, "
-                        "Ctrl+0 fits it to the window. Drop an image file here to open it.")
+        self.setAccessibleName(self.tr("Image"))
+        self.setToolTip(self.tr("The image. Ctrl+wheel or Ctrl++/Ctrl+- zoom, drag to pan, "
+                                "Ctrl+0 fits it to the window. Drop an image file here to open "
+                                "it."))
         self._scene = QGraphicsScene(self)
         self.setScene(self._scene)
         self._image_item = QGraphicsPixmapItem()
@@ -54,7 +55,8 @@ class ImageView(QGraphicsView):
         self._scene.addItem(self._image_item)
         self._scene.addItem(self._overlay_item)
         self._fit = True
-        self._placeholder = "Drop an image here, paste one with Ctrl+V, or press Ctrl+O to open one"
+        self._placeholder = self.tr(
+            "Drop an image here, paste one with Ctrl+V, or press Ctrl+O to open one")
         self.setRenderHints(QPainter.RenderHint.SmoothPixmapTransform)
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)

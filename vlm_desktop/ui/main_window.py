@@ -43,6 +43,7 @@ from vlm_desktop.ui.caption_panel import CaptionPanel
 from vlm_desktop.ui.chat_panel import ChatPanel
 from vlm_desktop.ui.image_document import CANCELLED_CAPTION, ImageDocument
 from vlm_desktop.ui.image_input import read_mime
+from vlm_desktop.ui.i18n import translate
 from vlm_desktop.ui.image_view import ImageView
 from vlm_desktop.ui.message_bar import Level, MessageBar
 from vlm_desktop.ui.model_session import ModelSession
@@ -118,6 +119,7 @@ class MainWindow(QMainWindow):
         self._build_widgets()
         self.actions_ = WindowActions(self, self._slots())
         self.addAction(self.actions_.cancel)
+        self.actions_.check_language(settings.language)
         self.overlay_controls = OverlayControls(self.actions_.heatmap, settings.overlay_opacity)
         self._image_column.layout().addWidget(self.overlay_controls)
         self.overlay_controls.opacity_changed.connect(self._on_opacity)
@@ -209,7 +211,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.splitter)
         self.status = StatusBar()
         self.setStatusBar(self.status)
-        self.chat_panel.set_input_enabled(False, "Open an image to ask about it")
+        self.chat_panel.set_input_enabled(False, self.tr("Open an image to ask about it"))
 
     def _slots(self) -> dict[str, Callable[..., object]]:
         return {
@@ -220,7 +222,7 @@ class MainWindow(QMainWindow):
             "cancel": self.cancel, "about": self.show_about, "log_folder": self.open_log_folder,
             "device": self.set_device, "model": self.select_model,
             "embed_model": self.select_embedder,
-            "manage_models": self.open_model_manager,
+            "manage_models": self.open_model_manager, "language": self.set_language,
         }
 
     def _add_catalog_dock(self) -> QWidget | None:
@@ -233,17 +235,17 @@ class MainWindow(QMainWindow):
         panel.open_item_requested.connect(self.open_path)
         panel.query_map_changed.connect(self.document.show_similarity)
         panel.catalog_opened.connect(lambda _path: self._update_question_box())
-        dock = QDockWidget("Catalog", self)
+        dock = QDockWidget(self.tr("Catalog"), self)
         dock.setObjectName("catalogDock")
-        dock.setAccessibleName("Catalog")
-        dock.setToolTip("Similar items from your catalog")
+        dock.setAccessibleName(self.tr("Catalog"))
+        dock.setToolTip(self.tr("Similar items from your catalog"))
         dock.setWidget(panel)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self._catalog_dock = dock
         toggle = dock.toggleViewAction()
-        toggle.setText("&Catalog")
+        toggle.setText(self.tr("&Catalog"))
         toggle.setShortcut("Ctrl+K")
-        toggle.setToolTip("Show or hide the catalog panel (Ctrl+K)")
+        toggle.setToolTip(self.tr("Show or hide the catalog panel (Ctrl+K)"))
         self.actions_.view_menu.addAction(toggle)
         return panel
 
@@ -264,7 +266,8 @@ class MainWindow(QMainWindow):
                         catalog.failed, self.document.work_changed,
                         self.document.selection_changed):
             changed.connect(self._refresh_state)
-        main.loading.connect(lambda _name: self.caption_panel.show_status("Loading model…"))
+        main.loading.connect(
+            lambda _name: self.caption_panel.show_status(self.tr("Loading model…")))
         main.ready.connect(self._on_engine_ready)
         main.failed.connect(self._on_engine_failed)
         main.unavailable.connect(self._no_model)
@@ -285,11 +288,12 @@ class MainWindow(QMainWindow):
     def _connect_document(self) -> None:
         d, caption, chat = self.document, self.caption_panel, self.chat_panel
         d.image_changed.connect(chat.clear)
-        d.caption_started.connect(lambda: caption.show_status("Captioning…"))
+        d.caption_started.connect(lambda: caption.show_status(self.tr("Captioning…")))
         d.caption_partial.connect(caption.show_partial)
         d.caption_ready.connect(self._show_caption)
         d.caption_failed.connect(self._on_caption_failed)
-        d.caption_cancelled.connect(lambda: caption.show_status(CANCELLED_CAPTION))
+        d.caption_cancelled.connect(lambda: caption.show_status(
+            translate("ImageDocument", CANCELLED_CAPTION)))
         d.question_added.connect(lambda _index, question: chat.add_question(question))
         d.answer_partial.connect(lambda index, text: chat.entries[index].set_partial(text))
         d.answer_ready.connect(self._show_answer)
@@ -338,7 +342,8 @@ class MainWindow(QMainWindow):
         gone = self.models_.refresh()
         if gone:
             self.message_bar.show_message(
-                f"{gone} was removed; switching to {self.active_model_name()}.", Level.INFO)
+                self.tr("{gone} was removed; switching to {model}.").format(
+                    gone=gone, model=self.active_model_name()), Level.INFO)
             self._load_main()
         self.models_.reload_catalog_if_removed()
         self.actions_.set_models(self.models_.installed, self.active_model_name())
@@ -383,19 +388,29 @@ class MainWindow(QMainWindow):
             action.setChecked(action.data() == device)
         self.start_model()
 
+    def set_language(self, setting: str) -> None:
+        """View ▸ Language: saved now; the window and the model follow it at the next start
+        (the texts are translated as the widgets are built)."""
+        if setting == self.settings.language:
+            return
+        self.settings.language = setting
+        self.settings.sync()
+        self.message_bar.show_message(
+            self.tr("The language changes when VLM Desktop is restarted."), Level.INFO)
+
     def _offer_cpu(self) -> None:
         """After the GPU ran out of memory (memory already freed): one click moves to the CPU."""
         if self.device == "cpu":
             return
-        text = self.message_bar.text or "The GPU ran out of memory."
-        self.message_bar.show_message(text, Level.ERROR, action=("Use the CPU",
+        text = self.message_bar.text or self.tr("The GPU ran out of memory.")
+        self.message_bar.show_message(text, Level.ERROR, action=(self.tr("Use the CPU"),
                                                                  lambda: self.set_device("cpu")))
 
     def _no_model(self, reason: str) -> None:
         said = reason if reason.startswith("No model is installed") else (
-            f"No model is installed: {reason}")
+            self.tr("No model is installed: {reason}").format(reason=reason))
         self.caption_panel.show_status(said)
-        self.chat_panel.set_input_enabled(False, "No model is installed")
+        self.chat_panel.set_input_enabled(False, self.tr("No model is installed"))
 
     def _on_engine_ready(self, info: ModelInfo, choice: DeviceChoice) -> None:
         log.info("model ready: %s on %s", info.name, choice.device)
@@ -405,7 +420,7 @@ class MainWindow(QMainWindow):
                 self.document.select(None)  # the old model's word map: its caption is replaced
             self.caption_current()  # a new model captions the image afresh
         elif self.can(CAP_CAPTION):
-            self.caption_panel.show_status("Open an image to see its caption.")
+            self.caption_panel.show_status(self.tr("Open an image to see its caption."))
         else:
             self.caption_panel.show_status(missing_reason(CAP_CAPTION))
         if self._device_lister is not None and self._devices_job is None:
@@ -425,19 +440,24 @@ class MainWindow(QMainWindow):
         self._refresh_embedders()
 
     def _on_embedder_failed(self, message: str, details: str) -> None:
-        self.message_bar.show_error(f"The catalog search model could not be loaded: {message}",
-                                    details)
+        self.message_bar.show_error(
+            self.tr("The catalog search model could not be loaded: {message}").format(
+                message=message), details)
         self._refresh_embedders()
 
     def _on_engine_failed(self, message: str, details: str) -> None:
-        self.caption_panel.show_status(f"No model could be loaded: {message}")
-        self.message_bar.show_error(f"The model could not be loaded: {message}", details)
+        self.caption_panel.show_status(
+            self.tr("No model could be loaded: {message}").format(message=message))
+        self.message_bar.show_error(
+            self.tr("The model could not be loaded: {message}").format(message=message), details)
 
     # --- opening images -----------------------------------------------------------------
     def open_dialog(self) -> None:
         videos = self.tr("Videos ({0})").format(video_dialog_filter())
-        path, _ = QFileDialog.getOpenFileName(self, "Open Image", self.settings.last_folder,
-                                              f"{file_dialog_filter()};;{videos};;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, self.tr("Open Image"), self.settings.last_folder,
+            self.tr("{images};;{videos};;All files (*)").format(images=file_dialog_filter(),
+                                                                 videos=videos))
         if path:
             self.open_path(path)
 
@@ -456,7 +476,7 @@ class MainWindow(QMainWindow):
         mime = QGuiApplication.clipboard().mimeData()
         if mime is None or not self.open_mime_data(mime):
             self.message_bar.show_message(
-                "The clipboard holds no image and no path of an image file.", Level.INFO)
+                self.tr("The clipboard holds no image and no path of an image file."), Level.INFO)
 
     def open_mime_data(self, mime: QMimeData) -> bool:
         """Open what a drop or paste carries; returns False if there is nothing to open."""
@@ -469,7 +489,7 @@ class MainWindow(QMainWindow):
             self.open_path(wanted.path)
         elif wanted.image is not None:
             self._opening = True
-            self.loader.load_qimage(wanted.image, "Pasted image")
+            self.loader.load_qimage(wanted.image, self.tr("Pasted image"))
             self._update_busy()
         return True
 
@@ -480,7 +500,7 @@ class MainWindow(QMainWindow):
         self.document.set_image(image, label)  # work about the previous image ends here
         self.message_bar.dismiss()
         name = Path(label).name if Path(label).exists() else label
-        self.setWindowTitle(f"{name} — {APP_NAME}")
+        self.setWindowTitle(self.tr("{name} — {app}").format(name=name, app=APP_NAME))
         self._remember(label)
         if self.catalog_panel is not None:  # searched with the catalog's own model
             self.catalog_panel.show_similar_to(image)
@@ -490,7 +510,7 @@ class MainWindow(QMainWindow):
 
     def _on_frame_shown(self, label: str) -> None:
         """A video scene's keyframe is the image now (the timeline chose it)."""
-        self.setWindowTitle(f"{label} — {APP_NAME}")
+        self.setWindowTitle(self.tr("{name} — {app}").format(name=label, app=APP_NAME))
         if self.catalog_panel is not None and self.image is not None:
             self.catalog_panel.show_similar_to(self.image)
 
@@ -502,7 +522,8 @@ class MainWindow(QMainWindow):
 
     def _on_image_failed(self, _rid: int, label: str, message: str) -> None:
         self._opening = False
-        self.message_bar.show_error(f"Could not open the image: {message}")
+        self.message_bar.show_error(
+            self.tr("Could not open the image: {message}").format(message=message))
         self._update_busy()
 
     # --- caption and questions ----------------------------------------------------------
@@ -521,7 +542,8 @@ class MainWindow(QMainWindow):
         self._show_timings(measured_ms, "caption", caption.timings_ms)
 
     def _on_caption_failed(self, message: str, details: str) -> None:
-        self.caption_panel.show_status(f"The caption failed: {message}")
+        self.caption_panel.show_status(
+            self.tr("The caption failed: {message}").format(message=message))
         self.message_bar.show_error(message, details)
 
     def ask(self, question: str) -> Job | None:
@@ -534,9 +556,10 @@ class MainWindow(QMainWindow):
             if self._catalog_answers() else None
         if request is None and not self.can(CAP_ANSWER):
             if self._catalog_answers():  # the box is open for catalog questions only
-                self.document.refuse(question, (
-                    f"{self.info.name} cannot answer this. Ask about the catalog (price, "
-                    "category, other colours) or choose another model in Model ▸"))
+                self.document.refuse(question, self.tr(
+                    "{model} cannot answer this. Ask about the catalog (price, "
+                    "category, other colours) or choose another model in Model ▸").format(
+                        model=self.info.name))
             return None  # otherwise the box is closed: a stray call sends nothing
         return self.document.ask(question, request)
 
@@ -559,7 +582,8 @@ class MainWindow(QMainWindow):
         shown = dict(timings) if timings else {step: measured}  # type: ignore[call-overload]
         self.status.set_timings(shown)
         self.status.timings.setToolTip(
-            f"Steps reported by the model; {measured:.0f} ms from request to result")
+            self.tr("Steps reported by the model; {ms} ms from request to result").format(
+                ms=f"{measured:.0f}"))
 
     # --- heat maps ----------------------------------------------------------------------
     def show_word(self, span: WordSpan | None) -> None:
@@ -572,12 +596,13 @@ class MainWindow(QMainWindow):
     def export_dialog(self) -> None:
         if self.image is None or self.heatmap is None:
             self.message_bar.show_message(
-                "Click a highlighted word first: the export shows its heat map.", Level.INFO)
+                self.tr("Click a highlighted word first: the export shows its heat map."),
+                Level.INFO)
             return
         stem = Path(self.image_label).stem or "image"
         suggested = str(Path(self.settings.last_folder) / f"{stem}-{self.heatmap.label}.png")
-        path, _ = QFileDialog.getSaveFileName(self, "Export Image with Overlay", suggested,
-                                              "PNG image (*.png)")
+        path, _ = QFileDialog.getSaveFileName(self, self.tr("Export Image with Overlay"),
+                                              suggested, self.tr("PNG image (*.png)"))
         if path:
             self.export_to(path if path.lower().endswith(".png") else path + ".png")
 
@@ -594,10 +619,10 @@ class MainWindow(QMainWindow):
 
         job = self._background.run(render, "export")
         self._exports.add(job)
-        job.result.connect(lambda saved: self.message_bar.show_message(f"Saved {saved}",
-                                                                       Level.INFO))
+        job.result.connect(lambda saved: self.message_bar.show_message(
+            self.tr("Saved {path}").format(path=saved), Level.INFO))
         job.failed.connect(lambda message, details: self.message_bar.show_error(
-            f"Could not export the image: {message}", details))
+            self.tr("Could not export the image: {message}").format(message=message), details))
         job.finished.connect(lambda: (self._exports.discard(job), self._update_busy()))
         self._update_busy()
         return job
@@ -630,7 +655,7 @@ class MainWindow(QMainWindow):
         a.recaption.setEnabled(has_image and self.can(CAP_CAPTION))
         no_caption = self.info is not None and not self.can(CAP_CAPTION)
         a.recaption.setToolTip(missing_reason(CAP_CAPTION) if no_caption
-                               else "Caption the current image again (F5)")
+                               else self.tr("Caption the current image again (F5)"))
         a.heatmap.setEnabled(has_image)
 
     def _catalog_answers(self) -> bool:

@@ -44,23 +44,23 @@ class MessageBar(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("messageBar")
-        self.setAccessibleName("Message bar")
+        self.setAccessibleName(self.tr("Message bar"))
         self.level = Level.INFO
         self._icon = QLabel()
         self._text = QLabel()
         self._text.setWordWrap(True)
         self._text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self._text.setAccessibleName("Message")
+        self._text.setAccessibleName(self.tr("Message"))
         self._close = QToolButton()
         self._close.setText("✕")
         self._close.setAutoRaise(True)
-        self._close.setToolTip("Dismiss this message (Esc)")
-        self._close.setAccessibleName("Dismiss message")
+        self._close.setToolTip(self.tr("Dismiss this message (Esc)"))
+        self._close.setAccessibleName(self.tr("Dismiss message"))
         self._close.clicked.connect(self.dismiss)
         # One optional remedy per message, e.g. "Use the CPU" after the GPU ran out of memory.
         self.action_button = QPushButton()
-        self.action_button.setAccessibleName("Message action")
-        self.action_button.setToolTip("Do what the message suggests")
+        self.action_button.setAccessibleName(self.tr("Message action"))
+        self.action_button.setToolTip(self.tr("Do what the message suggests"))
         self.action_button.hide()
         self.action_button.clicked.connect(self._run_action)
         self._action: Optional[Callable[[], object]] = None
@@ -86,7 +86,7 @@ class MessageBar(QFrame):
         self._action = action[1] if action is not None else None
         self.action_button.setText(action[0] if action is not None else "")
         self.action_button.setAccessibleName(action[0] if action is not None else
-                                             "Message action")
+                                             self.tr("Message action"))
         self.action_button.setVisible(action is not None)
         self.level = level
         self._text.setText(text)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -26,11 +26,19 @@ from PySide6.QtWidgets import (
 
 from vlm_desktop.core import models
 from vlm_desktop.core.cancel import JobState
+from vlm_desktop.ui import capabilities
 from vlm_desktop.workers.errors import register_user_error
 from vlm_desktop.workers.jobs import OffThread
 
-COLUMNS = ("Name", "Family", "Can do", "Size", "Parameters", "Est. memory (CPU / GPU)",
-           "Default for", "Number format", "Source")
+COLUMNS = (QT_TRANSLATE_NOOP("ModelManagerDialog", "Name"),
+           QT_TRANSLATE_NOOP("ModelManagerDialog", "Family"),
+           QT_TRANSLATE_NOOP("ModelManagerDialog", "Can do"),
+           QT_TRANSLATE_NOOP("ModelManagerDialog", "Size"),
+           QT_TRANSLATE_NOOP("ModelManagerDialog", "Parameters"),
+           QT_TRANSLATE_NOOP("ModelManagerDialog", "Est. memory (CPU / GPU)"),
+           QT_TRANSLATE_NOOP("ModelManagerDialog", "Default for"),
+           QT_TRANSLATE_NOOP("ModelManagerDialog", "Number format"),
+           QT_TRANSLATE_NOOP("ModelManagerDialog", "Source"))
 DEFAULT_CAPS = ("caption", "answer", "embed")
 
 
@@ -60,27 +68,28 @@ class ModelManagerDialog(QDialog):
 
     def __init__(self, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Models")
+        self.setWindowTitle(self.tr("Models"))
         self.resize(1040, 380)
         self._pool = OffThread("model-import", max_threads=1)
 
         self.table = QTableWidget(0, len(COLUMNS), self)
-        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setHorizontalHeaderLabels([self.tr(c) for c in COLUMNS])
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.verticalHeader().hide()  # row numbers mean nothing here
-        self.table.setAccessibleName("Installed models")
+        self.table.setAccessibleName(self.tr("Installed models"))
         self.table.itemSelectionChanged.connect(self._update_buttons)
 
         self.status = QLabel("", self)
         self.status.setWordWrap(True)
-        self.import_folder_button = QPushButton("Import folder…", self)
-        self.import_zip_button = QPushButton("Import .zip…", self)
-        self.remove_button = QPushButton("Remove", self)
-        self.default_buttons = {cap: QPushButton(f"Default for {cap}", self)
+        self.import_folder_button = QPushButton(self.tr("Import folder…"), self)
+        self.import_zip_button = QPushButton(self.tr("Import .zip…"), self)
+        self.remove_button = QPushButton(self.tr("Remove"), self)
+        self.default_buttons = {cap: QPushButton(
+            self.tr("Default for {job}").format(job=capabilities.name(cap)), self)
                                 for cap in DEFAULT_CAPS}
         self.import_folder_button.clicked.connect(self._choose_folder)
         self.import_zip_button.clicked.connect(self._choose_zip)
@@ -93,9 +102,10 @@ class ModelManagerDialog(QDialog):
                   *self.default_buttons.values()):
             row.addWidget(b)
         row.addStretch(1)
-        intro = QLabel("The built-in model is always available. Import a model folder "
-                       "(e.g. one saved with huggingface-cli download … --local-dir) to use "
-                       "it offline; choose the active model in the Model menu.", self)
+        intro = QLabel(self.tr("The built-in model is always available. Import a model folder "
+                               "(e.g. one saved with huggingface-cli download … --local-dir) to "
+                               "use it offline; choose the active model in the Model menu."),
+                       self)
         intro.setWordWrap(True)
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         close.rejected.connect(self.reject)
@@ -119,10 +129,12 @@ class ModelManagerDialog(QDialog):
         self.table.setRowCount(len(records))
         for r, rec in enumerate(records):
             # "stream" is a property of a model, not a job one is chosen for.
-            marks = ", ".join(c for c, n in defaults.items() if n == rec.name and c != "stream")
+            marks = ", ".join(capabilities.name(c) for c, n in defaults.items()
+                              if n == rec.name and c != "stream")
             memory = (f"{models.human_size(rec.est_ram_bytes)} / "
                       f"{models.human_size(rec.est_vram_bytes)}")
-            cells = (rec.name, rec.label, ", ".join(sorted(rec.capabilities)),
+            cells = (rec.name, rec.label,
+                     ", ".join(capabilities.name(c) for c in sorted(rec.capabilities)),
                      models.human_size(rec.size_bytes), f"{rec.parameters / 1e6:.1f} M",
                      memory, marks, rec.dtype or "-", rec.origin)
             for c, text in enumerate(cells):
@@ -144,11 +156,12 @@ class ModelManagerDialog(QDialog):
         rec = self._selected_record()
         self.remove_button.setEnabled(rec is not None and not rec.builtin)
         if rec is not None and rec.builtin:
-            self.remove_button.setToolTip("The built-in model cannot be removed.")
+            self.remove_button.setToolTip(self.tr("The built-in model cannot be removed."))
         for cap, button in self.default_buttons.items():
             can = rec is not None and cap in rec.capabilities
             button.setEnabled(can)
-            button.setToolTip("" if can or rec is None else f"{rec.name} cannot do {cap}.")
+            button.setToolTip("" if can or rec is None else self.tr(
+                "{name} cannot do {job}.").format(name=rec.name, job=capabilities.name(cap)))
 
     def _say(self, text: str) -> None:
         self.status.setText(text)
@@ -156,19 +169,19 @@ class ModelManagerDialog(QDialog):
     # --- actions -------------------------------------------------------------------------
 
     def _choose_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Import a model folder")
+        path = QFileDialog.getExistingDirectory(self, self.tr("Import a model folder"))
         if path:
             self.import_path(path)
 
     def _choose_zip(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import a model archive", "",
-                                              "Zip archives (*.zip)")
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Import a model archive"), "",
+                                              self.tr("Zip archives (*.zip)"))
         if path:
             self.import_path(path)
 
     def import_path(self, path: str) -> None:
         """Verify and install `path` in the background; `import_finished` tells the outcome."""
-        self._say(f"Checking {path}…")
+        self._say(self.tr("Checking {path}…").format(path=path))
         self.import_folder_button.setEnabled(False)
         self.import_zip_button.setEnabled(False)
         job = self._pool.run(lambda state: _import(path, state), "importing a model")
@@ -176,8 +189,8 @@ class ModelManagerDialog(QDialog):
         job.failed.connect(lambda message, _details: self._on_failed(message))
 
     def _on_imported(self, record: models.ModelRecord) -> None:
-        self._import_done(True, f"Imported {record.name} ({record.label}, "
-                                f"{record.parameters / 1e6:.1f} M parameters).")
+        self._import_done(True, self.tr("Imported {name} ({kind}, {n} M parameters).").format(
+            name=record.name, kind=record.label, n=f"{record.parameters / 1e6:.1f}"))
         self.models_changed.emit()
 
     def _on_failed(self, message: str) -> None:
@@ -201,7 +214,7 @@ class ModelManagerDialog(QDialog):
         except models.ModelFolderError as exc:
             self._say(str(exc))
             return
-        self._say(f"Removed {name}.")
+        self._say(self.tr("Removed {name}.").format(name=name))
         self.refresh()
         self.models_changed.emit()
 
@@ -214,7 +227,8 @@ class ModelManagerDialog(QDialog):
         except models.ModelFolderError as exc:
             self._say(str(exc))
             return
-        self._say(f"{name} is now used for {capability}.")
+        self._say(self.tr("{name} is now used for {job}.").format(
+            name=name, job=capabilities.name(capability)))
         self.refresh()
         self.models_changed.emit()
 

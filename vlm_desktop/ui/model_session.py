@@ -13,19 +13,21 @@ from __future__ import annotations
 import logging
 from typing import Callable, Optional
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QObject, Signal
 
 from vlm_desktop.core.device import DeviceChoice
 from vlm_desktop.core.engine import registry
 from vlm_desktop.core.engine.registry import EngineFactory, ModelRecord, ModelUnavailable
 from vlm_desktop.core.engine.types import CAP_CAPTION, ModelInfo
+from vlm_desktop.ui.i18n import translate
 from vlm_desktop.ui.settings import AppSettings
 from vlm_desktop.workers.inference_worker import EMBED, MAIN, InferenceClient
 
 log = logging.getLogger(__name__)
 
 FactoryResolver = Callable[[Optional[str]], EngineFactory]
-NO_EMBEDDER = "no installed model makes image vectors; import one in Model ▸ Manage Models…"
+NO_EMBEDDER = QT_TRANSLATE_NOOP("ModelSession", "no installed model makes image vectors; "
+                                "import one in Model ▸ Manage Models…")
 
 
 class ModelRole(QObject):
@@ -126,7 +128,7 @@ class ModelSession(QObject):
             return  # no catalog in this window: nothing needs vectors
         name = self.catalog_name()
         if name is None:
-            self.catalog._unavailable(NO_EMBEDDER)
+            self.catalog._unavailable(translate("ModelSession", NO_EMBEDDER))
             return
         try:
             factory = self._resolve(name)

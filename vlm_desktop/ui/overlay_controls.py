@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QImage, QPainter, QPaintEvent, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QToolButton, QWidget
 
@@ -18,8 +18,9 @@ if TYPE_CHECKING:  # numpy and the overlay maths load on first use, not at windo
 OVERLAY_MAX_SIDE = 1024
 LEGEND_SIZE = (64, 12)
 # Short, so it reads whole beside the other controls at the window's default size.
-HINT = "Click a word"
-HINT_TIP = "Click a highlighted word to see where the model looked"
+HINT = QT_TRANSLATE_NOOP("OverlayControls", "Click a word")
+HINT_TIP = QT_TRANSLATE_NOOP("OverlayControls",
+                             "Click a highlighted word to see where the model looked")
 
 
 def heatmap_qimage(heatmap: HeatMap, image_size: tuple[int, int]) -> QImage:
@@ -92,40 +93,40 @@ class OverlayControls(QWidget):
     def __init__(self, toggle_action: QAction, opacity: float,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setAccessibleName("Heat map controls")
+        self.setAccessibleName(self.tr("Heat map controls"))
         self.toggle = QToolButton()
-        toggle_action.setIconText("Heat map")
+        toggle_action.setIconText(self.tr("Heat map"))
         self.toggle.setDefaultAction(toggle_action)
         self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        self.toggle.setAccessibleName("Show heat map")
-        self.word = ElidedLabel(HINT, HINT_TIP)
-        self.word.setAccessibleName("Heat map word")
+        self.toggle.setAccessibleName(self.tr("Show heat map"))
+        self.word = ElidedLabel(self.tr(HINT), self.tr(HINT_TIP))
+        self.word.setAccessibleName(self.tr("Heat map word"))
         # Long words must not widen the window: the label gives way and elides instead,
         # but never below the hint, which always reads whole.
         self.word.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.word.setMinimumWidth(self.word.fontMetrics().horizontalAdvance(HINT) + 4)
+        self.word.setMinimumWidth(self.word.fontMetrics().horizontalAdvance(self.tr(HINT)) + 4)
         self.word.setAlignment(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft)
 
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, 100)
         self.slider.setValue(round(opacity * 100))
         self.slider.setFixedWidth(80)
-        self.slider.setAccessibleName("Heat map opacity")
-        self.slider.setToolTip("How strongly the heat map covers the image")
+        self.slider.setAccessibleName(self.tr("Heat map opacity"))
+        self.slider.setToolTip(self.tr("How strongly the heat map covers the image"))
         self.slider.valueChanged.connect(lambda v: self.opacity_changed.emit(v / 100))
-        opacity_label = QLabel("&Opacity")
+        opacity_label = QLabel(self.tr("&Opacity"))
         opacity_label.setBuddy(self.slider)
 
         self.legend = QLabel()
         self.legend.setFixedSize(*LEGEND_SIZE)
         # Drawn just after the window shows: building the colour map needs numpy.
         QTimer.singleShot(0, self, self._draw_legend)
-        self.legend.setAccessibleName("Colour legend")
-        self.legend.setToolTip("Colour legend: dark = the model paid little attention, "
-                               "bright = where it looked most")
-        low, high = QLabel("low"), QLabel("high")
+        self.legend.setAccessibleName(self.tr("Colour legend"))
+        self.legend.setToolTip(self.tr("Colour legend: dark = the model paid little attention, "
+                                       "bright = where it looked most"))
+        low, high = QLabel(self.tr("low")), QLabel(self.tr("high"))
         for label in (low, high):
-            label.setAccessibleName(f"Legend {label.text()}")
+            label.setAccessibleName(self.tr("Legend {end}").format(end=label.text()))
             label.setToolTip(self.legend.toolTip())
 
         layout = QHBoxLayout(self)
@@ -150,7 +151,8 @@ class OverlayControls(QWidget):
     def show_word(self, word: str | None) -> None:
         if word:
             # Just the word: the checked "Heat map" button beside it already says what it is.
-            self.word.set_text(f"“{word}”", f"The heat map over the image is for “{word}”; "
-                               "click the word again to hide it")
+            self.word.set_text(self.tr("“{word}”").format(word=word), self.tr(
+                "The heat map over the image is for “{word}”; click the word again to hide "
+                "it").format(word=word))
         else:
-            self.word.set_text(HINT, HINT_TIP)
+            self.word.set_text(self.tr(HINT), self.tr(HINT_TIP))

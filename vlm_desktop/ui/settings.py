@@ -123,6 +123,16 @@ class AppSettings:
     def overlay_opacity(self, value: float) -> None:
         self.store.setValue("view/overlay_opacity", float(value))
 
+    @property
+    def language(self) -> str:
+        """The window's language: "system" (follow the system locale), "en" or "zh_CN"."""
+        value = str(self.store.value("view/language", "system", type=str) or "system")
+        return value if value in ("system", "en", "zh_CN") else "system"
+
+    @language.setter
+    def language(self, value: str) -> None:
+        self.store.setValue("view/language", value)
+
     def sync(self) -> None:
         """Write pending changes to disk now."""
         self.store.sync()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Mapping
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -18,26 +18,40 @@ from PySide6.QtWidgets import (
 from vlm_desktop.core.device import DeviceChoice
 from vlm_desktop.core.engine.types import ModelInfo
 from vlm_desktop.ui.capabilities import describe
+from vlm_desktop.ui.i18n import translate
 
 if TYPE_CHECKING:
     from vlm_desktop.ui.model_session import ModelSession
 
 
+# The step names engines report (core names them in English); others are shown as they come.
+_STEPS = {
+    "encode": QT_TRANSLATE_NOOP("StatusBar", "encode"),
+    "caption": QT_TRANSLATE_NOOP("StatusBar", "caption"),
+    "answer": QT_TRANSLATE_NOOP("StatusBar", "answer"),
+}
+
+
 def format_timings(timings_ms: Mapping[str, float]) -> str:
     """`{"encode": 120, "caption": 40}` → "encode 120 ms · caption 40 ms"."""
-    return " · ".join(f"{step} {_ms(ms)}" for step, ms in timings_ms.items())
+    return " · ".join(translate("StatusBar", "{step} {time}").format(
+        step=translate("StatusBar", _STEPS[step]) if step in _STEPS else step, time=_ms(ms))
+        for step, ms in timings_ms.items())
 
 
 def _ms(ms: float) -> str:
-    return f"{ms / 1000:.1f} s" if ms >= 10_000 else f"{ms:.0f} ms"
+    if ms >= 10_000:
+        return translate("StatusBar", "{n} s").format(n=f"{ms / 1000:.1f}")
+    return translate("StatusBar", "{n} ms").format(n=f"{ms:.0f}")
 
 
 def device_label(choice: DeviceChoice) -> str:
     if choice.is_cuda:
-        return f"GPU {choice.device} · {choice.dtype}"
+        return translate("StatusBar", "GPU {device} · {dtype}").format(device=choice.device,
+                                                                      dtype=choice.dtype)
     if choice.device == "mps":
-        return "Apple GPU"
-    return f"CPU · {choice.threads} threads"
+        return translate("StatusBar", "Apple GPU")
+    return translate("StatusBar", "CPU · {n} threads").format(n=choice.threads)
 
 
 class BusyIndicator(QWidget):
@@ -47,19 +61,19 @@ class BusyIndicator(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setAccessibleName("Busy")
+        self.setAccessibleName(self.tr("Busy"))
         self.bar = QProgressBar()
         self.bar.setRange(0, 0)
         self.bar.setFixedWidth(90)
         self.bar.setMaximumHeight(14)
         self.bar.setTextVisible(False)
-        self.bar.setAccessibleName("Working")
-        self.bar.setToolTip("The model is working")
+        self.bar.setAccessibleName(self.tr("Working"))
+        self.bar.setToolTip(self.tr("The model is working"))
         self.label = QLabel()
-        self.label.setAccessibleName("Current task")
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setAccessibleName("Cancel")
-        self.cancel_button.setToolTip("Stop the current task (Esc)")
+        self.label.setAccessibleName(self.tr("Current task"))
+        self.cancel_button = QPushButton(self.tr("Cancel"))
+        self.cancel_button.setAccessibleName(self.tr("Cancel"))
+        self.cancel_button.setToolTip(self.tr("Stop the current task (Esc)"))
         self.cancel_button.clicked.connect(self.cancel_requested)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -83,19 +97,19 @@ class StatusBar(QStatusBar):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setAccessibleName("Status bar")
+        self.setAccessibleName(self.tr("Status bar"))
         self.busy = BusyIndicator()
         self.timings = QLabel()
-        self.timings.setAccessibleName("Timings")
-        self.timings.setToolTip("How long each step of the last request took")
+        self.timings.setAccessibleName(self.tr("Timings"))
+        self.timings.setToolTip(self.tr("How long each step of the last request took"))
         self._info: ModelInfo | None = None
         self._embedder: ModelInfo | None = None
-        self.model = QLabel("No model")
-        self.model.setAccessibleName("Model")
-        self.model.setToolTip("The model in use")
-        self.device = QLabel("Device: —")
-        self.device.setAccessibleName("Device")
-        self.device.setToolTip("The device the model runs on")
+        self.model = QLabel(self.tr("No model"))
+        self.model.setAccessibleName(self.tr("Model"))
+        self.model.setToolTip(self.tr("The model in use"))
+        self.device = QLabel(self.tr("Device: —"))
+        self.device.setAccessibleName(self.tr("Device"))
+        self.device.setToolTip(self.tr("The device the model runs on"))
         self.addWidget(self.busy)
         for widget in (self.timings, _separator(), self.model, _separator(), self.device):
             self.addPermanentWidget(widget)
@@ -103,18 +117,19 @@ class StatusBar(QStatusBar):
     def follow(self, models: "ModelSession") -> None:
         """Show `models`' state as it changes: the model, the catalog's model, the device."""
         main, catalog = models.main, models.catalog
-        main.loading.connect(lambda _name: self.set_model(None, "Loading model…"))
+        main.loading.connect(lambda _name: self.set_model(None, self.tr("Loading model…")))
         main.ready.connect(lambda info, choice: (self.set_model(info), self.set_device(choice)))
-        main.failed.connect(lambda _message, _details: self.set_model(None, "No model"))
-        main.unavailable.connect(lambda _reason: self.set_model(None, "No model installed"))
+        main.failed.connect(lambda _message, _details: self.set_model(None, self.tr("No model")))
+        main.unavailable.connect(
+            lambda _reason: self.set_model(None, self.tr("No model installed")))
         catalog.ready.connect(lambda info, _choice: self.set_embedder(info))
         catalog.failed.connect(lambda _message, _details: self.set_embedder(None))
 
     def set_model(self, info: ModelInfo | None, text: str = "") -> None:
         self._info = info
         if info is None:
-            self.model.setText(text or "No model")
-            self.model.setToolTip("The model in use")
+            self.model.setText(text or self.tr("No model"))
+            self.model.setToolTip(self.tr("The model in use"))
             return
         self.model.setText(info.name)
         self._model_tip()
@@ -128,18 +143,20 @@ class StatusBar(QStatusBar):
     def _model_tip(self) -> None:
         info, embedder = self._info, self._embedder
         assert info is not None
-        tip = f"{info.name} {info.version} · {info.dtype}\n{describe(info.capabilities)}"
+        tip = self.tr("{name} {version} · {dtype}").format(
+            name=info.name, version=info.version, dtype=info.dtype)
+        tip += f"\n{describe(info.capabilities)}"
         if info.description:
             tip += f"\n{info.description}"
         if embedder is not None and embedder.name != info.name:
-            tip += f"\nCatalog search uses {embedder.name}"
-        tip += "\nChoose another in the Model menu"
+            tip += "\n" + self.tr("Catalog search uses {name}").format(name=embedder.name)
+        tip += "\n" + self.tr("Choose another in the Model menu")
         self.model.setToolTip(tip)
 
     def set_device(self, choice: DeviceChoice | None) -> None:
         if choice is None:
-            self.device.setText("Device: —")
-            self.device.setToolTip("The device the model runs on")
+            self.device.setText(self.tr("Device: —"))
+            self.device.setToolTip(self.tr("The device the model runs on"))
             return
         self.device.setText(device_label(choice))
         self.device.setToolTip(choice.reason)

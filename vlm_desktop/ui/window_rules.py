@@ -1,5 +1,6 @@
 """The main window's rules as pure functions of its state: what "busy" says, and whether
-the question box is open and why not. No Qt, so they are tested without a widget."""
+the question box is open and why not. No widgets (only Qt's `translate`, which needs no
+application), so they are tested without a window."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from vlm_desktop.ui.capabilities import missing_reason
+from vlm_desktop.ui.i18n import translate
 from vlm_desktop.core.engine.types import CAP_ANSWER
 
 
@@ -32,15 +34,15 @@ class Busy:
 def busy_indicator(state: WorkState) -> Optional[Busy]:
     """The most important work under way (what the user can cancel comes first); None: idle."""
     if state.captioning:
-        return Busy("Captioning…", True)
+        return Busy(translate("WindowRules", "Captioning…"), True)
     if state.answering:
-        return Busy("Answering…", True)
+        return Busy(translate("WindowRules", "Answering…"), True)
     if state.loading_model:
-        return Busy("Loading model…", False)
+        return Busy(translate("WindowRules", "Loading model…"), False)
     if state.opening_image:
-        return Busy("Opening image…", False)
+        return Busy(translate("WindowRules", "Opening image…"), False)
     if state.exporting:
-        return Busy("Exporting…", False)
+        return Busy(translate("WindowRules", "Exporting…"), False)
     return None
 
 
@@ -60,13 +62,14 @@ def question_box(model: Optional[str], can_answer: bool, loading_model: bool,
     if model is not None and not can_answer:
         if has_image and catalog_answers:
             return QuestionBox(
-                True, f"{model} cannot answer questions; questions about the catalog "
-                "still work: price, category, other colours.", notice=True,
-                placeholder="Ask about the catalog…")
+                True, translate("WindowRules", "{model} cannot answer questions; questions "
+                                "about the catalog still work: price, category, other "
+                                "colours.").format(model=model), notice=True,
+                placeholder=translate("WindowRules", "Ask about the catalog…"))
         return QuestionBox(False, missing_reason(CAP_ANSWER), notice=True)
     if model is None:
-        return QuestionBox(False, "The model is loading…" if loading_model
-                           else "No model is loaded")
+        return QuestionBox(False, translate("WindowRules", "The model is loading…")
+                           if loading_model else translate("WindowRules", "No model is loaded"))
     if not has_image:
-        return QuestionBox(False, "Open an image to ask about it")
+        return QuestionBox(False, translate("WindowRules", "Open an image to ask about it"))
     return QuestionBox(True)

@@ -20,8 +20,9 @@ class WordChip(QToolButton):
         self.setText(span.text)
         self.setCheckable(True)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.setAccessibleName(f"Word {span.text}")
-        self.setToolTip(f"Show where the model looked for “{span.text}”")
+        self.setAccessibleName(self.tr("Word {text}").format(text=span.text))
+        self.setToolTip(
+            self.tr("Show where the model looked for “{text}”").format(text=span.text))
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
 
