@@ -7,39 +7,25 @@ import json
 import re
 from pathlib import Path
 
-import av
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QGuiApplication
 from PySide6.QtTest import QTest
+
+import video_fixtures
+from video_fixtures import BLUE, GREEN, RED
 
 from vlm_desktop.core.engine.fake import FakeEngine
 from vlm_desktop.ui.main_window import MainWindow
 from vlm_desktop.ui.settings import AppSettings
 
 TIMEOUT_MS = 15000
-RED, BLUE, GREEN = (220, 30, 30), (30, 30, 220), (30, 180, 30)
 
 
-def make_video(path: Path, colours=(RED, BLUE, GREEN), seconds: float = 2, fps: int = 10,
-               size=(160, 120)) -> Path:
-    """One scene per colour, each with a white square moving across it."""
-    out = av.open(str(path), "w")
-    stream = out.add_stream("mpeg4", rate=fps)
-    stream.width, stream.height = size
-    stream.pix_fmt = "yuv420p"
-    for colour in colours:
-        for i in range(int(seconds * fps)):
-            im = Image.new("RGB", size, colour)
-            x = 10 + 3 * i
-            ImageDraw.Draw(im).rectangle([x, 40, x + 30, 70], fill=(240, 240, 240))
-            for packet in stream.encode(av.VideoFrame.from_image(im)):
-                out.mux(packet)
-    for packet in stream.encode():
-        out.mux(packet)
-    out.close()
-    return path
+def make_video(path: Path, seconds: float = 2, **kw) -> Path:
+    """Two-second scenes: the window tests need no more."""
+    return video_fixtures.make_video(path, seconds=seconds, **kw)
 
 
 @pytest.fixture()
