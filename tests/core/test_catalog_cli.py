@@ -4,24 +4,12 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from _catalog_helpers import make_catalog, near_duplicate
 from PIL import Image
 
 from vlm_desktop import cli, cli_catalog
 from vlm_desktop.core.engine.fake import FakeEngine
 
-
-@pytest.fixture()
-def run(monkeypatch, capsys):
-    monkeypatch.setattr(cli_catalog, "_open_engine", lambda args: FakeEngine())
-
-    def run_cli(*argv: str) -> tuple[int, list[dict], str]:
-        code = cli.main(["catalog", *argv])
-        out, err = capsys.readouterr()
-        return code, [json.loads(line) for line in out.splitlines() if line.strip()], err
-
-    return run_cli
 
 
 def test_import_stats_search_recommend_quarantine(run, tmp_path):
@@ -104,7 +92,7 @@ def test_unindexed_hint_is_a_command_that_runs(run, home_dir):
     assert "FOLDER" not in hint and "--model VLM Lite" not in hint
 
 
-def test_missing_catalog_is_a_clear_error(run, tmp_path):
+def test_missing_catalog_error_points_at_the_demo_catalog(run, tmp_path):
     code, _out, err = run("stats", "--catalog", str(tmp_path / "nope.db"))
     assert code != 0 and "No catalog at" in err and "--catalog demo" in err
     assert "unexpected" not in err.lower()

@@ -3,19 +3,16 @@ links out of the folder are refused, and two importers do not both do the work."
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 from _catalog_helpers import make_catalog
 
 from tests.hostile import png_cut_ihdr
-from vlm_desktop import cli, cli_catalog
 from vlm_desktop.core.catalog import indexer as indexer_module
 from vlm_desktop.core.catalog.importer import import_folder
 from vlm_desktop.core.catalog.indexer import Indexer, model_key
@@ -31,17 +28,6 @@ def _index(store: CatalogStore):
     finally:
         indexer.close()
 
-
-@pytest.fixture()
-def run(monkeypatch, capsys):
-    monkeypatch.setattr(cli_catalog, "_open_engine", lambda args: FakeEngine())
-
-    def run_cli(*argv: str) -> tuple[int, list[dict], str]:
-        code = cli.main(["catalog", *argv])
-        out, err = capsys.readouterr()
-        return code, [json.loads(line) for line in out.splitlines() if line.strip()], err
-
-    return run_cli
 
 
 def test_three_byte_jpeg_and_cut_ihdr_png_are_quarantined_and_the_rest_indexed(tmp_path):

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
-from vlm_desktop.core.device import choose_device
 
 skdata = pytest.importorskip("skimage.data")  # test-only dependency, listed in the test extra
 
@@ -17,14 +16,6 @@ BASIC = {"red", "orange", "yellow", "green", "blue", "purple", "pink", "brown", 
          "white", "grey"}
 FINE = {"gold", "navy", "olive", "teal", "turquoise", "beige"}
 
-
-@pytest.fixture(scope="module")
-def engine():
-    from vlm_desktop.core.engine.lite.engine import LiteEngine
-
-    eng = LiteEngine.load(choose_device("cpu"))
-    yield eng
-    eng.close()
 
 
 def _photo(name: str) -> Image.Image:

@@ -147,15 +147,6 @@ def test_english_questions_unchanged():
 # --- the real model answering in Chinese ----------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def engine():
-    from vlm_desktop.core.device import choose_device
-    from vlm_desktop.core.engine.lite.engine import LiteEngine
-
-    eng = LiteEngine.load(choose_device("cpu"))
-    yield eng
-    eng.close()
-
 
 @pytest.fixture(scope="module")
 def cat() -> Image.Image:

@@ -8,21 +8,12 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from vlm_desktop.core.device import choose_device
 from vlm_desktop.core.engine.protocol import Engine
 
 pytestmark = pytest.mark.slow
 
 skdata = pytest.importorskip("skimage.data")  # test-only dependency, listed in the test extra
 
-
-@pytest.fixture(scope="module")
-def engine():
-    from vlm_desktop.core.engine.lite.engine import LiteEngine
-
-    eng = LiteEngine.load(choose_device("cpu"))
-    yield eng
-    eng.close()
 
 
 def _photo(name: str) -> Image.Image:

@@ -6,7 +6,6 @@ import json
 import os
 import re
 import threading
-from pathlib import Path
 
 import av
 import pytest

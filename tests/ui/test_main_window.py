@@ -314,3 +314,15 @@ def test_the_catalog_dock_is_added_and_stops_with_the_window(qtbot, make_window)
     assert [d.objectName() for d in docks] == ["catalogDock"]
     assert window.dockWidgetArea(docks[0]) == Qt.DockWidgetArea.RightDockWidgetArea
     assert "&Catalog" in [a.text() for a in window.actions_.view_menu.actions()]
+
+
+def test_help_open_log_folder_opens_the_log_folder(make_window, monkeypatch):
+    """Help ▸ Open Log Folder raised NameError once an import went missing in a refactor."""
+    from vlm_desktop.core import paths
+    from vlm_desktop.ui import main_window
+
+    opened = []
+    monkeypatch.setattr(main_window.QDesktopServices, "openUrl", lambda url: opened.append(url))
+    window = make_window(start=False)
+    window.open_log_folder()
+    assert [u.toLocalFile() for u in opened] == [str(paths.log_dir())]

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import time
 from pathlib import Path
 from typing import Callable, Optional
 
 from PIL import Image
-from PySide6.QtCore import QMimeData, Qt, QTimer
+from PySide6.QtCore import QMimeData, Qt, QTimer, QUrl
 from PySide6.QtGui import QCloseEvent, QDesktopServices, QGuiApplication, QImage, QShowEvent
 from PySide6.QtWidgets import (
     QDialog,

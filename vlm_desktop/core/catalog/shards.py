@@ -159,7 +159,8 @@ def write_shard(out: Path, task: ShardTask, model: str, version: str,
 
 def write_manifest(out: Path, plan_: Plan, model: str, version: str) -> None:
     data = {"format": FORMAT, "source": plan_.source, "model": model, "model_version": version,
-            "shards": [t.name for t in plan_.tasks], "items": sum(len(t.items) for t in plan_.tasks),
+            "shards": [t.name for t in plan_.tasks],
+            "items": sum(len(t.items) for t in plan_.tasks),
             "refused": [list(r) for r in plan_.refused]}
     tmp = out / f".{MANIFEST}.tmp"
     tmp.write_text(json.dumps(data, indent=1))
@@ -230,7 +231,9 @@ def _ingest_one(store: CatalogStore, path: Path, model: str, report: IngestRepor
     bad = [r for r in rows if r.get("error")]
     with store.write() as c:
         ids = _upsert_items(c, good)
-        spaces = [("vector", model)] + [("visual", visual_key(model))] * ("visual" in table.column_names)
+        spaces = [("vector", model)]
+        if "visual" in table.column_names:
+            spaces.append(("visual", visual_key(model)))
         for column, key in spaces:
             store.put_embeddings(c, key, [(i, r["content_hash"], np.asarray(r[column], np.float32))
                                           for i, r in zip(ids, good) if r[column] is not None])
@@ -243,7 +246,7 @@ def _upsert_items(c: Any, rows: Iterable[dict[str, Any]]) -> list[int]:
     ids = []
     for r in rows:
         values = [r[k] for k in _ITEM_COLUMNS]
-        c.execute(
+        row = c.execute(
             "INSERT INTO items(external_id, path, size, mtime, content_hash, title, category, "
             "price, currency, tags, url, added_at, updated_at) "
             "VALUES (?,?,?,?,?,?,?,?,?,?,?,strftime('%s','now'),strftime('%s','now')) "
@@ -251,8 +254,8 @@ def _upsert_items(c: Any, rows: Iterable[dict[str, Any]]) -> list[int]:
             "size=excluded.size, mtime=excluded.mtime, content_hash=excluded.content_hash, "
             "title=excluded.title, category=excluded.category, price=excluded.price, "
             "currency=excluded.currency, tags=excluded.tags, url=excluded.url, "
-            "updated_at=excluded.updated_at", values)
-        ids.append(int(c.execute("SELECT id FROM items WHERE path=?", (r["path"],)).fetchone()[0]))
+            "updated_at=excluded.updated_at RETURNING id", values).fetchone()
+        ids.append(int(row[0]))
     return ids
 
 
