@@ -61,6 +61,26 @@ def test_ivfpq_reaches_the_recall_target_on_random_vectors(tmp_path):
     assert got and {i for i, _ in got} <= set(allowed.tolist())
 
 
+def test_many_lists_assign_through_a_graph_and_still_reach_the_recall_target(tmp_path,
+                                                                           monkeypatch):
+    """Catalogs of millions of vectors get a graph over the list centroids; the recall
+    check must still hold, and the graph (with its search depth) must survive a save."""
+    import faiss
+
+    monkeypatch.setattr(ivfpq_index, "GRAPH_QUANTISER_LISTS", 64)
+    vecs = _random(20_000, seed=3)
+    ids = np.arange(20_000)
+    index = ivfpq_index.build_ivfpq(ids, vecs, tmp_path / "f.f32")
+    assert isinstance(index, ivfpq_index.IvfPqIndex) and index.index.nlist >= 64
+    assert isinstance(faiss.downcast_index(index.index.quantizer), faiss.IndexHNSWFlat)
+    assert index.recall >= 0.95
+    assert _recall(index, vecs, ids, _fresh_queries(vecs)) >= 0.95
+    faiss.write_index(index.index, str(tmp_path / "i.faiss"))
+    reread = faiss.read_index(str(tmp_path / "i.faiss"))  # owns its quantiser: keep it alive
+    again = faiss.downcast_index(reread.quantizer)
+    assert again.hnsw.efSearch == ivfpq_index.GRAPH_QUANTISER_EF
+
+
 def test_exact_is_exact():
     vecs = _random(3000, seed=2)
     ids = np.arange(3000)
