@@ -103,3 +103,18 @@ def test_an_empty_pasted_image_is_a_clear_failure(loader, qtbot):
     with qtbot.waitSignal(loader.failed, timeout=TIMEOUT_MS) as blocker:
         loader.load_qimage(QImage(), "Pasted image")
     assert blocker.args[2] == "Pasted image is empty."
+
+
+def test_a_cancelled_load_never_arrives(loader, qtbot, tmp_path):
+    """A video opened while a big image decodes: the image must not replace it later."""
+    path = _png(tmp_path / "big.png", (4000, 3000), (10, 200, 10))
+    arrived: list[str] = []
+    loader.loaded.connect(lambda _rid, label, *_: arrived.append(label))
+    loader.failed.connect(lambda _rid, label, _m: arrived.append(label))
+    loader.load_path(path)
+    assert loader.cancel() is True
+    qtbot.wait(1500)  # long enough for the decode to finish and (wrongly) be reported
+    assert arrived == []
+    assert loader.cancel() is False  # nothing left to cancel
+    with qtbot.waitSignal(loader.loaded, timeout=TIMEOUT_MS):  # and the loader still works
+        loader.load_path(_png(tmp_path / "small.png", (8, 8), (1, 2, 3)))

@@ -87,6 +87,15 @@ class ImageLoader(QObject):
         snapshot = QImage(image)  # implicitly shared copy: safe to read on another thread
         return self._start(label, lambda: qimage_to_pil(snapshot, label))
 
+    def cancel(self) -> bool:
+        """Forget the load in progress (something else, a video, is opening instead): its
+        image is never emitted. True when there was one."""
+        job, self._latest = self._latest, None
+        if job is None or job.done:
+            return False
+        job.cancel()
+        return True
+
     def shutdown(self, timeout_ms: int = 5000) -> None:
         """Drop queued loads, wait for running ones; nothing is emitted afterwards."""
         self._stopped = True
