@@ -7,6 +7,8 @@ import os
 import re
 from dataclasses import dataclass
 
+from vlm_desktop.core.messages import say
+
 log = logging.getLogger(__name__)
 
 _VALID = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
@@ -50,7 +52,8 @@ def normalise_request(requested: str | None) -> str:
     if req == "gpu":
         req = "cuda"
     if not _VALID.match(req):
-        raise DeviceError(f"Unknown device '{requested}'. Use auto, cpu, cuda, cuda:N or mps.")
+        raise DeviceError(say("Unknown device '{device}'. Use auto, cpu, cuda, cuda:N or mps.",
+                              device=requested))
     return req
 
 
@@ -59,16 +62,17 @@ def cuda_unavailable_reason() -> str | None:
     import torch
 
     if torch.version.cuda is None:
-        return "CUDA not used: this build of PyTorch was built without CUDA"
+        return say("CUDA not used: this build of PyTorch was built without CUDA")
     try:
         if not torch.cuda.is_available():
             if not _nvidia_driver_present():
-                return "CUDA not used: no NVIDIA driver found"
-            return "CUDA not used: the NVIDIA driver is present but CUDA did not initialise"
+                return say("CUDA not used: no NVIDIA driver found")
+            return say("CUDA not used: the NVIDIA driver is present but CUDA did not "
+                          "initialise")
         if torch.cuda.device_count() == 0:
-            return "CUDA not used: no CUDA device found"
+            return say("CUDA not used: no CUDA device found")
     except Exception as exc:  # a broken driver raises here; the user needs the text
-        return f"CUDA not used: {exc}"
+        return say("CUDA not used: {error}", error=exc)
     return None
 
 
@@ -87,7 +91,8 @@ def _cuda_works(index: int) -> str | None:
         float((x * 2).sum().item())
         return None
     except Exception as exc:
-        return f"CUDA not used: a test allocation on cuda:{index} failed ({exc})"
+        return say("CUDA not used: a test allocation on cuda:{index} failed ({error})",
+                   index=index, error=exc)
 
 
 def _mps_available() -> bool:
@@ -106,7 +111,7 @@ def choose_device(requested: str | None = "auto") -> DeviceChoice:
     req = normalise_request(requested)
     threads = cpu_threads()
     if req == "cpu":
-        return DeviceChoice("cpu", "float32", "CPU chosen in settings", threads, req)
+        return DeviceChoice("cpu", "float32", say("CPU chosen in settings"), threads, req)
 
     if req.startswith("cuda") or req == "auto":
         why_not = cuda_unavailable_reason()
@@ -115,26 +120,29 @@ def choose_device(requested: str | None = "auto") -> DeviceChoice:
 
             index = int(req.split(":")[1]) if ":" in req else 0
             if index >= torch.cuda.device_count():
-                why_not = f"CUDA not used: there is no device cuda:{index}"
+                why_not = say("CUDA not used: there is no device cuda:{index}", index=index)
             else:
                 why_not = _cuda_works(index)
             if why_not is None:
                 name = torch.cuda.get_device_name(index)
-                how = "chosen in settings" if req != "auto" else "found"
-                return DeviceChoice(f"cuda:{index}", "float16",
-                                    f"CUDA {how}: {name}", threads, req)
+                reason = (say("CUDA chosen in settings: {name}", name=name) if req != "auto"
+                          else say("CUDA found: {name}", name=name))
+                return DeviceChoice(f"cuda:{index}", "float16", reason, threads, req)
         if req != "auto":
             raise DeviceError(why_not)
         log.info(why_not)
         if _mps_available():
-            return DeviceChoice("mps", "float32", f"Apple GPU (MPS); {why_not}", threads, req)
-        return DeviceChoice("cpu", "float32", f"CPU, {threads} threads. {why_not}", threads, req)
+            return DeviceChoice("mps", "float32", say("Apple GPU (MPS); {why_not}",
+                                                      why_not=why_not), threads, req)
+        return DeviceChoice("cpu", "float32", say("CPU, {threads} threads. {why_not}",
+                                                  threads=threads, why_not=why_not), threads, req)
 
     if req == "mps":
         if _mps_available():
-            return DeviceChoice("mps", "float32", "Apple GPU (MPS) chosen in settings", threads, req)
-        raise DeviceError("MPS not used: this machine has no Apple GPU backend")
-    raise DeviceError(f"Unknown device '{requested}'")
+            return DeviceChoice("mps", "float32", say("Apple GPU (MPS) chosen in settings"),
+                                threads, req)
+        raise DeviceError(say("MPS not used: this machine has no Apple GPU backend"))
+    raise DeviceError(say("Unknown device '{device}'", device=requested))
 
 
 def list_cuda_devices() -> list[tuple[str, str]]:

@@ -25,6 +25,8 @@ from typing import IO, TYPE_CHECKING, Union
 
 from PIL import Image, ImageFile, ImageOps, features
 
+from vlm_desktop.core.messages import later, say
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -91,7 +93,7 @@ class ImageLoadError(Exception):
     """
 
     def __init__(self, reason: str, message: str, path: str | None = None) -> None:
-        super().__init__(message[:1].upper() + message[1:])
+        super().__init__(message)  # as written: a file name may begin it ("photo.jpg is ...")
         self.reason = reason
         self.path = path
 
@@ -138,7 +140,7 @@ def load_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS,
         exc.path = _source_path(source) or name
         raise
     except MemoryError:
-        raise ImageLoadError("too_large", f"There is not enough memory to decode {label}.",
+        raise ImageLoadError("too_large", say("There is not enough memory to decode {name}.", name=label),
                              _source_path(source) or name) from None
     except Exception as exc:  # a decoder's own bug on hostile data: still our one error type
         log.info("decoder failure on %s", label, exc_info=True)
@@ -157,11 +159,12 @@ def read_image_file(path: str | os.PathLike[str], max_bytes: int = MAX_FILE_BYTE
         size = os.fstat(fp.fileno()).st_size
         if size > max_bytes:
             raise ImageLoadError(
-                "too_large", f"{label} is {size:,} bytes, more than the {max_bytes:,} an image "
-                "may have here.", os.fspath(path))
+                "too_large", say("{name} is {size:,} bytes, more than the {limit:,} an image may have here.",
+                                  name=label, size=size, limit=max_bytes), os.fspath(path))
         data = fp.read(max_bytes + 1)
     if len(data) > max_bytes:  # it grew while we read it
-        raise ImageLoadError("too_large", f"{label} is more than {max_bytes:,} bytes.",
+        raise ImageLoadError("too_large", say("{name} is more than {limit:,} bytes.", name=label,
+                                                 limit=max_bytes),
                              os.fspath(path))
     return data
 
@@ -213,28 +216,28 @@ def _display_name(source: ImageSource, name: str | None = None) -> str:
     if name:
         return f'"{name}"'
     if isinstance(source, (bytes, bytearray)):
-        return "the image data"
+        return say("the image data")
     return f'"{os.fspath(source)}"'
 
 
-_KINDS = ((stat.S_ISFIFO, "named pipe (FIFO)"), (stat.S_ISCHR, "character device"),
-          (stat.S_ISBLK, "block device"), (stat.S_ISSOCK, "socket"))
+_KINDS = ((stat.S_ISFIFO, later("named pipe (FIFO)")), (stat.S_ISCHR, later("character device")),
+          (stat.S_ISBLK, later("block device")), (stat.S_ISSOCK, later("socket")))
 
 
 def special_file_kind(mode: int) -> str:
     """What a non-regular, non-folder file is ("named pipe (FIFO)", "socket", …), from st_mode."""
-    return next((kind for test, kind in _KINDS if test(mode)), "special file")
+    return next((kind for test, kind in _KINDS if test(mode)), later("special file"))
 
 
 def _not_a_file(name: str, mode: int, path: str) -> ImageLoadError:
-    return ImageLoadError("not_a_file", f"{name} is a {special_file_kind(mode)}, not a regular "
-                          "file; it was not read.", path)
+    return ImageLoadError("not_a_file", say("{name} is a {kind}, not a regular file; it was not read.",
+                              name=name, kind=say(special_file_kind(mode))), path)
 
 
 def _open_stream(source: ImageSource, name: str, allow_empty: bool = False) -> IO[bytes]:
     if isinstance(source, (bytes, bytearray)):
         if not source:
-            raise ImageLoadError("empty", f"{name} is empty (0 bytes).")
+            raise ImageLoadError("empty", say("{name} is empty (0 bytes).", name=name))
         return io.BytesIO(source)
     path = os.fspath(source)
     try:
@@ -253,16 +256,17 @@ def _open_stream(source: ImageSource, name: str, allow_empty: bool = False) -> I
         fp = open(fd, "rb")
         fp.raw.name = path  # type: ignore[attr-defined]  # messages name the file, not the fd
     except FileNotFoundError:
-        raise ImageLoadError("missing", f"Image file not found: {name}.", path) from None
+        raise ImageLoadError("missing", say("Image file not found: {name}.", name=name), path) from None
     except PermissionError:
-        raise ImageLoadError("unreadable", f"Permission denied reading {name}.", path) from None
+        raise ImageLoadError("unreadable", say("Permission denied reading {name}.", name=name), path) from None
     except IsADirectoryError:
-        raise ImageLoadError("unreadable", f"{name} is a folder, not an image file.", path) from None
+        raise ImageLoadError("unreadable", say("{name} is a folder, not an image file.", name=name), path) from None
     except OSError as exc:
-        raise ImageLoadError("unreadable", f"Cannot read {name}: {exc.strerror or exc}.", path) from exc
+        raise ImageLoadError("unreadable", say("Cannot read {name}: {error}.", name=name,
+                                                   error=exc.strerror or exc), path) from exc
     if os.fstat(fp.fileno()).st_size == 0 and not allow_empty:
         fp.close()
-        raise ImageLoadError("empty", f"{name} is empty (0 bytes).", path)
+        raise ImageLoadError("empty", say("{name} is empty (0 bytes).", name=name), path)
     return fp
 
 
@@ -306,7 +310,7 @@ def _identify(fp: IO[bytes], name: str) -> ImageFile.ImageFile:
             except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
                 # Pillow's own check inside a format's header (GIF frames); warnings only
                 # arrive here as exceptions when the warnings filter says "error".
-                raise ImageLoadError("too_large", f"{name} is too large to open safely: {exc}") from exc
+                raise ImageLoadError("too_large", say("{name} is too large to open safely: {error}", name=name, error=exc)) from exc
             except OSError as exc:
                 raise _damaged(name, exc) from exc
             except MemoryError:
@@ -326,22 +330,34 @@ def _unidentified(fp: IO[bytes], name: str, prefix: bytes) -> ImageLoadError:
     if kind:
         return ImageLoadError(
             "unsupported",
-            f"{name} is a {kind} file, which is not supported. Supported: {describe_supported_formats()}.",
+            say("{name} is a {kind} file, which is not supported. Supported: {formats}.", name=name,
+                kind=kind, formats=describe_supported_formats()),
         )
-    looks = f", despite its {ext} name" if ext in SUPPORTED_EXTENSIONS else ""
-    return ImageLoadError("not_an_image", f"{name} is not an image: its contents are in no image format we know{looks}.")
+    if ext in SUPPORTED_EXTENSIONS:
+        return ImageLoadError("not_an_image", say(
+            "{name} is not an image: its contents are in no image format we know, despite its "
+            "{ext} name.", name=name, ext=ext))
+    return ImageLoadError("not_an_image", say(
+        "{name} is not an image: its contents are in no image format we know.", name=name))
 
 
 def _damaged(name: str, exc: BaseException, fmt: str = "") -> ImageLoadError:
     text = str(exc) or type(exc).__name__
     lowered = text.lower()
     if "decoder" in lowered and "not available" in lowered:
-        return ImageLoadError("unsupported", f"{name} uses an encoding this installation cannot decode ({text}).")
+        return ImageLoadError("unsupported", say(
+            "{name} uses an encoding this installation cannot decode ({error}).", name=name,
+            error=text))
     if isinstance(exc, EOFError) or any(w in lowered for w in (
             "truncated", "end of file", "eof", "not enough data", "requires a buffer of at least")):
-        return ImageLoadError("truncated", f"{name} is truncated: the file ends before the image does.")
-    kind = f"{fmt} " if fmt else ""
-    return ImageLoadError("corrupt", f"{name} is a damaged {kind}image and cannot be decoded ({text}).")
+        return ImageLoadError("truncated", say(
+            "{name} is truncated: the file ends before the image does.", name=name))
+    if fmt:
+        return ImageLoadError("corrupt", say(
+            "{name} is a damaged {format} image and cannot be decoded ({error}).", name=name,
+            format=fmt, error=text))
+    return ImageLoadError("corrupt", say(
+        "{name} is a damaged image and cannot be decoded ({error}).", name=name, error=text))
 
 
 # --- decoding --------------------------------------------------------------------------
@@ -351,11 +367,13 @@ def _fit_budget(im: ImageFile.ImageFile, max_pixels: int, name: str) -> None:
     """Refuse what costs more than the budget to decode; shrink JPEG in its codec instead."""
     w, h = im.size
     if w <= 0 or h <= 0:
-        raise ImageLoadError("corrupt", f"{name} declares an empty {w}×{h} image.")
+        raise ImageLoadError("corrupt", say("{name} declares an empty {w}×{h} image.", name=name,
+                                                 w=w, h=h))
     if max(w, h) > MAX_SIDE:
         raise ImageLoadError(
-            "too_large", f"{name} declares {w}×{h} pixels, wider or taller than the limit of "
-                         f"{MAX_SIDE:,}; it was not decoded.")
+            "too_large", say("{name} declares {w}×{h} pixels, wider or taller than the limit "
+                             "of {limit:,}; it was not decoded.", name=name, w=w, h=h,
+                             limit=MAX_SIDE))
     if w * h > max_pixels and im.format in ("JPEG", "MPO"):
         # libjpeg decodes at 1/2, 1/4 or 1/8 scale as cheaply as it decodes at full size / 64.
         for scale in (2, 4, 8):
@@ -371,8 +389,9 @@ def _check_pixels(size: tuple[int, int], max_pixels: int, name: str) -> None:
     if w * h > max_pixels:
         raise ImageLoadError(
             "too_large",
-            f"{name} declares {w}×{h} = {w * h:,} pixels, more than the limit of {max_pixels:,};"
-            " it was not decoded (a file this size could exhaust memory and time).",
+            say("{name} declares {w}×{h} = {pixels:,} pixels, more than the limit of {limit:,}; "
+                "it was not decoded (a file this size could exhaust memory and time).",
+                name=name, w=w, h=h, pixels=w * h, limit=max_pixels),
         )
 
 
@@ -386,7 +405,8 @@ def _decode(im: ImageFile.ImageFile, name: str) -> None:
         else:
             im.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageLoadError("too_large", f"{name} is too large to decode safely: {exc}") from exc
+        raise ImageLoadError("too_large", say("{name} is too large to decode safely: {error}", name=name,
+                                             error=exc)) from exc
     except MemoryError:
         raise
     except Exception as exc:  # OSError, SyntaxError, ValueError, struct.error, TypeError, …
@@ -417,7 +437,8 @@ def _to_rgb(im: Image.Image, name: str) -> Image.Image:
     try:
         return im.convert("RGB")  # L, 1, P, CMYK (Pillow reads JPEG CMYK Adobe-inverted), YCbCr, LAB
     except ValueError as exc:
-        raise ImageLoadError("unsupported", f"{name} has pixel mode {im.mode}, which is not supported.") from exc
+        raise ImageLoadError("unsupported", say("{name} has pixel mode {mode}, which is not supported.",
+                                                 name=name, mode=im.mode)) from exc
 
 
 def _has_alpha(im: Image.Image) -> bool:

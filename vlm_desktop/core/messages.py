@@ -1,0 +1,69 @@
+"""Messages that core code writes for people, in the language the app speaks.
+
+Core has no Qt, so it cannot use the window's translators. A message is written once, in
+English, as a `str.format` template with named fields: `say("{name} is empty (0 bytes).",
+name=label)`. `say` looks the template up in the catalogue of the current language
+(`resources/i18n/core_<language>.json`: English template -> translated template, the same
+fields) and fills the fields in; a template with no translation stays English, so a missing
+entry never loses a message. The language is the one the built-in model answers in
+(`VLM_DESKTOP_LANGUAGE`, which the window sets from View ▸ Language), read at each call, so
+worker threads speak the window's language too.
+
+`tests/core/test_messages.py` finds every `say("...")` (and `later("...")`) template in the package and checks the
+Chinese catalogue translates each with the same fields.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import string
+from functools import lru_cache
+from importlib.resources import files
+from typing import Mapping
+
+log = logging.getLogger(__name__)
+
+LANGUAGE_ENV = "VLM_DESKTOP_LANGUAGE"
+ENGLISH = "en"
+
+
+def language() -> str:
+    """"zh_CN" for any Chinese setting, else "en" (the source language)."""
+    return "zh_CN" if os.environ.get(LANGUAGE_ENV, "").lower().startswith("zh") else ENGLISH
+
+
+@lru_cache(maxsize=4)
+def catalogue(lang: str) -> Mapping[str, str]:
+    """The template translations of `lang`; empty for English or a missing/broken file."""
+    if lang == ENGLISH:
+        return {}
+    try:
+        text = files("vlm_desktop.resources").joinpath("i18n", f"core_{lang}.json").read_text(
+            encoding="utf-8")
+        table = json.loads(text)
+    except (OSError, ValueError) as exc:
+        log.warning("no core message catalogue for %s: %s", lang, exc)
+        return {}
+    return {str(k): str(v) for k, v in table.items() if not str(k).startswith("_")}
+
+
+def fields(template: str) -> set[str]:
+    """The named fields a template fills in."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def later(template: str) -> str:
+    """Marks a template kept in a table and passed to `say` later (the test finds it)."""
+    return template
+
+
+def say(template: str, **values: object) -> str:
+    """`template` in the current language with `values` filled in."""
+    translated = catalogue(language()).get(template, template)
+    try:
+        return translated.format(**values)
+    except (KeyError, IndexError, ValueError):  # a translation with other fields: keep English
+        log.warning("translation of %r does not fit its fields", template)
+        return template.format(**values)
