@@ -16,7 +16,8 @@ from vlm_desktop.core.catalog.metadata import (
     read_metadata,
     title_from_filename,
 )
-from vlm_desktop.core.catalog.store import SCHEMA_VERSION, CatalogError, CatalogStore
+from vlm_desktop.core.catalog.schema import SCHEMA_VERSION
+from vlm_desktop.core.catalog.store import CatalogError, CatalogStore
 
 
 def test_title_from_file_name():

@@ -20,6 +20,7 @@ from vlm_desktop.core import model_files, paths
 from vlm_desktop.core.engine.hf.families import CAPABILITY_NAMES, UnsupportedModel, family_for
 from vlm_desktop.core.engine.hf.weights import WeightsRefused, check_weights
 from vlm_desktop.core.engine.types import ALL_CAPABILITIES
+from vlm_desktop.core.messages import say
 
 BUILTIN_NAME = "lite"  # the built-in model's name (engine.registry re-exports it)
 MANIFEST = "models.json"
@@ -150,11 +151,12 @@ def _folder_size(folder: Path) -> int:
 def _read_config(folder: Path) -> dict:
     config_path = folder / "config.json"
     if not config_path.is_file():
-        raise ModelFolderError(f"{folder.name}: missing config.json — not a model folder.")
+        raise ModelFolderError(say("{name}: missing config.json — not a model folder.", name=folder.name))
     try:
         return json.loads(config_path.read_text(encoding="utf-8"))
     except ValueError as exc:
-        raise ModelFolderError(f"{folder.name}: config.json is not valid JSON ({exc}).") from exc
+        raise ModelFolderError(say("{name}: config.json is not valid JSON ({error}).", name=folder.name,
+                                   error=exc)) from exc
 
 
 def verify_folder(folder: str | Path, deep: bool = True) -> ModelCheck:
@@ -165,19 +167,20 @@ def verify_folder(folder: str | Path, deep: bool = True) -> ModelCheck:
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise ModelFolderError(f"{folder} is not a folder.")
+        raise ModelFolderError(say("{path} is not a folder.", path=folder))
     config = _read_config(folder)
     try:
         arch, family = family_for(config)
     except UnsupportedModel as exc:
         raise ModelFolderError(f"{folder.name}: {exc}") from exc
     if not _has_image_processor(folder):
-        raise ModelFolderError(f"{folder.name}: missing preprocessor_config.json.")
+        raise ModelFolderError(say("{name}: missing preprocessor_config.json.", name=folder.name))
     if not any(all((folder / f).is_file() for f in group) for group in family.tokenizer_files):
         wanted = " or ".join(" + ".join(g) for g in family.tokenizer_files)
-        raise ModelFolderError(f"{folder.name}: missing tokenizer files ({wanted}).")
+        raise ModelFolderError(say("{name}: missing tokenizer files ({files}).", name=folder.name,
+                                   files=wanted))
     if family.needs_chat_template and not _has_chat_template(folder):
-        raise ModelFolderError(f"{folder.name}: missing chat_template.json.")
+        raise ModelFolderError(say("{name}: missing chat_template.json.", name=folder.name))
     try:
         weights = check_weights(folder)
     except WeightsRefused as exc:
@@ -222,7 +225,8 @@ def _load_manifest() -> dict:
     try:
         data = json.loads(f.read_text(encoding="utf-8"))
     except ValueError as exc:
-        raise ModelFolderError(f"The model list {f} is damaged ({exc}); fix or delete it.") from exc
+        raise ModelFolderError(say("The model list {path} is damaged ({error}); fix or delete it.",
+                                   path=f, error=exc)) from exc
     data.setdefault("models", [])
     data.setdefault("defaults", {})
     return data
@@ -274,7 +278,8 @@ def _unique_name(base: str, taken: set[str]) -> str:
 def _model_folder_in(archive: Path, unpacked: Path) -> Path:
     found = sorted(p.parent for p in unpacked.rglob("config.json"))
     if not found:
-        raise ModelFolderError(f"{archive.name}: missing config.json — no model in the archive.")
+        raise ModelFolderError(say("{name}: missing config.json — no model in the archive.",
+                                   name=archive.name))
     return min(found, key=lambda p: len(p.parts))
 
 
@@ -317,11 +322,12 @@ def _alive(pid: int) -> bool:
 
 def _check_source(source: Path) -> None:
     if not source.exists():
-        raise ModelFolderError(f"{source} does not exist.")
+        raise ModelFolderError(say("{path} does not exist.", path=source))
     if source.is_dir():
         return
     if not source.is_file():
-        raise ModelFolderError(f"{source.name} is not a folder or a file (a FIFO or a device?).")
+        raise ModelFolderError(say("{name} is not a folder or a file (a FIFO or a device?).",
+                                   name=source.name))
     if not model_files.is_archive(source):
         raise ModelFolderError(
             f"{source.name}: import a model folder or an archive of one "
@@ -338,7 +344,7 @@ def _choose_name(source: Path, name: Optional[str], data: dict) -> str:
         raise ModelFolderError(
             f"'{name}' is not a usable name: use letters, digits, '.', '_' or '-'.")
     if name in installed:
-        raise ModelFolderError(f"A model named '{name}' is already installed.")
+        raise ModelFolderError(say("A model named '{name}' is already installed.", name=name))
     if name in on_disk:
         raise ModelFolderError(
             f"{models_dir() / name} already exists but is not an installed model (left by an "
@@ -410,7 +416,7 @@ def _install(source: Path, target: Path, staging: Path, copy: bool,
 def remove_model(name: str) -> None:
     """Uninstall `name` (deleting its copy); the built-in model cannot be removed."""
     if name == BUILTIN_NAME:
-        raise ModelFolderError("The built-in model cannot be removed.")
+        raise ModelFolderError(say("The built-in model cannot be removed."))
     data = _load_manifest()
     entry = next((m for m in data["models"] if m["name"] == name), None)
     if entry is None:
@@ -418,7 +424,7 @@ def remove_model(name: str) -> None:
         if _NAME_OK.match(name) and leftover.is_dir() and not leftover.is_symlink():
             shutil.rmtree(leftover)  # in the models folder, listed nowhere: a failed copy
             return
-        raise ModelFolderError(f"No model named '{name}' is installed.")
+        raise ModelFolderError(say("No model named '{name}' is installed.", name=name))
     record = ModelRecord.from_json(entry)
     if record.copied:
         path = Path(record.path)
@@ -432,7 +438,7 @@ def remove_model(name: str) -> None:
 def set_default(capability: str, name: str) -> None:
     """Use model `name` for `capability` (caption, answer, embed, relevance) by default."""
     if capability not in CAPABILITY_NAMES:
-        raise ModelFolderError(f"Unknown capability '{capability}'.")
+        raise ModelFolderError(say("Unknown capability '{capability}'.", capability=capability))
     record = get_model_or_error(name)
     if capability not in record.capabilities:
         raise ModelFolderError(
@@ -446,7 +452,7 @@ def get_model_or_error(name: str) -> ModelRecord:
     try:
         return get_model(name)
     except KeyError:
-        raise ModelFolderError(f"No model named '{name}' is installed.") from None
+        raise ModelFolderError(say("No model named '{name}' is installed.", name=name)) from None
 
 
 def default_for(capability: str) -> str:

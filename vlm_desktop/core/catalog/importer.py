@@ -32,6 +32,7 @@ from vlm_desktop.core.catalog.metadata import (
 )
 from vlm_desktop.core.catalog.lock import catalog_lock
 from vlm_desktop.core.catalog.store import CatalogStore
+from vlm_desktop.core.messages import say
 from vlm_desktop.core.images import (
     SUPPORTED_EXTENSIONS,
     ImageLoadError,
@@ -98,7 +99,7 @@ def scan(root: str | Path, follow_outside_links: bool = False) -> ScanResult:
     """The supported regular image files under `root`, and the files refused, sorted by path."""
     root = Path(root)
     if not root.is_dir():
-        raise FileNotFoundError(f"Catalog folder not found: {root}")
+        raise FileNotFoundError(say("Catalog folder not found: {path}", path=root))
     real_root = root.resolve()
     out: list[ScannedFile] = []
     refused: list[RefusedFile] = []

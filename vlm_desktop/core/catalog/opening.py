@@ -14,6 +14,7 @@ from typing import Mapping, Optional
 
 from vlm_desktop.core.catalog.importer import ImportReport
 from vlm_desktop.core.catalog.store import CatalogStore
+from vlm_desktop.core.messages import say
 
 MAPPING_META = "column_mapping"  # the import dialog's column mapping, reused on re-open
 METADATA_NAMES = ("catalog.csv", "metadata.csv", "products.csv", "catalog.jsonl",
@@ -59,7 +60,7 @@ def open_database(path: str) -> Opened:
 def check_catalog_file(path: str) -> None:
     """Refuse a file that is not a catalog database before CatalogStore would add tables."""
     if not Path(path).is_file():
-        raise FileNotFoundError(f"{path} does not exist.")
+        raise FileNotFoundError(say("{path} does not exist.", path=path))
     try:
         conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
         try:
@@ -69,7 +70,8 @@ def check_catalog_file(path: str) -> None:
     except sqlite3.DatabaseError:
         row = None
     if row is None:
-        raise ValueError(f"{Path(path).name} is not a VLM Desktop catalog database.")
+        raise ValueError(say("{name} is not a VLM Desktop catalog database.",
+                             name=Path(path).name))
 
 
 def refresh(store: CatalogStore) -> Optional[ImportReport]:

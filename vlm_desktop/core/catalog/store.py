@@ -20,11 +20,8 @@ from typing import Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 
-from vlm_desktop.core.catalog.schema import (  # noqa: F401 - re-exported for callers
-    SCHEMA_VERSION,
-    CatalogError,
-    migrate,
-)
+from vlm_desktop.core.catalog.schema import CatalogError, migrate
+from vlm_desktop.core.messages import say
 
 
 @dataclass(frozen=True)
@@ -118,7 +115,8 @@ class CatalogStore:
                 # can lose the last transactions), and much faster than FULL.
                 conn.execute("PRAGMA synchronous=NORMAL")
             except sqlite3.DatabaseError as exc:
-                raise CatalogError(f"Cannot open catalog {self.path}: {exc}") from exc
+                raise CatalogError(say("Cannot open catalog {path}: {error}", path=self.path,
+                                       error=exc)) from exc
             self._local.conn = conn
             with self._lock:
                 self._all.append(conn)
@@ -169,7 +167,8 @@ class CatalogStore:
         """The folder item paths are relative to."""
         root = self.get_meta("root")
         if root is None:
-            raise CatalogError(f"Catalog {self.path} has no image folder yet; import one first.")
+            raise CatalogError(say("Catalog {path} has no image folder yet; import one first.",
+                                   path=self.path))
         return Path(root)
 
     def abs_path(self, item: CatalogItem) -> Path:
