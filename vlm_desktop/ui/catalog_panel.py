@@ -247,7 +247,8 @@ class CatalogPanel(QWidget):
         stats = store.stats()
         self._indexed, self._searched = stats.indexed, ""
         name = texts.catalog_name(store.path.stem, is_demo_catalog(store.path))
-        self.bar.set_header(texts.header_text(name, stats.items), str(store.path))
+        self.bar.set_header(texts.header_text(name, stats.items),
+                            self.tr("Catalog file: {path}").format(path=store.path))
         self.status.setText(self.tr("{n} items in {name}").format(n=stats.items, name=name))
         self.status.setToolTip(str(store.path))
         self.sources.remember(str(store.path))
