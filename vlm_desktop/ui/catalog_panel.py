@@ -301,7 +301,7 @@ class CatalogPanel(QWidget):
         """Show the catalog items that look like `image` (searched on the worker)."""
         if image is not self._image:
             self.why_button.setChecked(False)  # its maps were of the previous image
-        self._image = image
+        self._image, self._searched = image, ""
         self.why_button.setEnabled(self._current is not None)
         self._update_empty()
         if not self.model_ready():
