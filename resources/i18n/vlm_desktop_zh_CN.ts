@@ -433,30 +433,6 @@
         <translation>商品列表</translation>
     </message>
     <message>
-        <source>Pause</source>
-        <translation>暂停</translation>
-    </message>
-    <message>
-        <source>Cancel</source>
-        <translation>取消</translation>
-    </message>
-    <message>
-        <source>Pause or resume indexing</source>
-        <translation>暂停或继续建立索引</translation>
-    </message>
-    <message>
-        <source>Pause indexing; press again to resume</source>
-        <translation>暂停建立索引；再按一次继续</translation>
-    </message>
-    <message>
-        <source>Cancel indexing</source>
-        <translation>取消建立索引</translation>
-    </message>
-    <message>
-        <source>Stop indexing; items indexed so far are kept</source>
-        <translation>停止建立索引；已建立索引的商品会保留</translation>
-    </message>
-    <message>
         <source>Demo catalog</source>
         <translation>示例商品目录</translation>
     </message>
@@ -555,30 +531,6 @@
     <message>
         <source>Catalog {job} failed: {message}</source>
         <translation>商品目录任务“{job}”失败：{message}</translation>
-    </message>
-    <message>
-        <source>Resume</source>
-        <translation>继续</translation>
-    </message>
-    <message>
-        <source>Catalog indexed with {name}.</source>
-        <translation>商品目录已用 {name} 建立索引。</translation>
-    </message>
-    <message>
-        <source>Catalog indexed.</source>
-        <translation>商品目录已建立索引。</translation>
-    </message>
-    <message>
-        <source>Indexing cancelled; items indexed so far are kept.</source>
-        <translation>已取消建立索引；已建立索引的商品会保留。</translation>
-    </message>
-    <message>
-        <source>Indexing failed; items indexed so far are kept.</source>
-        <translation>建立索引失败；已建立索引的商品会保留。</translation>
-    </message>
-    <message>
-        <source>Indexing paused.</source>
-        <translation>已暂停建立索引。</translation>
     </message>
     <message>
         <source>{name} · {n} items</source>
@@ -1054,6 +1006,57 @@ When the best match is below what random pairs of this catalog&apos;s items reac
     <message>
         <source>Drop an image here, paste one with Ctrl+V, or press Ctrl+O to open one</source>
         <translation>将图片拖放到这里，按 Ctrl+V 粘贴，或按 Ctrl+O 打开</translation>
+    </message>
+</context>
+<context>
+    <name>IndexBar</name>
+    <message>
+        <source>Pause</source>
+        <translation>暂停</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Pause or resume indexing</source>
+        <translation>暂停或继续建立索引</translation>
+    </message>
+    <message>
+        <source>Pause indexing; press again to resume</source>
+        <translation>暂停建立索引；再按一次继续</translation>
+    </message>
+    <message>
+        <source>Cancel indexing</source>
+        <translation>取消建立索引</translation>
+    </message>
+    <message>
+        <source>Stop indexing; items indexed so far are kept</source>
+        <translation>停止建立索引；已建立索引的商品会保留</translation>
+    </message>
+    <message>
+        <source>Resume</source>
+        <translation>继续</translation>
+    </message>
+    <message>
+        <source>Catalog indexed with {name}.</source>
+        <translation>商品目录已用 {name} 建立索引。</translation>
+    </message>
+    <message>
+        <source>Catalog indexed.</source>
+        <translation>商品目录已建立索引。</translation>
+    </message>
+    <message>
+        <source>Indexing cancelled; items indexed so far are kept.</source>
+        <translation>已取消建立索引；已建立索引的商品会保留。</translation>
+    </message>
+    <message>
+        <source>Indexing failed; items indexed so far are kept.</source>
+        <translation>建立索引失败；已建立索引的商品会保留。</translation>
+    </message>
+    <message>
+        <source>Indexing paused.</source>
+        <translation>已暂停建立索引。</translation>
     </message>
 </context>
 <context>

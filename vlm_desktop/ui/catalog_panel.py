@@ -17,8 +17,6 @@ from PySide6.QtCore import QModelIndex, QSettings, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
-    QProgressBar,
-    QPushButton,
     QSplitter,
     QToolButton,
     QToolTip,
@@ -34,6 +32,7 @@ from vlm_desktop.core.catalog.session import Recommendations, SimilarItems, WhyS
 from vlm_desktop.core.catalog.store import CatalogItem, CatalogStore
 from vlm_desktop.core.engine.types import ModelInfo
 from vlm_desktop.ui import catalog_texts as texts
+from vlm_desktop.ui.catalog_index_bar import IndexBar
 from vlm_desktop.ui.catalog_item_pane import ItemPane
 from vlm_desktop.ui.catalog_model import CatalogGridModel, GridEntry, ItemRole
 from vlm_desktop.ui.catalog_recommendations import RecommendationsView
@@ -71,7 +70,6 @@ class CatalogPanel(QWidget):
         self._image: Optional[Image.Image] = None
         self._current: Optional[CatalogItem] = None
         self._recs_wait_index = False  # a history but no vectors yet: retry as indexing goes
-        self._paused = False  # indexing paused: the Pause button resumes (its text is translated)
         self._no_model = False  # no installed model can make vectors: keywords only
         self._searched = ""  # the text of the search shown ("" : similar items)
         self._indexed = 0  # items with vectors, as far as the panel has heard
@@ -130,29 +128,13 @@ class CatalogPanel(QWidget):
         layout.addWidget(self.bar)
         layout.addLayout(status_row)
         layout.addWidget(split, 1)
-        layout.addWidget(self._build_index_row())
+        self.index_bar = IndexBar()
+        bar = self.index_bar
+        self.progress, self.index_label = bar.progress, bar.label
+        self.pause_button, self.cancel_button = bar.pause_button, bar.cancel_button
+        layout.addWidget(bar)
         self._update_legend()
         self._connect()
-
-    def _build_index_row(self) -> QWidget:
-        self.progress = QProgressBar()
-        self.pause_button = QPushButton(self.tr("Pause"))
-        self.cancel_button = QPushButton(self.tr("Cancel"))
-        self.pause_button.setAccessibleName(self.tr("Pause or resume indexing"))
-        self.pause_button.setToolTip(self.tr("Pause indexing; press again to resume"))
-        self.cancel_button.setAccessibleName(self.tr("Cancel indexing"))
-        self.cancel_button.setToolTip(self.tr("Stop indexing; items indexed so far are kept"))
-        self.index_label = QLabel("", wordWrap=True)
-        box = QWidget()
-        column = QVBoxLayout(box)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(self.index_label)
-        row = QHBoxLayout()
-        for w in (self.progress, self.pause_button, self.cancel_button):
-            row.addWidget(w)
-            w.setVisible(False)
-        column.addLayout(row)
-        return box
 
     def _connect(self) -> None:
         self.bar.search_requested.connect(self.run_search)
@@ -165,8 +147,9 @@ class CatalogPanel(QWidget):
         self.item_pane.more_clicked.connect(self.more_like_current)
         self.item_pane.bought_clicked.connect(self.mark_current_bought)
         self.item_pane.why_toggled.connect(self._on_why_toggled)
-        self.pause_button.clicked.connect(self._toggle_pause)
-        self.cancel_button.clicked.connect(self._cancel_index)
+        self.index_bar.pause_requested.connect(lambda: self.jobs and self.jobs.pause_indexing())
+        self.index_bar.resume_requested.connect(lambda: self.jobs and self.jobs.resume_indexing())
+        self.index_bar.cancel_requested.connect(lambda: self.jobs and self.jobs.cancel_indexing())
 
     # --- catalogs: open, import, recent (the Catalog menu is CatalogSources) ---------------
 
@@ -485,10 +468,7 @@ class CatalogPanel(QWidget):
 
     @Slot(object)
     def _on_index_progress(self, p: IndexProgress) -> None:
-        self.progress.setVisible(True)
-        self.progress.setValue(int(100 * p.fraction))
-        message = texts.progress_text(p)
-        self.index_label.setText(f"{self.embedder}: {message}" if self.embedder else message)
+        self.index_bar.show_progress(p, self.embedder)
         if p.done and not self._indexed:
             self._indexed = p.done
             self._update_empty()
@@ -498,38 +478,11 @@ class CatalogPanel(QWidget):
 
     @Slot(str)
     def _on_index_state(self, state: str) -> None:
-        running = state in ("running", "paused")
-        self.progress.setVisible(running)
-        self.pause_button.setVisible(running)
-        self.cancel_button.setVisible(running)
-        self._paused = state == "paused"
-        self.pause_button.setText(self.tr("Resume") if self._paused else self.tr("Pause"))
+        self.index_bar.show_state(state, self.embedder)
         if state == "finished":
-            self.index_label.setText(
-                self.tr("Catalog indexed with {name}.").format(name=self.embedder)
-                if self.embedder else self.tr("Catalog indexed."))
             self.refresh_recommendations()
             if self._image is not None:
                 self.show_similar_to(self._image)
-        elif state in ("cancelled", "failed"):
-            self.index_label.setText(
-                self.tr("Indexing cancelled; items indexed so far are kept.")
-                if state == "cancelled" else
-                self.tr("Indexing failed; items indexed so far are kept."))
-        elif state == "paused":
-            self.index_label.setText(self.tr("Indexing paused."))
-
-    def _toggle_pause(self) -> None:
-        if self.jobs is None:
-            return
-        if not self._paused:  # the button says Pause
-            self.jobs.pause_indexing()
-        else:
-            self.jobs.resume_indexing()
-
-    def _cancel_index(self) -> None:
-        if self.jobs is not None:
-            self.jobs.cancel_indexing()
 
     def shutdown(self) -> None:
         """Stop indexing and thumbnail threads (before the client shuts down)."""
