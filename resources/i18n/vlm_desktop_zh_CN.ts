@@ -402,8 +402,8 @@
 <context>
     <name>CatalogModel</name>
     <message>
-        <source>match: how alike the item&apos;s picture is to the query (cosine similarity of the model&apos;s vectors; 1 would be the same picture). Levels differ between models; compare items, not absolute numbers.</source>
-        <translation>匹配度：商品图片与查询的相似程度（模型向量的余弦相似度；1 表示同一张图片）。不同模型的数值水平不同，请比较商品之间的高低，而不是看绝对数值。</translation>
+        <source>match: how alike the item&apos;s picture is to the query (cosine similarity of the model&apos;s vectors; 1 would be the same picture). A similarity, not a probability: levels differ between models; compare items, not absolute numbers.</source>
+        <translation>匹配度：商品图片与查询的相似程度（模型向量的余弦相似度；1 表示同一张图片）。这是相似度，不是概率：不同模型的数值水平不同，请比较商品之间的高低，而不是看绝对数值。</translation>
     </message>
     <message>
         <source>words match</source>
@@ -429,8 +429,235 @@
 <context>
     <name>CatalogPanel</name>
     <message>
-        <source>Opening the demo catalog…</source>
-        <translation>正在打开示例商品目录…</translation>
+        <source>Catalog items</source>
+        <translation>商品列表</translation>
+    </message>
+    <message>
+        <source>Demo catalog</source>
+        <translation>示例商品目录</translation>
+    </message>
+    <message>
+        <source>{status} — imported: {added} new, {updated} changed, {removed} removed</source>
+        <translation>{status} — 已导入：新增 {added} 个，更改 {updated} 个，删除 {removed} 个</translation>
+    </message>
+    <message>
+        <source>, {n} unreadable files skipped</source>
+        <translation>，跳过 {n} 个无法读取的文件</translation>
+    </message>
+    <message>
+        <source>; {n} metadata rows refused (hover for details)</source>
+        <translation>；拒绝了 {n} 行元数据（悬停查看详情）</translation>
+    </message>
+    <message>
+        <source>row {row}: {reason}</source>
+        <translation>第 {row} 行：{reason}</translation>
+    </message>
+    <message>
+        <source>What the match numbers mean</source>
+        <translation>匹配度数值的含义</translation>
+    </message>
+    <message>
+        <source>Catalog file: {path}</source>
+        <translation>商品目录文件：{path}</translation>
+    </message>
+    <message>
+        <source>{n} items in {name}</source>
+        <translation>{name} 中共 {n} 个商品</translation>
+    </message>
+    <message>
+        <source>Loading the catalog search model…</source>
+        <translation>正在加载商品目录搜索模型…</translation>
+    </message>
+    <message>
+        <source>Model: {name}</source>
+        <translation>模型：{name}</translation>
+    </message>
+    <message>
+        <source>Catalog vectors come from {name}; each model&apos;s vectors are kept, so switching back needs no re-indexing.</source>
+        <translation>商品目录向量来自 {name}；每个模型的向量都会保留，切换回来无需重新建立索引。</translation>
+    </message>
+    <message>
+        <source>Catalog search is unavailable: {message}</source>
+        <translation>商品目录搜索不可用：{message}</translation>
+    </message>
+    <message>
+        <source>Looking for similar items…</source>
+        <translation>正在查找相似商品…</translation>
+    </message>
+    <message>
+        <source>Searching for “{text}”…</source>
+        <translation>正在搜索“{text}”…</translation>
+    </message>
+    <message>
+        <source>More like “{title}”…</source>
+        <translation>更多类似“{title}”的商品…</translation>
+    </message>
+    <message>
+        <source>Marked “{title}” as bought.</source>
+        <translation>已将“{title}”标记为已购买。</translation>
+    </message>
+    <message>
+        <source>Purchase history cleared ({n} purchases forgotten).</source>
+        <translation>已清除购买记录（删除了 {n} 条购买）。</translation>
+    </message>
+    <message>
+        <source>Comparing with “{title}”…</source>
+        <translation>正在与“{title}”比较…</translation>
+    </message>
+    <message>
+        <source>Why similar: matching regions are highlighted on both images.</source>
+        <translation>为何相似：两张图片中相互匹配的区域已高亮显示。</translation>
+    </message>
+    <message>
+        <source>Why similar: where each shows the item are highlighted on both images.</source>
+        <translation>为何相似：两张图片中显示该商品的位置已高亮显示。</translation>
+    </message>
+    <message>
+        <source>, </source>
+        <translation>、</translation>
+    </message>
+    <message>
+        <source>Mark items as bought to get recommendations.</source>
+        <translation>将商品标记为已购买即可获得推荐。</translation>
+    </message>
+    <message>
+        <source>Recommendations appear as the catalog is indexed.</source>
+        <translation>商品目录建立索引后会出现推荐。</translation>
+    </message>
+    <message>
+        <source>Nothing left to recommend from your purchases.</source>
+        <translation>根据您的购买记录，已没有可推荐的商品。</translation>
+    </message>
+    <message>
+        <source>Catalog {job} failed: {message}</source>
+        <translation>商品目录任务“{job}”失败：{message}</translation>
+    </message>
+    <message>
+        <source>{name} · {n} items</source>
+        <translation>{name} · {n} 件商品</translation>
+    </message>
+    <message>
+        <source>Indexing… {n}/{total}: similar items appear as pictures are indexed.</source>
+        <translation>正在建立索引… {n}/{total}：图片建立索引后会显示相似商品。</translation>
+    </message>
+    <message>
+        <source>No matching items.</source>
+        <translation>没有匹配的商品。</translation>
+    </message>
+    <message>
+        <source>Closest items, low similarity (below {score}, what random pairs of catalog items reach 1 time in 20)</source>
+        <translation>最接近的商品，相似度低（低于 {score}，即商品目录中随机两件商品每 20 次有 1 次能达到的水平）</translation>
+    </message>
+    <message>
+        <source>{n} items</source>
+        <translation>{n} 个商品</translation>
+    </message>
+    <message>
+        <source> — from the {n} of {total} items indexed so far</source>
+        <translation> — 来自目前已建立索引的 {n}/{total} 个商品</translation>
+    </message>
+    <message>
+        <source>“match 0.71” is the cosine similarity of the model&apos;s vectors for the item&apos;s picture and for the query: 1 is the same picture, 0 unrelated. It is a similarity, not a probability or a percentage, and its levels differ between models: compare items with each other.
+“+ words”: the query&apos;s words are in the item&apos;s title, tags or category too.
+When the best match is below what random pairs of this catalog&apos;s items reach 1 time in 20, the list is headed “Closest items, low similarity”.</source>
+        <translation>“匹配度 0.71”是模型为商品图片和查询生成的向量之间的余弦相似度：1 表示同一张图片，0 表示毫不相关。它是相似度，不是概率或百分比，不同模型的数值水平也不同：请在商品之间相互比较。
+“+ 词语”：查询中的词语也出现在商品的标题、标签或类别中。
+当最佳匹配低于此商品目录中随机两件商品每 20 次有 1 次能达到的水平时，列表标题为“最接近的商品，相似度低”。</translation>
+    </message>
+    <message>
+        <source>For this catalog and model that level is {score}.</source>
+        <translation>对此商品目录和模型，该水平为 {score}。</translation>
+    </message>
+    <message>
+        <source>No purchase history.</source>
+        <translation>没有购买记录。</translation>
+    </message>
+    <message>
+        <source>{n} marked as bought here</source>
+        <translation>{n} 条在此标记为已购买</translation>
+    </message>
+    <message>
+        <source>{n} from {file}</source>
+        <translation>{n} 条来自 {file}</translation>
+    </message>
+    <message>
+        <source>{n} recorded earlier</source>
+        <translation>{n} 条为早先记录</translation>
+    </message>
+    <message>
+        <source>History: {n} purchases ({sources})</source>
+        <translation>购买记录：{n} 条（{sources}）</translation>
+    </message>
+    <message>
+        <source>No catalog is open. Use the Catalog menu to open one, import a folder of product pictures, or open the demo catalog.</source>
+        <translation>尚未打开商品目录。请通过“商品目录”菜单打开一个目录、导入商品图片文件夹，或打开示例商品目录。</translation>
+    </message>
+    <message>
+        <source>No items match “{text}” within the filters. Clear the category and price filters, or try other words.</source>
+        <translation>在筛选条件内没有与“{text}”匹配的商品。请清除类别和价格筛选，或换用其他词语。</translation>
+    </message>
+    <message>
+        <source>No items match “{text}”. Try other words or another search mode.</source>
+        <translation>没有与“{text}”匹配的商品。请换用其他词语或其他搜索方式。</translation>
+    </message>
+    <message>
+        <source>Similar pictures need a catalog search model, and none can be used. Keyword search still works: type words above and press Enter.</source>
+        <translation>查找相似图片需要商品目录搜索模型，但目前没有可用的模型。关键词搜索仍然可用：在上方输入词语并按回车键。</translation>
+    </message>
+    <message>
+        <source>Loading the catalog search model… Keyword search works meanwhile.</source>
+        <translation>正在加载商品目录搜索模型…在此期间可使用关键词搜索。</translation>
+    </message>
+    <message>
+        <source>This catalog is not indexed yet: similar items appear as its pictures are indexed. Keyword search works meanwhile.</source>
+        <translation>此商品目录尚未建立索引：图片建立索引后会显示相似商品。在此期间可使用关键词搜索。</translation>
+    </message>
+    <message>
+        <source>Open or drop an image to see the catalog items that look like it, or search the catalog above.</source>
+        <translation>打开或拖入一张图片，即可查看与其相似的商品；也可以在上方搜索商品目录。</translation>
+    </message>
+    <message>
+        <source>No items pass the category and price filters: widen them.</source>
+        <translation>没有商品符合类别和价格筛选条件：请放宽筛选。</translation>
+    </message>
+    <message>
+        <source>Indexed {done}/{total} ({rate} items/s)</source>
+        <translation>已建立索引 {done}/{total}（每秒 {rate} 个）</translation>
+    </message>
+    <message>
+        <source>Indexed {done}/{total} ({rate} items/s, about {eta} left)</source>
+        <translation>已建立索引 {done}/{total}（每秒 {rate} 个，约剩 {eta}）</translation>
+    </message>
+    <message>
+        <source>{n} s</source>
+        <translation>{n} 秒</translation>
+    </message>
+    <message>
+        <source>{n} min</source>
+        <translation>{n} 分钟</translation>
+    </message>
+    <message>
+        <source>{n} h</source>
+        <translation>{n} 小时</translation>
+    </message>
+    <message>
+        <source>any</source>
+        <translation>不限</translation>
+    </message>
+    <message>
+        <source>{name} (0: any)</source>
+        <translation>{name}（0：不限）</translation>
+    </message>
+</context>
+<context>
+    <name>CatalogSearchBar</name>
+    <message>
+        <source>No catalog</source>
+        <translation>未打开商品目录</translation>
+    </message>
+    <message>
+        <source>Catalog name and size</source>
+        <translation>商品目录名称和大小</translation>
     </message>
     <message>
         <source>Search the catalog…</source>
@@ -497,85 +724,12 @@
         <translation>价格</translation>
     </message>
     <message>
-        <source>Catalog items</source>
-        <translation>商品列表</translation>
+        <source>All categories</source>
+        <translation>所有类别</translation>
     </message>
-    <message>
-        <source>Pause</source>
-        <translation>暂停</translation>
-    </message>
-    <message>
-        <source>Cancel</source>
-        <translation>取消</translation>
-    </message>
-    <message>
-        <source>Pause or resume indexing</source>
-        <translation>暂停或继续建立索引</translation>
-    </message>
-    <message>
-        <source>Pause indexing; press again to resume</source>
-        <translation>暂停建立索引；再按一次继续</translation>
-    </message>
-    <message>
-        <source>Cancel indexing</source>
-        <translation>取消建立索引</translation>
-    </message>
-    <message>
-        <source>Stop indexing; items indexed so far are kept</source>
-        <translation>停止建立索引；已建立索引的商品会保留</translation>
-    </message>
-    <message>
-        <source>Item picture</source>
-        <translation>商品图片</translation>
-    </message>
-    <message>
-        <source>Open</source>
-        <translation>打开</translation>
-    </message>
-    <message>
-        <source>Open this item as the current image (Enter)</source>
-        <translation>将此商品作为当前图片打开（回车）</translation>
-    </message>
-    <message>
-        <source>More like this</source>
-        <translation>更多类似</translation>
-    </message>
-    <message>
-        <source>Search the catalog for items like this</source>
-        <translation>在商品目录中搜索与此类似的商品</translation>
-    </message>
-    <message>
-        <source>Bought</source>
-        <translation>已购买</translation>
-    </message>
-    <message>
-        <source>Mark as bought: recommendations follow your purchases</source>
-        <translation>标记为已购买：推荐会依据您的购买记录</translation>
-    </message>
-    <message>
-        <source>Why similar?</source>
-        <translation>为何相似？</translation>
-    </message>
-    <message>
-        <source>Show which regions of this item and of the current image match</source>
-        <translation>显示此商品与当前图片中相互匹配的区域</translation>
-    </message>
-    <message>
-        <source>Selected item</source>
-        <translation>所选商品</translation>
-    </message>
-    <message>
-        <source>Recommendations</source>
-        <translation>推荐</translation>
-    </message>
-    <message>
-        <source>Recommendations note</source>
-        <translation>推荐说明</translation>
-    </message>
-    <message>
-        <source>Recommended for you</source>
-        <translation>为您推荐</translation>
-    </message>
+</context>
+<context>
+    <name>CatalogSources</name>
     <message>
         <source>Open catalog…</source>
         <translation>打开商品目录…</translation>
@@ -621,176 +775,16 @@
         <translation>正在打开 {name}…</translation>
     </message>
     <message>
+        <source>Opening the demo catalog…</source>
+        <translation>正在打开示例商品目录…</translation>
+    </message>
+    <message>
         <source>Import a folder of product images</source>
         <translation>导入商品图片文件夹</translation>
     </message>
     <message>
         <source>Importing {folder}…</source>
         <translation>正在导入 {folder}…</translation>
-    </message>
-    <message>
-        <source>{status} — imported: {added} new, {updated} changed, {removed} removed</source>
-        <translation>{status} — 已导入：新增 {added} 个，更改 {updated} 个，删除 {removed} 个</translation>
-    </message>
-    <message>
-        <source>, {n} unreadable files skipped</source>
-        <translation>，跳过 {n} 个无法读取的文件</translation>
-    </message>
-    <message>
-        <source>; {n} metadata rows refused (hover for details)</source>
-        <translation>；拒绝了 {n} 行元数据（悬停查看详情）</translation>
-    </message>
-    <message>
-        <source>row {row}: {reason}</source>
-        <translation>第 {row} 行：{reason}</translation>
-    </message>
-    <message>
-        <source>All categories</source>
-        <translation>所有类别</translation>
-    </message>
-    <message>
-        <source>{n} items in {name}</source>
-        <translation>{name} 中共 {n} 个商品</translation>
-    </message>
-    <message>
-        <source>Loading the catalog search model…</source>
-        <translation>正在加载商品目录搜索模型…</translation>
-    </message>
-    <message>
-        <source>Model: {name}</source>
-        <translation>模型：{name}</translation>
-    </message>
-    <message>
-        <source>Catalog vectors come from {name}; each model&apos;s vectors are kept, so switching back needs no re-indexing.</source>
-        <translation>商品目录向量来自 {name}；每个模型的向量都会保留，切换回来无需重新建立索引。</translation>
-    </message>
-    <message>
-        <source>Catalog search is unavailable: {message}</source>
-        <translation>商品目录搜索不可用：{message}</translation>
-    </message>
-    <message>
-        <source>Looking for similar items…</source>
-        <translation>正在查找相似商品…</translation>
-    </message>
-    <message>
-        <source>Searching for “{text}”…</source>
-        <translation>正在搜索“{text}”…</translation>
-    </message>
-    <message>
-        <source>More like “{title}”…</source>
-        <translation>更多类似“{title}”的商品…</translation>
-    </message>
-    <message>
-        <source>Marked “{title}” as bought.</source>
-        <translation>已将“{title}”标记为已购买。</translation>
-    </message>
-    <message>
-        <source>Comparing with “{title}”…</source>
-        <translation>正在与“{title}”比较…</translation>
-    </message>
-    <message>
-        <source>Why similar: matching regions are highlighted on both images.</source>
-        <translation>为何相似：两张图片中相互匹配的区域已高亮显示。</translation>
-    </message>
-    <message>
-        <source>Why similar: where each shows the item are highlighted on both images.</source>
-        <translation>为何相似：两张图片中显示该商品的位置已高亮显示。</translation>
-    </message>
-    <message>
-        <source>Because you bought {titles}</source>
-        <translation>因为您购买了 {titles}</translation>
-    </message>
-    <message>
-        <source>, </source>
-        <translation>、</translation>
-    </message>
-    <message>
-        <source>Mark items as bought to get recommendations.</source>
-        <translation>将商品标记为已购买即可获得推荐。</translation>
-    </message>
-    <message>
-        <source>Recommendations appear as the catalog is indexed.</source>
-        <translation>商品目录建立索引后会出现推荐。</translation>
-    </message>
-    <message>
-        <source>Nothing left to recommend from your purchases.</source>
-        <translation>根据您的购买记录，已没有可推荐的商品。</translation>
-    </message>
-    <message>
-        <source>Catalog {job} failed: {message}</source>
-        <translation>商品目录任务“{job}”失败：{message}</translation>
-    </message>
-    <message>
-        <source>Resume</source>
-        <translation>继续</translation>
-    </message>
-    <message>
-        <source>Catalog indexed with {name}.</source>
-        <translation>商品目录已用 {name} 建立索引。</translation>
-    </message>
-    <message>
-        <source>Catalog indexed.</source>
-        <translation>商品目录已建立索引。</translation>
-    </message>
-    <message>
-        <source>Indexing cancelled; items indexed so far are kept.</source>
-        <translation>已取消建立索引；已建立索引的商品会保留。</translation>
-    </message>
-    <message>
-        <source>Indexing failed; items indexed so far are kept.</source>
-        <translation>建立索引失败；已建立索引的商品会保留。</translation>
-    </message>
-    <message>
-        <source>Indexing paused.</source>
-        <translation>已暂停建立索引。</translation>
-    </message>
-    <message>
-        <source>Indexing… {n}/{total}: similar items appear as pictures are indexed.</source>
-        <translation>正在建立索引… {n}/{total}：图片建立索引后会显示相似商品。</translation>
-    </message>
-    <message>
-        <source>No matching items.</source>
-        <translation>没有匹配的商品。</translation>
-    </message>
-    <message>
-        <source>Closest items, low similarity (below {score}, what random pairs of catalog items reach 1 time in 20)</source>
-        <translation>最接近的商品，相似度低（低于 {score}，即商品目录中随机两件商品每 20 次有 1 次能达到的水平）</translation>
-    </message>
-    <message>
-        <source>{n} items</source>
-        <translation>{n} 个商品</translation>
-    </message>
-    <message>
-        <source> — from the {n} of {total} items indexed so far</source>
-        <translation> — 来自目前已建立索引的 {n}/{total} 个商品</translation>
-    </message>
-    <message>
-        <source>Indexed {done}/{total} ({rate} items/s)</source>
-        <translation>已建立索引 {done}/{total}（每秒 {rate} 个）</translation>
-    </message>
-    <message>
-        <source>Indexed {done}/{total} ({rate} items/s, about {eta} left)</source>
-        <translation>已建立索引 {done}/{total}（每秒 {rate} 个，约剩 {eta}）</translation>
-    </message>
-    <message>
-        <source>{n} s</source>
-        <translation>{n} 秒</translation>
-    </message>
-    <message>
-        <source>{n} min</source>
-        <translation>{n} 分钟</translation>
-    </message>
-    <message>
-        <source>{n} h</source>
-        <translation>{n} 小时</translation>
-    </message>
-    <message>
-        <source>any</source>
-        <translation>不限</translation>
-    </message>
-    <message>
-        <source>{name} (0: any)</source>
-        <translation>{name}（0：不限）</translation>
     </message>
 </context>
 <context>
@@ -1012,6 +1006,100 @@
     <message>
         <source>Drop an image here, paste one with Ctrl+V, or press Ctrl+O to open one</source>
         <translation>将图片拖放到这里，按 Ctrl+V 粘贴，或按 Ctrl+O 打开</translation>
+    </message>
+</context>
+<context>
+    <name>IndexBar</name>
+    <message>
+        <source>Pause</source>
+        <translation>暂停</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Pause or resume indexing</source>
+        <translation>暂停或继续建立索引</translation>
+    </message>
+    <message>
+        <source>Pause indexing; press again to resume</source>
+        <translation>暂停建立索引；再按一次继续</translation>
+    </message>
+    <message>
+        <source>Cancel indexing</source>
+        <translation>取消建立索引</translation>
+    </message>
+    <message>
+        <source>Stop indexing; items indexed so far are kept</source>
+        <translation>停止建立索引；已建立索引的商品会保留</translation>
+    </message>
+    <message>
+        <source>Resume</source>
+        <translation>继续</translation>
+    </message>
+    <message>
+        <source>Catalog indexed with {name}.</source>
+        <translation>商品目录已用 {name} 建立索引。</translation>
+    </message>
+    <message>
+        <source>Catalog indexed.</source>
+        <translation>商品目录已建立索引。</translation>
+    </message>
+    <message>
+        <source>Indexing cancelled; items indexed so far are kept.</source>
+        <translation>已取消建立索引；已建立索引的商品会保留。</translation>
+    </message>
+    <message>
+        <source>Indexing failed; items indexed so far are kept.</source>
+        <translation>建立索引失败；已建立索引的商品会保留。</translation>
+    </message>
+    <message>
+        <source>Indexing paused.</source>
+        <translation>已暂停建立索引。</translation>
+    </message>
+</context>
+<context>
+    <name>ItemPane</name>
+    <message>
+        <source>Item picture</source>
+        <translation>商品图片</translation>
+    </message>
+    <message>
+        <source>Open</source>
+        <translation>打开</translation>
+    </message>
+    <message>
+        <source>Open this item as the current image (Enter)</source>
+        <translation>将此商品作为当前图片打开（回车）</translation>
+    </message>
+    <message>
+        <source>More like this</source>
+        <translation>更多类似</translation>
+    </message>
+    <message>
+        <source>Search the catalog for items like this</source>
+        <translation>在商品目录中搜索与此类似的商品</translation>
+    </message>
+    <message>
+        <source>Bought</source>
+        <translation>已购买</translation>
+    </message>
+    <message>
+        <source>Mark as bought: recommendations follow your purchases</source>
+        <translation>标记为已购买：推荐会依据您的购买记录</translation>
+    </message>
+    <message>
+        <source>Why similar?</source>
+        <translation>为何相似？</translation>
+    </message>
+    <message>
+        <source>Show which regions of this item and of the current image match</source>
+        <translation>显示此商品与当前图片中相互匹配的区域</translation>
+    </message>
+    <message>
+        <source>Selected item</source>
+        <translation>所选商品</translation>
     </message>
 </context>
 <context>
@@ -1351,6 +1439,49 @@
     <message>
         <source>The heat map over the image is for “{word}”; click the word again to hide it</source>
         <translation>图片上的热力图对应“{word}”；再次点击该词语即可隐藏</translation>
+    </message>
+</context>
+<context>
+    <name>RecommendationsView</name>
+    <message>
+        <source>Recommendations</source>
+        <translation>推荐</translation>
+    </message>
+    <message>
+        <source>Recommended for you</source>
+        <translation>为您推荐</translation>
+    </message>
+    <message>
+        <source>Purchase history</source>
+        <translation>购买记录</translation>
+    </message>
+    <message>
+        <source>Clear history…</source>
+        <translation>清除记录…</translation>
+    </message>
+    <message>
+        <source>Clear purchase history</source>
+        <translation>清除购买记录</translation>
+    </message>
+    <message>
+        <source>Forget this catalog&apos;s purchase history (asks first)</source>
+        <translation>删除此商品目录的购买记录（会先确认）</translation>
+    </message>
+    <message>
+        <source>Recommendations note</source>
+        <translation>推荐说明</translation>
+    </message>
+    <message>
+        <source>Because you bought {titles}</source>
+        <translation>因为您购买了 {titles}</translation>
+    </message>
+    <message>
+        <source>, </source>
+        <translation>、</translation>
+    </message>
+    <message>
+        <source>Forget all {n} purchases of this catalog? Recommendations then follow only what you mark as bought from now on. This cannot be undone.</source>
+        <translation>要删除此商品目录的全部 {n} 条购买记录吗？此后推荐只依据您新标记为已购买的商品。此操作无法撤销。</translation>
     </message>
 </context>
 <context>

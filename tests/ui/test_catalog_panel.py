@@ -60,9 +60,9 @@ def test_text_search_and_recommendations(qtbot, setup):
     with qtbot.waitSignal(panel.recommendations_shown, timeout=TIMEOUT) as recs:
         qtbot.mouseClick(panel.bought_button, Qt.MouseButton.LeftButton)
     assert recs.args[0] > 0
-    texts = [panel.recs.item(i).text() for i in range(panel.recs.count())]
-    assert all("Because you bought Pocket zoom camera" in t for t in texts)
-    assert not any(t.startswith("Pocket zoom camera") for t in texts)
+    entries = [panel.recs_view.model.entry(i) for i in range(panel.recs_view.count())]
+    assert all(e.note == "Because you bought Pocket zoom camera" for e in entries)
+    assert not any(e.item.title == "Pocket zoom camera" for e in entries)
 
 
 def test_panel_opens_the_demo_catalog_by_itself(qtbot, home_dir):

@@ -11,10 +11,20 @@ from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
     QRect,
+    QRectF,
     QSize,
     Qt,
 )
-from PySide6.QtGui import QColor, QFontMetrics, QIcon, QImage, QPainter, QPalette, QPixmap
+from PySide6.QtGui import (
+    QColor,
+    QFontMetrics,
+    QIcon,
+    QImage,
+    QPainter,
+    QPalette,
+    QPen,
+    QPixmap,
+)
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from vlm_desktop.core.catalog.store import CatalogItem
@@ -42,8 +52,8 @@ class GridEntry:
 
 MATCH_TIP = QT_TRANSLATE_NOOP(
     "CatalogModel", "match: how alike the item's picture is to the query (cosine similarity of "
-    "the model's vectors; 1 would be the same picture). Levels differ between models; compare "
-    "items, not absolute numbers.")
+    "the model's vectors; 1 would be the same picture). A similarity, not a probability: "
+    "levels differ between models; compare items, not absolute numbers.")
 
 
 def match_text(entry: GridEntry) -> str:
@@ -143,35 +153,42 @@ class GridDelegate(QStyledItemDelegate):
         return self.cell_size(option.fontMetrics)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        opt.text, opt.icon = "", QIcon()  # the frame only: selection, hover and focus
-        style = opt.widget.style() if opt.widget is not None else None
-        if style is not None:
-            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        hovered = bool(option.state & QStyle.StateFlag.State_MouseOver)
+        painter.save()
+        if selected or hovered:
+            _paint_selection(painter, option, selected)
         rect = option.rect.adjusted(self.PAD, self.PAD, -self.PAD, -self.PAD)
         box = QRect(rect.left() + (rect.width() - self.icon_side) // 2, rect.top(),
                     self.icon_side, self.icon_side)
         icon = index.data(Qt.ItemDataRole.DecorationRole)
         if isinstance(icon, QIcon):
+            # Drawn as it is, over the tint: a selected picture stays the picture.
             pixmap = icon.pixmap(QSize(THUMB_SIDE, THUMB_SIDE))
             scaled = pixmap.scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio,
                                    Qt.TransformationMode.SmoothTransformation)
             painter.drawPixmap(box.left() + (box.width() - scaled.width()) // 2,
                                box.top() + (box.height() - scaled.height()) // 2, scaled)
         lines = index.data(LinesRole) or ("", "", "")
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
         metrics = option.fontMetrics
         y = box.bottom() + 1 + self.PAD
-        painter.save()
         for i, text in enumerate(lines):
-            colour = option.palette.color(role)
-            if i == 2 and not selected:
-                colour = option.palette.color(QPalette.ColorRole.PlaceholderText)
-            painter.setPen(colour)
+            role = QPalette.ColorRole.PlaceholderText if i == 2 else QPalette.ColorRole.Text
+            painter.setPen(option.palette.color(role))
             line = QRect(rect.left(), y, rect.width(), metrics.height())
             painter.drawText(line, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter,
                              metrics.elidedText(text, Qt.TextElideMode.ElideRight, line.width()))
             y += metrics.height()
         painter.restore()
+
+
+def _paint_selection(painter: QPainter, option: QStyleOptionViewItem, selected: bool) -> None:
+    """A light tint of the highlight colour behind the tile and, when selected, a frame in
+    it: the style's solid fill would hide a picture's own white and its dark text."""
+    highlight = option.palette.color(QPalette.ColorRole.Highlight)
+    tint = QColor(highlight)
+    tint.setAlpha(70 if selected else 30)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setBrush(tint)
+    painter.setPen(QPen(highlight, 2) if selected else Qt.PenStyle.NoPen)
+    painter.drawRoundedRect(QRectF(option.rect).adjusted(1.5, 1.5, -1.5, -1.5), 5, 5)

@@ -2,68 +2,53 @@
 
 All catalog work runs through `CatalogJobs` on the inference worker (searches as
 interactive requests, indexing as batch requests); thumbnails come from a thread pool.
-The panel opens the shipped demo catalog on first use.
+The panel opens the shipped demo catalog on first use. Its parts are widgets of their own
+(search bar, item pane, recommendations, tiles) that only show what the panel hands them;
+the catalog's rules live in `core.catalog.session`, its wording in `catalog_texts`.
 """
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Optional
 
 from PIL import Image
-from PySide6.QtCore import QModelIndex, QSettings, QSize, Qt, Signal, Slot
-from PySide6.QtGui import QPainter, QPixmap
+from PySide6.QtCore import QModelIndex, QSettings, Qt, Signal, Slot
 from PySide6.QtWidgets import (
-    QComboBox,
-    QDialog,
-    QDoubleSpinBox,
-    QFileDialog,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
-    QListView,
-    QListWidget,
-    QListWidgetItem,
-    QMenu,
-    QProgressBar,
-    QPushButton,
-    QSizePolicy,
     QSplitter,
     QToolButton,
+    QToolTip,
     QVBoxLayout,
     QWidget,
 )
 
 from vlm_desktop.core.catalog.importer import ImportReport
 from vlm_desktop.core.catalog.indexer import IndexProgress
-from vlm_desktop.core.catalog.search import SearchFilters, SearchHit
 from vlm_desktop.core.catalog.qa import is_catalog_question
-from vlm_desktop.core.catalog.store import CatalogItem, CatalogStore
-from vlm_desktop.core.engine.types import HeatMap, ModelInfo
-from vlm_desktop.ui.catalog_model import (
-    CatalogGridModel,
-    GridDelegate,
-    GridEntry,
-    ItemRole,
-    price_text,
-)
+from vlm_desktop.core.catalog.search import SearchFilters
 from vlm_desktop.core.catalog.session import Recommendations, SimilarItems, WhySimilar
-from vlm_desktop.ui.i18n import translate
+from vlm_desktop.core.catalog.store import CatalogItem, CatalogStore
+from vlm_desktop.core.engine.types import ModelInfo
+from vlm_desktop.ui import catalog_texts as texts
+from vlm_desktop.ui.catalog_index_bar import IndexBar
+from vlm_desktop.ui.catalog_item_pane import ItemPane
+from vlm_desktop.ui.catalog_model import CatalogGridModel, GridEntry, ItemRole
+from vlm_desktop.ui.catalog_recommendations import RecommendationsView
+from vlm_desktop.ui.catalog_search_bar import CatalogSearchBar
+from vlm_desktop.ui.catalog_sources import RECENT_KEY, CatalogSources
+from vlm_desktop.ui.catalog_tiles import TileView
 from vlm_desktop.workers.catalog_jobs import CatalogJobs
-from vlm_desktop.workers.store_opener import StoreOpener
-from vlm_desktop.workers.thumbnails import ThumbnailLoader
 from vlm_desktop.workers.inference_worker import InferenceClient, Request
+from vlm_desktop.workers.thumbnails import ThumbnailLoader
+
+__all__ = ["CatalogPanel", "RECENT_KEY"]  # the settings key, where it was always found
 
 log = logging.getLogger(__name__)
 
 RESULTS_K = 24
 RECOMMEND_K = 8
-ITEM_SIDE = 112  # the item pane's picture
-MAX_RECENT = 6
-RECENT_KEY = "catalog/recent"
-WHY_OPACITY = 0.8  # the thumbnail is small: a stronger tint than the main view
 
 
 class CatalogPanel(QWidget):
@@ -82,18 +67,21 @@ class CatalogPanel(QWidget):
         super().__init__(parent)
         self.client = client
         self.jobs: Optional[CatalogJobs] = None
-        self._settings = settings
         self._image: Optional[Image.Image] = None
         self._current: Optional[CatalogItem] = None
-        self._item_pixmap = QPixmap()
         self._recs_wait_index = False  # a history but no vectors yet: retry as indexing goes
-        self._paused = False  # indexing paused: the Pause button resumes (its text is translated)
+        self._no_model = False  # no installed model can make vectors: keywords only
+        self._searched = ""  # the text of the search shown ("" : similar items)
+        self._indexed = 0  # items with vectors, as far as the panel has heard
+        self._weak_below: Optional[float] = None
         self.thumbs = ThumbnailLoader(self)
         self.model = CatalogGridModel(self.thumbs, self)
-        self._opener = StoreOpener(self)
-        self._opener.opened.connect(self._on_opened)
-        self._opener.failed.connect(lambda msg: self.status.setText(msg))
         self._build()
+        self.sources = CatalogSources(self.bar.catalog_menu, settings, self)
+        self.sources.opening.connect(self.status.setText)
+        self.sources.opened.connect(self._on_opened)
+        self.sources.failed.connect(self.status.setText)
+        self.sources.adapt_requested.connect(self.adapt_model)
         self.embedder = ""  # the name of the model whose vectors the catalog uses
         client.embedder_loading.connect(self._on_embedder_loading)
         client.embedder_ready.connect(self._on_embedder_ready)
@@ -101,204 +89,88 @@ class CatalogPanel(QWidget):
         if store is not None:
             self.set_store(store)
         elif open_demo:
-            last = next((p for p in self.recent_catalogs() if Path(p).is_file()), None)
-            if last is not None:  # the catalog used last time, else the demo
-                self.open_database(last)
-            else:
-                self.status.setText(self.tr("Opening the demo catalog…"))
-                self._opener.open_demo()
+            self.sources.open_last_or_demo()
+        self._update_empty()
 
     # --- layout ---------------------------------------------------------------------------
 
     def _build(self) -> None:
-        self.search_box = QLineEdit(placeholderText=self.tr("Search the catalog…"),
-                                    clearButtonEnabled=True)
-        self.search_box.setAccessibleName(self.tr("Catalog search"))
-        self.search_box.setToolTip(self.tr("Search titles, tags and categories; press Enter"))
-        self.catalog_button = QToolButton(text=self.tr("Catalog"))
-        self.catalog_button.setToolTip(self.tr("Open, import or switch catalogs"))
-        self.catalog_button.setAccessibleName(self.tr("Catalog menu"))
-        self.catalog_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.catalog_menu = QMenu(self)
-        self.catalog_button.setMenu(self.catalog_menu)
-        self.catalog_menu.aboutToShow.connect(self._fill_catalog_menu)
-        self.mode_box = QComboBox()
-        # The shown name is translated; the mode the search gets is the item's data.
-        for mode, shown in (("hybrid", self.tr("hybrid")), ("vector", self.tr("vector")),
-                            ("keyword", self.tr("keyword"))):
-            self.mode_box.addItem(shown, mode)
-        self.mode_box.setToolTip(self.tr("Hybrid: keywords and meaning fused; vector: meaning "
-                                         "only; keyword: title, tags and category words"))
-        self.mode_box.setAccessibleName(self.tr("Search mode"))
-        self.category_box = QComboBox()
-        self.category_box.setAccessibleName(self.tr("Category filter"))
-        self.category_box.setToolTip(self.tr("Show only items of one category"))
-        # Long category names must not widen the dock: the box elides, its popup does not.
-        self.category_box.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.category_box.setMinimumContentsLength(8)
-        self.min_price = _price_box(self.tr("Minimum price"))
-        self.max_price = _price_box(self.tr("Maximum price"))
-        filters = QGridLayout()
-        filters.setContentsMargins(0, 0, 0, 0)
-        filters.addWidget(self.mode_box, 0, 0)
-        filters.addWidget(self.category_box, 0, 1, 1, 3)
-        filters.addWidget(QLabel(self.tr("Price")), 1, 0, Qt.AlignmentFlag.AlignRight)
-        filters.addWidget(self.min_price, 1, 1)
-        filters.addWidget(QLabel("–"), 1, 2)
-        filters.addWidget(self.max_price, 1, 3)
-        filters.setColumnStretch(1, 1)
-        filters.setColumnStretch(3, 1)
+        self.bar = CatalogSearchBar()
+        # The parts tests and the window reach for, under the names they always had.
+        self.search_box, self.mode_box = self.bar.search_box, self.bar.mode_box
+        self.category_box, self.catalog_menu = self.bar.category_box, self.bar.catalog_menu
+        self.min_price, self.max_price = self.bar.min_price, self.bar.max_price
         self.status = QLabel("", wordWrap=True)
-
-        self.grid = QListView()
-        self.grid.setViewMode(QListView.ViewMode.IconMode)
-        self.grid.setResizeMode(QListView.ResizeMode.Adjust)
-        self.grid.setMovement(QListView.Movement.Static)
-        # Three columns fit a 360-px dock.
-        delegate = GridDelegate(icon_side=80, width=102, parent=self.grid)
-        self.grid.setGridSize(delegate.cell_size(self.fontMetrics()) + QSize(4, 4))
-        self.grid.setUniformItemSizes(True)
-        self.grid.setItemDelegate(delegate)
-        self.grid.setModel(self.model)
+        self.legend_button = QToolButton(text="?")
+        self.legend_button.setAccessibleName(self.tr("What the match numbers mean"))
+        self.legend_button.setAutoRaise(True)
+        self.legend_button.clicked.connect(self._show_legend)
+        status_row = QHBoxLayout()
+        status_row.addWidget(self.status, 1)
+        status_row.addWidget(self.legend_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.grid = TileView(self.model)
         self.grid.setAccessibleName(self.tr("Catalog items"))
-
+        self.item_pane = ItemPane()
+        pane = self.item_pane
+        self.item_image, self.item_title = pane.item_image, pane.item_title
+        self.item_details, self.open_button = pane.item_details, pane.open_button
+        self.more_button, self.bought_button = pane.more_button, pane.bought_button
+        self.why_button = pane.why_button
+        self.recs_view = RecommendationsView(self.thumbs)
+        self.recs, self.recs_hint = self.recs_view.tiles, self.recs_view.hint
         split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(self.grid)
-        split.addWidget(self._build_item_pane())
-        split.addWidget(self._build_recs())
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 0)
-        split.setStretchFactor(2, 1)
+        for i, (w, stretch) in enumerate(((self.grid, 3), (pane, 0), (self.recs_view, 0))):
+            split.addWidget(w)
+            split.setStretchFactor(i, stretch)
         split.setChildrenCollapsible(False)
         self.splitter = split
-
-        self.progress = QProgressBar()
-        self.progress.setVisible(False)
-        self.pause_button = QPushButton(self.tr("Pause"))
-        self.cancel_button = QPushButton(self.tr("Cancel"))
-        self.pause_button.setAccessibleName(self.tr("Pause or resume indexing"))
-        self.pause_button.setToolTip(self.tr("Pause indexing; press again to resume"))
-        self.cancel_button.setAccessibleName(self.tr("Cancel indexing"))
-        self.cancel_button.setToolTip(self.tr("Stop indexing; items indexed so far are kept"))
-        self.index_label = QLabel("", wordWrap=True)
-        index_row = QHBoxLayout()
-        for w in (self.progress, self.pause_button, self.cancel_button):
-            index_row.addWidget(w)
-        self.pause_button.setVisible(False)
-        self.cancel_button.setVisible(False)
-
         layout = QVBoxLayout(self)
-        top = QHBoxLayout()
-        top.addWidget(self.search_box, 1)
-        top.addWidget(self.catalog_button)
-        layout.addLayout(top)
-        layout.addLayout(filters)
-        layout.addWidget(self.status)
+        layout.addWidget(self.bar)
+        layout.addLayout(status_row)
         layout.addWidget(split, 1)
-        layout.addWidget(self.index_label)
-        layout.addLayout(index_row)
+        self.index_bar = IndexBar()
+        bar = self.index_bar
+        self.progress, self.index_label = bar.progress, bar.label
+        self.pause_button, self.cancel_button = bar.pause_button, bar.cancel_button
+        layout.addWidget(bar)
+        self._update_legend()
+        self._connect()
 
-        self.search_box.returnPressed.connect(self.run_search)
-        self.mode_box.currentIndexChanged.connect(lambda _i: self.run_search())
-        self.category_box.currentIndexChanged.connect(lambda _i: self.run_search())
-        self.min_price.editingFinished.connect(self.run_search)
-        self.max_price.editingFinished.connect(self.run_search)
+    def _connect(self) -> None:
+        self.bar.search_requested.connect(self.run_search)
         self.grid.selectionModel().currentChanged.connect(self._on_current)
         self.grid.activated.connect(lambda _i: self.open_current())
-        self.recs.itemActivated.connect(self._on_rec_activated)
-        self.recs.currentItemChanged.connect(lambda cur, _prev: self._on_rec_activated(cur))
-        self.pause_button.clicked.connect(self._toggle_pause)
-        self.cancel_button.clicked.connect(self._cancel_index)
+        self.recs_view.item_selected.connect(self._on_rec_selected)
+        self.recs_view.item_activated.connect(self._open_rec)
+        self.recs_view.clear_requested.connect(self.clear_history)
+        self.item_pane.open_clicked.connect(self.open_current)
+        self.item_pane.more_clicked.connect(self.more_like_current)
+        self.item_pane.bought_clicked.connect(self.mark_current_bought)
+        self.item_pane.why_toggled.connect(self._on_why_toggled)
+        self.index_bar.pause_requested.connect(lambda: self.jobs and self.jobs.pause_indexing())
+        self.index_bar.resume_requested.connect(lambda: self.jobs and self.jobs.resume_indexing())
+        self.index_bar.cancel_requested.connect(lambda: self.jobs and self.jobs.cancel_indexing())
 
-    def _build_item_pane(self) -> QWidget:
-        """Picture on the left; title, details and the item's buttons beside it."""
-        self.item_image = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
-        self.item_image.setFixedSize(ITEM_SIDE, ITEM_SIDE)
-        self.item_image.setAccessibleName(self.tr("Item picture"))
-        self.item_title = QLabel(wordWrap=True)
-        self.item_title.setStyleSheet("font-weight: bold")
-        self.item_details = QLabel(wordWrap=True)
-        self.open_button = _tool_button(self.tr("Open"),
-                                        self.tr("Open this item as the current image (Enter)"))
-        self.more_button = _tool_button(self.tr("More like this"),
-                                        self.tr("Search the catalog for items like this"))
-        self.bought_button = _tool_button(self.tr("Bought"), self.tr(
-            "Mark as bought: recommendations follow your purchases"))
-        self.why_button = _tool_button(self.tr("Why similar?"), self.tr(
-            "Show which regions of this item and of the current image match"))
-        self.why_button.setCheckable(True)
-        buttons = QGridLayout()
-        buttons.setSpacing(4)
-        for i, b in enumerate((self.open_button, self.more_button, self.bought_button,
-                               self.why_button)):
-            b.setEnabled(False)
-            b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-            buttons.addWidget(b, i // 2, i % 2)
-        text = QVBoxLayout()
-        text.setContentsMargins(0, 0, 0, 0)
-        text.addWidget(self.item_title)
-        text.addWidget(self.item_details)
-        text.addStretch(1)
-        text.addLayout(buttons)
-        pane = QWidget()
-        pane.setAccessibleName(self.tr("Selected item"))
-        row = QHBoxLayout(pane)
-        row.setContentsMargins(0, 4, 0, 4)
-        row.addWidget(self.item_image, 0, Qt.AlignmentFlag.AlignTop)
-        row.addLayout(text, 1)
-        pane.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
-        pane.setVisible(False)  # shown once an item is selected: no empty block meanwhile
-        self.item_pane = pane
-        self.open_button.clicked.connect(self.open_current)
-        self.more_button.clicked.connect(self.more_like_current)
-        self.bought_button.clicked.connect(self.mark_current_bought)
-        self.why_button.toggled.connect(self._on_why_toggled)
-        return pane
-
-    def _build_recs(self) -> QWidget:
-        self.recs = QListWidget()
-        self.recs.setAccessibleName(self.tr("Recommendations"))
-        self.recs.setWordWrap(True)
-        self.recs_hint = QLabel(wordWrap=True)
-        self.recs_hint.setAccessibleName(self.tr("Recommendations note"))
-        self.recs_hint.setVisible(False)
-        box = QWidget()
-        layout = QVBoxLayout(box)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(QLabel(self.tr("Recommended for you")))
-        layout.addWidget(self.recs_hint)
-        layout.addWidget(self.recs, 1)
-        return box
-
-    # --- catalogs: open, import, recent ---------------------------------------------------
+    # --- catalogs: open, import, recent (the Catalog menu is CatalogSources) ---------------
 
     def _fill_catalog_menu(self) -> None:
-        m = self.catalog_menu
-        m.clear()
-        m.addAction(self.tr("Open catalog…"), self.choose_database)
-        m.addAction(self.tr("Import folder as catalog…"), self.choose_folder)
-        m.addAction(self.tr("Demo catalog"), self.open_demo)
-        unreadable = len(self.jobs.store.quarantine()) if self.jobs is not None else 0
-        retry = m.addAction(self.tr("Retry unreadable files ({n})").format(n=unreadable),
-                            self.retry_unreadable)
-        retry.setEnabled(unreadable > 0)
-        retry.setToolTip(self.tr("Try the files that failed again (e.g. after fixing them or "
-                                 "installing a codec)"))
-        adapt = m.addAction(self.tr("Adapt Model to This Catalog…"), self.adapt_model)
-        adapt.setEnabled(self.jobs is not None)
-        adapt.setToolTip(self.tr("Teach the built-in model this catalog's titles, with a "
-                                 "before/after measurement (or revert to the base model)"))
-        recent = self.recent_catalogs()
-        if recent:
-            m.addSection(self.tr("Recent catalogs"))
-            current = str(self.jobs.store.path) if self.jobs is not None else ""
-            for path in recent:
-                act = m.addAction(Path(path).stem, lambda p=path: self.open_database(p))
-                act.setToolTip(path)
-                act.setCheckable(True)
-                act.setChecked(path == current)
-                act.setEnabled(Path(path).is_file())
+        self.sources.fill_menu()
+
+    def recent_catalogs(self) -> list[str]:
+        return self.sources.recent_catalogs()
+
+    def open_database(self, path: str) -> None:
+        self.sources.open_database(path)
+
+    def open_folder(self, folder: str, metadata: Optional[str] = None,
+                    mapping: Optional[dict[str, str]] = None) -> None:
+        self.sources.open_folder(folder, metadata, mapping)
+
+    def open_demo(self) -> None:
+        self.sources.open_demo()
+
+    def retry_unreadable(self) -> None:
+        self.sources.retry_unreadable()
 
     def adapt_model(self) -> None:
         """Catalog ▸ Adapt Model to This Catalog…: the adapt dialog; once the catalog
@@ -312,65 +184,6 @@ class CatalogPanel(QWidget):
         dialog.reverted.connect(self._after_engine)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
-
-    def recent_catalogs(self) -> list[str]:
-        """Catalog databases opened lately, newest first (kept in the settings)."""
-        if self._settings is None:
-            return []
-        value = self._settings.value(RECENT_KEY, [])
-        if isinstance(value, str):  # INI files give back one string for a one-element list
-            value = [value] if value else []
-        return [str(v) for v in (value or [])][:MAX_RECENT]
-
-    def _remember(self, path: str) -> None:
-        if self._settings is not None:
-            recent = [path] + [p for p in self.recent_catalogs() if p != path]
-            self._settings.setValue(RECENT_KEY, recent[:MAX_RECENT])
-
-    def choose_database(self) -> None:
-        from vlm_desktop.core.catalog.demo import catalogs_dir
-
-        path, _ = QFileDialog.getOpenFileName(
-            self, self.tr("Open catalog"), str(catalogs_dir()),
-            self.tr("Catalog database (*.db);;All files (*)"))
-        if path:
-            self.open_database(path)
-
-    def open_database(self, path: str) -> None:
-        """Open a catalog database (refreshed from its folder off the GUI thread)."""
-        self.status.setText(self.tr("Opening {name}…").format(name=Path(path).stem))
-        self._opener.open_database(path)
-
-    def retry_unreadable(self) -> None:
-        """Clear the quarantine list and refresh, so failed files are imported and tried again."""
-        if self.jobs is None:
-            return
-        store = self.jobs.store
-        count = store.clear_quarantine()
-        log.info("retrying %d unreadable files of %s", count, store.path)
-        self.open_database(str(store.path))
-
-    def open_demo(self) -> None:
-        self.status.setText(self.tr("Opening the demo catalog…"))
-        self._opener.open_demo()
-
-    def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(
-            self, self.tr("Import a folder of product images"))
-        if not folder:
-            return
-        from vlm_desktop.ui.catalog_import_dialog import CatalogImportDialog
-        from vlm_desktop.core.catalog.opening import find_metadata
-
-        dialog = CatalogImportDialog(folder, find_metadata(Path(folder)), self)
-        if dialog.exec() == QDialog.DialogCode.Accepted:
-            self.open_folder(folder, dialog.metadata, dialog.mapping())
-
-    def open_folder(self, folder: str, metadata: Optional[str] = None,
-                    mapping: Optional[dict[str, str]] = None) -> None:
-        """Import a folder as a catalog (off the GUI thread) and switch to it."""
-        self.status.setText(self.tr("Importing {folder}…").format(folder=folder))
-        self._opener.open_folder(folder, metadata, mapping)
 
     @Slot(object, object)
     def _on_opened(self, store: CatalogStore, report: Optional[ImportReport]) -> None:
@@ -398,6 +211,8 @@ class CatalogPanel(QWidget):
     @Slot(object)
     def set_store(self, store: CatalogStore) -> None:
         """Show `store`; index what is pending once a model is loaded."""
+        from vlm_desktop.core.catalog.demo import is_demo_catalog
+
         if self.jobs is not None:
             self.jobs.close()
             self.jobs.deleteLater()
@@ -406,42 +221,47 @@ class CatalogPanel(QWidget):
         self.jobs.job_failed.connect(self._on_job_failed)
         self.jobs.index_progress.connect(self._on_index_progress)
         self.jobs.index_state.connect(self._on_index_state)
+        self.sources.store = store
         self.model.set_entries([])
         self._show_item(None)
-        self.recs.clear()
-        self.category_box.blockSignals(True)
-        self.category_box.clear()
-        self.category_box.addItem(self.tr("All categories"), None)
-        for cat in store.categories():
-            self.category_box.addItem(cat, cat)
-        self.category_box.blockSignals(False)
+        self.recs_view.clear()
+        self.recs_view.show_history(Recommendations((), 0, 0, self.jobs.session.history()))
+        self.bar.set_categories(store.categories())
         stats = store.stats()
-        self.status.setText(self.tr("{n} items in {name}").format(n=stats.items,
-                                                                  name=store.path.stem))
+        self._indexed, self._searched = stats.indexed, ""
+        name = texts.catalog_name(store.path.stem, is_demo_catalog(store.path))
+        self.bar.set_header(texts.header_text(name, stats.items),
+                            self.tr("Catalog file: {path}").format(path=store.path))
+        self.status.setText(self.tr("{n} items in {name}").format(n=stats.items, name=name))
         self.status.setToolTip(str(store.path))
-        self._remember(str(store.path))
+        self.sources.remember(str(store.path))
         self.catalog_opened.emit(str(store.path))
+        self._update_empty()
         if self.jobs.model_ready:
             self._after_engine()
 
     def _on_embedder_loading(self, name: str) -> None:
         # The internal name ("lite") means nothing to a user; it stays in the tooltip.
+        self._no_model = False
         self.index_label.setText(self.tr("Loading the catalog search model…"))
         self.index_label.setToolTip(self.tr("Model: {name}").format(name=name))
+        self._update_empty()
 
     def _on_embedder_ready(self, info: ModelInfo, _choice: object) -> None:
         # A new embedder indexes what it has no vectors for; other models' vectors stay.
-        self.embedder = info.name
+        self.embedder, self._no_model = info.name, False
         self.index_label.setToolTip(self.tr(
             "Catalog vectors come from {name}; each model's vectors are kept, so switching back "
             "needs no re-indexing.").format(name=info.name))
         if self.jobs is not None:
             self._after_engine()
+        self._update_empty()
 
     def _on_embedder_failed(self, message: str, _details: str = "") -> None:
-        self.embedder = ""
+        self.embedder, self._no_model = "", True
         self.index_label.setText(
             self.tr("Catalog search is unavailable: {message}").format(message=message))
+        self._update_empty()
 
     def show_no_embedder(self, reason: str) -> None:
         """No installed model can make vectors: keyword search is all there is."""
@@ -457,25 +277,23 @@ class CatalogPanel(QWidget):
     # --- searching ------------------------------------------------------------------------
 
     def filters(self) -> SearchFilters:
-        low = self.min_price.value()
-        high = self.max_price.value()
-        return SearchFilters(self.category_box.currentData(),
-                             None if low <= 0 else low, None if high <= 0 else high)
+        return self.bar.filters()
 
     @Slot(object)
     def show_similar_to(self, image: Image.Image) -> None:
         """Show the catalog items that look like `image` (searched on the worker)."""
         if image is not self._image:
             self.why_button.setChecked(False)  # its maps were of the previous image
-        self._image = image
+        self._image, self._searched = image, ""
         self.why_button.setEnabled(self._current is not None)
+        self._update_empty()
         if not self.model_ready():
             return
         self.status.setText(self.tr("Looking for similar items…"))
         self.jobs.similar_to_image(image, RESULTS_K, self.filters())
 
     def run_search(self) -> None:
-        text = self.search_box.text().strip()
+        text = self.bar.text()
         if self.jobs is None:
             return
         if not text:
@@ -483,10 +301,12 @@ class CatalogPanel(QWidget):
                 self.show_similar_to(self._image)
             return
         self.status.setText(self.tr("Searching for “{text}”…").format(text=text))
-        self.jobs.text_search(text, str(self.mode_box.currentData()), RESULTS_K, self.filters())
+        self._searched = text
+        self.jobs.text_search(text, self.bar.mode(), RESULTS_K, self.filters())
 
     def more_like_current(self) -> None:
         if self.jobs is not None and self._current is not None:
+            self._searched = ""
             self.status.setText(
                 self.tr("More like “{title}”…").format(title=self._current.title))
             self.jobs.more_like_this(self._current.id, RESULTS_K, self.filters())
@@ -506,36 +326,50 @@ class CatalogPanel(QWidget):
             return None
         return self.jobs.answer_request(image, question)
 
+    def _update_empty(self) -> None:
+        """The grid's empty state: what the user can do next."""
+        if self._no_model:
+            model = texts.MODEL_NONE
+        elif self.model_ready():
+            model = texts.MODEL_READY
+        else:
+            model = texts.MODEL_LOADING
+        total = self.jobs.store.stats().items if self.jobs is not None else 0
+        self.grid.set_empty_text(texts.empty_text(
+            catalog=self.jobs is not None, model=model, image=self._image is not None,
+            searched=self._searched, indexed=self._indexed, total=total,
+            filtered=self.bar.filtered()))
+
+    def _update_legend(self) -> None:
+        self.legend_button.setToolTip(texts.match_legend(self._weak_below))
+
+    def _show_legend(self) -> None:
+        QToolTip.showText(self.legend_button.mapToGlobal(self.legend_button.rect().bottomLeft()),
+                          self.legend_button.toolTip(), self.legend_button)
+
     # --- the selected item ----------------------------------------------------------------
 
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
         item = current.data(ItemRole) if current.isValid() else None
+        if item is not None:
+            self.recs_view.select_none()  # one item is current: the grid's
         self._show_item(item)
+
+    def _on_rec_selected(self, item: CatalogItem) -> None:
+        self.grid.selectionModel().clear()  # one item is current: the recommendation
+        self._show_item(item)
+
+    def _open_rec(self, item: CatalogItem) -> None:
+        self._show_item(item)
+        self.open_current()
 
     def _show_item(self, item: Optional[CatalogItem]) -> None:
         if item != self._current:
             self.why_button.setChecked(False)
         self._current = item
-        for b in (self.open_button, self.more_button, self.bought_button):
-            b.setEnabled(item is not None)
-        self.why_button.setEnabled(item is not None and self._image is not None)
-        self._item_pixmap = QPixmap()
-        self.item_pane.setVisible(item is not None)
-        if item is None or self.jobs is None:
-            self.item_title.clear()
-            self.item_details.clear()
-            self.item_image.clear()
-            return
-        path = str(self.jobs.store.abs_path(item))
-        self.item_title.setText(item.title)
-        lines = [price_text(item), item.category, ", ".join(item.tags)]
-        self.item_details.setText("\n".join(x for x in lines if x))
-        pix = QPixmap(path)
-        if not pix.isNull():
-            self._item_pixmap = pix.scaled(ITEM_SIDE, ITEM_SIDE,
-                                           Qt.AspectRatioMode.KeepAspectRatio,
-                                           Qt.TransformationMode.SmoothTransformation)
-        self.item_image.setPixmap(self._item_pixmap)
+        path = str(self.jobs.store.abs_path(item)) if item is not None and self.jobs else ""
+        self.item_pane.show_item(item if self.jobs is not None else None, path,
+                                 self._image is not None)
 
     def open_current(self) -> None:
         if self.jobs is not None and self._current is not None:
@@ -548,9 +382,15 @@ class CatalogPanel(QWidget):
                 self.tr("Marked “{title}” as bought.").format(title=self._current.title))
             self.refresh_recommendations()
 
-    def _on_rec_activated(self, item: Optional[QListWidgetItem]) -> None:
-        if item is not None and item.data(ItemRole) is not None:
-            self._show_item(item.data(ItemRole))
+    def clear_history(self) -> None:
+        """Forget the catalog's purchase history (the user confirmed it)."""
+        if self.jobs is None:
+            return
+        forgotten = self.jobs.clear_history()
+        self.status.setText(self.tr("Purchase history cleared ({n} purchases "
+                                    "forgotten).").format(n=forgotten))
+        self._show_recommendations(Recommendations((), 0, self._indexed,
+                                                   self.jobs.session.history()))
 
     # --- why similar ----------------------------------------------------------------------
 
@@ -560,44 +400,27 @@ class CatalogPanel(QWidget):
                 self.tr("Comparing with “{title}”…").format(title=self._current.title))
             self.jobs.why_similar(self._image, self._current)
             return
-        self.item_image.setPixmap(self._item_pixmap)
+        self.item_pane.show_map(None)
         self.query_map_changed.emit(None)
 
     def _show_why(self, why: WhySimilar) -> None:
         if not self.why_button.isChecked() or why.item != self._current:
             return  # the user moved on while the maps were made
-        from vlm_desktop.ui.overlay_controls import heatmap_qimage
-
         maps = why.maps
-        base = self._item_pixmap
-        if not base.isNull():
-            pix = QPixmap(base)
-            painter = QPainter(pix)
-            painter.setOpacity(WHY_OPACITY)
-            painter.drawImage(pix.rect(), heatmap_qimage(maps.hit, (pix.width(), pix.height())))
-            painter.end()
-            self.item_image.setPixmap(pix)
+        self.item_pane.show_map(maps.hit)
         self.status.setText(self.tr("Why similar: matching regions are highlighted on both "
                                     "images.") if maps.method == "spatial" else
                             self.tr("Why similar: where each shows the item are highlighted on "
                                     "both images."))
-        query: HeatMap = maps.query
-        self.query_map_changed.emit(query)
+        self.query_map_changed.emit(maps.query)
 
     # --- outcomes -------------------------------------------------------------------------
 
     @Slot(str, object)
     def _on_job_result(self, name: str, value: object) -> None:
-        assert self.jobs is not None
-        store = self.jobs.store
         if name == "similar":
             assert isinstance(value, SimilarItems)
-            hits: list[SearchHit] = list(value.hits)
-            self.model.set_entries([GridEntry(h.item, str(store.abs_path(h.item)),
-                                              h.similarity, words=h.words > 0)
-                                    for h in hits])
-            self.status.setText(_similar_heading(value, self.jobs.indexing))
-            self.results_shown.emit(len(hits))
+            self._show_similar(value)
         elif name == "recommend":
             assert isinstance(value, Recommendations)
             self._show_recommendations(value)
@@ -605,16 +428,22 @@ class CatalogPanel(QWidget):
             assert isinstance(value, WhySimilar)
             self._show_why(value)
 
+    def _show_similar(self, result: SimilarItems) -> None:
+        assert self.jobs is not None
+        store = self.jobs.store
+        self.model.set_entries([GridEntry(h.item, str(store.abs_path(h.item)), h.similarity,
+                                          words=h.words > 0) for h in result.hits])
+        self.status.setText(texts.similar_heading(result, self.jobs.indexing))
+        if result.kind != "text":
+            self._searched = ""
+        self._indexed = max(self._indexed, result.indexed)
+        if result.weak_below:
+            self._weak_below = result.weak_below
+            self._update_legend()
+        self._update_empty()
+        self.results_shown.emit(len(result.hits))
+
     def _show_recommendations(self, recs: Recommendations) -> None:
-        self.recs.clear()
-        for r in recs.items:
-            # Recommendation.reason worded in the window's language.
-            reason = self.tr("Because you bought {titles}").format(
-                titles=self.tr(", ").join(b.title for b in r.because))
-            row = QListWidgetItem(f"{r.item.title} — {price_text(r.item)}\n{reason}")
-            row.setData(ItemRole, r.item)
-            row.setToolTip(reason)
-            self.recs.addItem(row)
         indexing = self.jobs is not None and self.jobs.indexing
         if recs.items:
             hint = ""
@@ -624,8 +453,9 @@ class CatalogPanel(QWidget):
             hint = self.tr("Recommendations appear as the catalog is indexed.")
         else:
             hint = self.tr("Nothing left to recommend from your purchases.")
-        self.recs_hint.setText(hint)
-        self.recs_hint.setVisible(bool(hint))
+        store = self.jobs.store if self.jobs is not None else None
+        self.recs_view.show_recommendations(
+            recs, lambda item: str(store.abs_path(item)) if store is not None else "", hint)
         self._recs_wait_index = indexing and recs.purchases > 0 and not recs.items
         self.recommendations_shown.emit(len(recs.items))
 
@@ -638,108 +468,25 @@ class CatalogPanel(QWidget):
 
     @Slot(object)
     def _on_index_progress(self, p: IndexProgress) -> None:
-        self.progress.setVisible(True)
-        self.progress.setValue(int(100 * p.fraction))
-        message = _progress_text(p)
-        self.index_label.setText(f"{self.embedder}: {message}" if self.embedder else message)
+        self.index_bar.show_progress(p, self.embedder)
+        if p.done and not self._indexed:
+            self._indexed = p.done
+            self._update_empty()
         if self._recs_wait_index:
             self._recs_wait_index = False
             self.refresh_recommendations()
 
     @Slot(str)
     def _on_index_state(self, state: str) -> None:
-        running = state in ("running", "paused")
-        self.progress.setVisible(running)
-        self.pause_button.setVisible(running)
-        self.cancel_button.setVisible(running)
-        self._paused = state == "paused"
-        self.pause_button.setText(self.tr("Resume") if self._paused else self.tr("Pause"))
+        self.index_bar.show_state(state, self.embedder)
         if state == "finished":
-            self.index_label.setText(
-                self.tr("Catalog indexed with {name}.").format(name=self.embedder)
-                if self.embedder else self.tr("Catalog indexed."))
             self.refresh_recommendations()
             if self._image is not None:
                 self.show_similar_to(self._image)
-        elif state in ("cancelled", "failed"):
-            self.index_label.setText(
-                self.tr("Indexing cancelled; items indexed so far are kept.")
-                if state == "cancelled" else
-                self.tr("Indexing failed; items indexed so far are kept."))
-        elif state == "paused":
-            self.index_label.setText(self.tr("Indexing paused."))
-
-    def _toggle_pause(self) -> None:
-        if self.jobs is None:
-            return
-        if not self._paused:  # the button says Pause
-            self.jobs.pause_indexing()
-        else:
-            self.jobs.resume_indexing()
-
-    def _cancel_index(self) -> None:
-        if self.jobs is not None:
-            self.jobs.cancel_indexing()
 
     def shutdown(self) -> None:
         """Stop indexing and thumbnail threads (before the client shuts down)."""
         if self.jobs is not None:
             self.jobs.close()
-        self._opener.shutdown()
+        self.sources.shutdown()
         self.thumbs.shutdown()
-
-
-def _similar_heading(result: SimilarItems, indexing: bool) -> str:
-    """The line over the grid: how many, how good, and how much of the catalog was searched."""
-    n = len(result.hits)
-    partial = indexing and result.indexed < result.total
-    if not n:
-        if partial:
-            return translate("CatalogPanel", "Indexing… {n}/{total}: similar items appear as "
-                             "pictures are indexed.").format(n=result.indexed, total=result.total)
-        return translate("CatalogPanel", "No matching items.")
-    head = (translate("CatalogPanel", "Closest items, low similarity (below {score}, what "
-                      "random pairs of catalog items reach 1 time in 20)").format(
-                          score=f"{result.weak_below:.2f}")
-            if result.weak else translate("CatalogPanel", "{n} items").format(n=n))
-    if partial:
-        head += translate("CatalogPanel", " — from the {n} of {total} items indexed so "
-                          "far").format(n=result.indexed, total=result.total)
-    return head
-
-
-def _progress_text(p: IndexProgress) -> str:
-    """IndexProgress.message in the window's language."""
-    rate = f"{p.rate:.1f}"
-    if p.eta_s is None:
-        return translate("CatalogPanel", "Indexed {done}/{total} ({rate} items/s)").format(
-            done=p.done, total=p.total, rate=rate)
-    return translate("CatalogPanel", "Indexed {done}/{total} ({rate} items/s, about {eta} "
-                     "left)").format(done=p.done, total=p.total, rate=rate,
-                                     eta=_duration_text(p.eta_s))
-
-
-def _duration_text(seconds: float) -> str:
-    if seconds < 90:
-        return translate("CatalogPanel", "{n} s").format(n=f"{seconds:.0f}")
-    if seconds < 5400:
-        return translate("CatalogPanel", "{n} min").format(n=f"{seconds / 60:.0f}")
-    return translate("CatalogPanel", "{n} h").format(n=f"{seconds / 3600:.1f}")
-
-
-def _price_box(name: str) -> QDoubleSpinBox:
-    box = QDoubleSpinBox()
-    box.setRange(0, 1e9)
-    box.setDecimals(2)
-    box.setSpecialValueText(translate("CatalogPanel", "any"))  # 0 shows as "any": no bound
-    box.setAccessibleName(name)
-    box.setToolTip(translate("CatalogPanel", "{name} (0: any)").format(name=name))
-    return box
-
-
-def _tool_button(text: str, tip: str) -> QToolButton:
-    b = QToolButton(text=text)
-    b.setToolTip(tip)
-    b.setAccessibleName(text)
-    b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-    return b

@@ -132,6 +132,10 @@ class CatalogJobs(QObject):
         """Record a purchase now (a small SQLite write; safe on the GUI thread)."""
         self.session.mark_bought(item_id)
 
+    def clear_history(self) -> int:
+        """Forget the purchase history now (a small SQLite write, like `mark_bought`)."""
+        return self.session.clear_history()
+
     # --- indexing -------------------------------------------------------------------------
 
     @property

@@ -38,8 +38,11 @@ def make_thumbnail(source: str, cache: Path) -> QImage:
 
 
 def _thumbnail(image: Image.Image, source: str) -> Image.Image:
-    """The picture's used area, fitted in THUMB_SIDE: clip art keeps its transparency (no
-    white block on a selected tile) and loses its empty margins (no tiny drawing)."""
+    """The picture's used area, fitted in THUMB_SIDE: clip art keeps its transparency, a
+    plain sheet behind a drawing becomes transparent (no white block on a selected tile)
+    and empty margins go (no tiny drawing)."""
+    from vlm_desktop.core.catalog.cutout import cut_out_background
+
     with Image.open(source) as raw:  # load_image already vetted this file
         has_alpha = raw.mode in ("RGBA", "LA", "PA") or "transparency" in raw.info
         if has_alpha and not getattr(raw, "is_animated", False):
@@ -47,6 +50,9 @@ def _thumbnail(image: Image.Image, source: str) -> Image.Image:
     box = image.getchannel("A").getbbox() if image.mode == "RGBA" else None
     if box is not None:
         image = image.crop(box)
+    # Cut out at twice the thumbnail's size: cheap at any source size, sharp enough edges.
+    image.thumbnail((2 * THUMB_SIDE, 2 * THUMB_SIDE), Image.Resampling.LANCZOS)
+    image = cut_out_background(image)
     image.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
     return image
 
@@ -85,8 +91,8 @@ class ThumbnailLoader(QObject):
             stamp = f"{st.st_size}:{st.st_mtime_ns}"
         except OSError:
             stamp = ""
-        # "v2": thumbnails keep transparency and drop empty margins since then
-        key = hashlib.blake2b(f"{path}|{stamp}|{THUMB_SIDE}|v2".encode(), digest_size=12)
+        # "v3": plain backgrounds are cut out since then (v2: transparency kept, margins cut)
+        key = hashlib.blake2b(f"{path}|{stamp}|{THUMB_SIDE}|v3".encode(), digest_size=12)
         return self._dir / f"{key.hexdigest()}.png"
 
     def _on_done(self, key: str, image: QImage) -> None:

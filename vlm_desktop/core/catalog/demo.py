@@ -30,6 +30,12 @@ def catalogs_dir() -> Path:
     return folder
 
 
+def is_demo_catalog(path: str | Path) -> bool:
+    """Whether `path` is the demo catalog's database (data_dir()/catalogs/demo.db)."""
+    p = Path(path)
+    return p.stem == DEMO_NAME and p.parent.name == "catalogs"
+
+
 def open_demo_catalog(db_path: Optional[Path] = None) -> tuple[CatalogStore, ImportReport]:
     """Create or refresh the demo catalog's database; indexing is left to the caller."""
     src = demo_folder()

@@ -48,10 +48,10 @@ def open_folder(folder: str, metadata: Optional[str] = None,
 
 def open_database(path: str) -> Opened:
     """Open an existing catalog database and refresh it from its folder (incremental)."""
-    from vlm_desktop.core.catalog.demo import DEMO_NAME, open_demo_catalog
+    from vlm_desktop.core.catalog.demo import is_demo_catalog, open_demo_catalog
 
     check_catalog_file(path)
-    if Path(path).stem == DEMO_NAME and Path(path).parent.name == "catalogs":
+    if is_demo_catalog(path):
         return open_demo_catalog(Path(path))  # its pictures live in the package
     store = CatalogStore(path)
     return store, refresh(store)

@@ -19,6 +19,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from vlm_desktop.core.catalog.history import MARKED, note_source
 from vlm_desktop.core.catalog.metadata import RowProblem
 from vlm_desktop.core.catalog.records import (
     csv_records,
@@ -68,12 +69,14 @@ def mark_bought(store: CatalogStore, item_id: int, quantity: int = 1,
     if store.item(item_id) is None:
         raise KeyError(f"No catalog item with id {item_id}.")
     store.add_purchases([(item_id, time.time() if when is None else when, quantity)])
+    note_source(store, MARKED, 1)
 
 
 def import_history(store: CatalogStore, path: str | Path) -> HistoryReport:
     """Import order lines (`item_id` or `image`, `timestamp`, `quantity`) from a CSV file."""
     purchases, report = read_history(store, path)
     store.add_purchases([(p.item_id, p.timestamp, p.quantity) for p in purchases])
+    note_source(store, Path(path).name, len(purchases))
     return report
 
 

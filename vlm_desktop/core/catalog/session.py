@@ -16,6 +16,7 @@ from typing import Callable, Optional
 from PIL import Image
 
 from vlm_desktop.core.cancel import JobState
+from vlm_desktop.core.catalog.history import HistorySummary, clear_history, history_summary
 from vlm_desktop.core.catalog.indexer import IndexProgress, Indexer, model_key
 from vlm_desktop.core.catalog.recommend import Recommendation, mark_bought, recommend
 from vlm_desktop.core.catalog.search import (
@@ -38,6 +39,7 @@ class Recommendations:
     items: tuple[Recommendation, ...]
     purchases: int  # purchases in the history
     indexed: int  # items with a vector for the model
+    history: Optional[HistorySummary] = None  # where the purchases came from
 
 
 @dataclass(frozen=True)
@@ -124,16 +126,24 @@ class CatalogSession:
     # --- recommendations, why similar, catalog questions -----------------------------------
 
     def recommendations(self, engine: Engine, k: int) -> Recommendations:
-        history = len(self.store.purchases())
+        history = history_summary(self.store)
         indexed = self.indexed(engine)
-        if history == 0 or indexed == 0:
-            return Recommendations((), history, indexed)
+        if history.purchases == 0 or indexed == 0:
+            return Recommendations((), history.purchases, indexed, history)
         items = recommend(self.store, self.search(engine).similarity_index(), k)
-        return Recommendations(tuple(items), history, indexed)
+        return Recommendations(tuple(items), history.purchases, indexed, history)
 
     def mark_bought(self, item_id: int) -> None:
         """Record a purchase (a small SQLite write; safe on any thread)."""
         mark_bought(self.store, item_id)
+
+    def history(self) -> HistorySummary:
+        """The purchase history's size and sources (a small SQLite read)."""
+        return history_summary(self.store)
+
+    def clear_history(self) -> int:
+        """Forget the purchase history for good; returns how many purchases it held."""
+        return clear_history(self.store)
 
     def why_similar(self, engine: Engine, image: Image.Image, item: CatalogItem) -> WhySimilar:
         """Heat maps of what `image` and `item` share."""
