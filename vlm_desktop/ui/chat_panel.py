@@ -29,6 +29,20 @@ ASK_TIP = QT_TRANSLATE_NOOP("ChatPanel",
 ASK_PLACEHOLDER = QT_TRANSLATE_NOOP("ChatPanel", "Ask about the image…")
 
 
+def offers_where(answer: Answer) -> bool:
+    """Whether an answer gets a "Show where" button: only when its map locates something.
+
+    Not for a refusal or an answer shown as 0 % (it looked at nothing), nor for a flat map
+    ("No, I don't see a spoon", "I can't tell": nothing was found), nor when a word of the
+    answer already carries that map (clicking the word shows it)."""
+    heat = answer.heatmap
+    if heat is None or round(answer.confidence * 100) < 1:
+        return False
+    if float(heat.values.max()) <= float(heat.values.min()):
+        return False
+    return all(w.heatmap is not heat for w in answer.words)
+
+
 class QuestionEdit(QLineEdit):
     """A line edit where Up and Down walk through the questions asked before."""
 
@@ -110,9 +124,7 @@ class ChatEntry(QFrame):
         conf.set_confidence(answer.confidence)
         conf.label.setStyleSheet(f"color: {self._muted};")
         row.addWidget(conf, 1)
-        # A refusal (confidence 0) looked at nothing for its answer: no self.tr("Show where") then.
-        if answer.heatmap is not None and answer.confidence > 0 and \
-                all(w.heatmap is not answer.heatmap for w in words):
+        if offers_where(answer):
             where = QPushButton(self.tr("Show where"))
             where.setCheckable(True)
             where.setToolTip(self.tr("Show where the model looked to answer this question"))
