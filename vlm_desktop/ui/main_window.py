@@ -538,7 +538,7 @@ class MainWindow(QMainWindow):
 
     def _show_caption(self, caption: Caption, measured_ms: float) -> None:
         self.caption_panel.show_caption(caption)
-        self._show_timings(measured_ms, "caption", caption.timings_ms)
+        self._show_timings(measured_ms, "caption", caption)
 
     def _on_caption_failed(self, message: str, details: str) -> None:
         self.caption_panel.show_status(
@@ -564,7 +564,7 @@ class MainWindow(QMainWindow):
 
     def _show_answer(self, index: int, answer: Answer, measured_ms: float) -> None:
         self.chat_panel.entries[index].set_answer(answer)
-        self._show_timings(measured_ms, "answer", answer.timings_ms)
+        self._show_timings(measured_ms, "answer", answer)
 
     def _on_answer_failed(self, index: int, message: str, details: str) -> None:
         self.chat_panel.entries[index].set_failed(message)
@@ -577,12 +577,8 @@ class MainWindow(QMainWindow):
         if not self.document.cancel() and not stopped_video:
             self.message_bar.dismiss()
 
-    def _show_timings(self, measured: float, step: str, timings: object) -> None:
-        shown = dict(timings) if timings else {step: measured}  # type: ignore[call-overload]
-        self.status.set_timings(shown)
-        self.status.timings.setToolTip(
-            self.tr("Steps reported by the model; {ms} ms from request to result").format(
-                ms=f"{measured:.0f}"))
+    def _show_timings(self, measured: float, step: str, result: Caption | Answer) -> None:
+        self.status.show_timings(step, measured, dict(result.timings_ms), result.cached)
 
     # --- heat maps ----------------------------------------------------------------------
     def show_word(self, span: WordSpan | None) -> None:

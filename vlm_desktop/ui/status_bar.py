@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, Signal
 from PySide6.QtWidgets import (
@@ -32,16 +32,51 @@ _STEPS = {
 }
 
 
-def format_timings(timings_ms: Mapping[str, float]) -> str:
-    """`{"encode": 120, "caption": 40}` → "encode 120 ms · caption 40 ms"."""
-    return " · ".join(translate("StatusBar", "{step} {time}").format(
-        step=translate("StatusBar", _STEPS[step]) if step in _STEPS else step, time=_ms(ms))
+def format_timings(timings_ms: Mapping[str, float], cached: Sequence[str] = ()) -> str:
+    """`{"encode": 120, "caption": 40}` → "encode 120 ms · caption 40 ms"; a step in
+    `cached` reads "encode cached" (a look-up, not the work)."""
+    return " · ".join(
+        translate("StatusBar", "{step} cached").format(step=_step(step)) if step in cached
+        else translate("StatusBar", "{step} {time}").format(step=_step(step), time=_ms(ms))
         for step, ms in timings_ms.items())
+
+
+def timings_text(step: str, total_ms: float, steps: Mapping[str, float],
+                 cached: Sequence[str] = ()) -> str:
+    """What the status bar says after a request: the time the user waited for it, and
+    whether the image was encoded for it or its encoding reused.
+
+    "caption 2.3 s · encode 2251 ms" for a new image; "answer 59 ms · encode cached" for a
+    question about an image already encoded.
+    """
+    text = translate("StatusBar", "{step} {time}").format(step=_step(step), time=_ms(total_ms))
+    if "encode" in steps:
+        text += " · " + format_timings({"encode": steps["encode"]}, cached)
+    return text
+
+
+def timings_tip(total_ms: float, steps: Mapping[str, float], cached: Sequence[str] = ()) -> str:
+    """The timings' tooltip: what the total covers, the model's own steps, what was reused."""
+    tip = translate("StatusBar", "{time} from your request to the result, waiting for the "
+                    "model included").format(time=_ms(total_ms))
+    if steps:
+        tip += "\n" + translate("StatusBar", "Steps reported by the model: {steps}").format(
+            steps=format_timings(steps, cached))
+    if "encode" in cached:
+        tip += "\n" + translate("StatusBar", "Encode cached: the image was already encoded for "
+                                 "an earlier request, so that work was not repeated")
+    return tip
+
+
+def _step(step: str) -> str:
+    return translate("StatusBar", _STEPS[step]) if step in _STEPS else step
 
 
 def _ms(ms: float) -> str:
     if ms >= 10_000:
         return translate("StatusBar", "{n} s").format(n=f"{ms / 1000:.1f}")
+    if ms >= 1000:
+        return translate("StatusBar", "{n} s").format(n=f"{ms / 1000:.2f}")
     return translate("StatusBar", "{n} ms").format(n=f"{ms:.0f}")
 
 
@@ -101,7 +136,7 @@ class StatusBar(QStatusBar):
         self.busy = BusyIndicator()
         self.timings = QLabel()
         self.timings.setAccessibleName(self.tr("Timings"))
-        self.timings.setToolTip(self.tr("How long each step of the last request took"))
+        self.timings.setToolTip(self.tr("How long the last request took"))
         self._info: ModelInfo | None = None
         self._embedder: ModelInfo | None = None
         self.model = QLabel(self.tr("No model"))
@@ -161,8 +196,12 @@ class StatusBar(QStatusBar):
         self.device.setText(device_label(choice))
         self.device.setToolTip(choice.reason)
 
-    def set_timings(self, timings_ms: Mapping[str, float]) -> None:
-        self.timings.setText(format_timings(timings_ms))
+    def show_timings(self, step: str, total_ms: float, steps: Mapping[str, float],
+                     cached: Sequence[str] = ()) -> None:
+        """After a caption or an answer: `total_ms` as the user waited for it (request to
+        result), the model's own `steps` in the tooltip, the `cached` ones said so."""
+        self.timings.setText(timings_text(step, total_ms, steps, cached))
+        self.timings.setToolTip(timings_tip(total_ms, steps, cached))
 
 
 def _separator() -> QFrame:
