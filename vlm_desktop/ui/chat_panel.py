@@ -178,8 +178,8 @@ class ChatPanel(QFrame):
         font.setBold(True)
         title.setFont(font)
         self.hint = QLabel(self.tr(
-            "Ask about the image: “What is this?”, “What colour is it?”, “Is there a cat?”, "
-            "“Where is the cup?”"))
+            "Ask about the image, for example: “What is this?”, “What colour is it?”, "
+            "“Is there a cat?”, “Where is the cup?”, “How many birds?”"))
         self.hint.setWordWrap(True)
         self.hint.setAccessibleName(self.tr("Question hint"))
         self.notice = QLabel()

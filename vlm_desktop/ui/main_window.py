@@ -419,7 +419,9 @@ class MainWindow(QMainWindow):
                 self.document.select(None)  # the old model's word map: its caption is replaced
             self.caption_current()  # a new model captions the image afresh
         elif self.can(CAP_CAPTION):
-            self.caption_panel.show_status(self.tr("Open an image to see its caption."))
+            self.caption_panel.show_status(self.tr(
+                "Open an image to see its caption. Its highlighted words can be clicked: "
+                "each shows where the model looked for it."))
         else:
             self.caption_panel.show_status(missing_reason(CAP_CAPTION))
         if self._device_lister is not None and self._devices_job is None:

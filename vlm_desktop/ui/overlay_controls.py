@@ -28,7 +28,8 @@ LEGEND_SIZE = (64, 12)
 # Short, so it reads whole beside the other controls at the window's default size.
 HINT = QT_TRANSLATE_NOOP("OverlayControls", "Click a word")
 HINT_TIP = QT_TRANSLATE_NOOP("OverlayControls",
-                             "Click a highlighted word to see where the model looked")
+                             "Click a highlighted word of the caption or of an answer to see "
+                             "its heat map: where the model looked for it (bright = most)")
 
 
 def heatmap_qimage(heatmap: HeatMap, image_size: tuple[int, int]) -> QImage:
