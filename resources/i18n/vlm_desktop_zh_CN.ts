@@ -1025,8 +1025,8 @@ The model writes a caption and answers your questions about it. Click a highligh
 <context>
     <name>MainWindow</name>
     <message>
-        <source>Open an image to ask about it</source>
-        <translation>打开一张图片后即可提问</translation>
+        <source>Open an image first</source>
+        <translation>请先打开一张图片</translation>
     </message>
     <message>
         <source>Catalog</source>
@@ -1380,12 +1380,20 @@ The model writes a caption and answers your questions about it. Click a highligh
         <translation>{step} {time}</translation>
     </message>
     <message>
+        <source>{time} queued</source>
+        <translation>排队 {time}</translation>
+    </message>
+    <message>
         <source>{time} from your request to the result, waiting for the model included</source>
         <translation>从提出请求到得到结果共 {time}，包括等待模型的时间</translation>
     </message>
     <message>
         <source>Steps reported by the model: {steps}</source>
         <translation>模型报告的各步骤：{steps}</translation>
+    </message>
+    <message>
+        <source>Queued: the model was finishing other work (such as indexing the catalog) before it started this</source>
+        <translation>排队：模型先要完成其他工作（例如为商品目录建立索引），然后才开始这项请求</translation>
     </message>
     <message>
         <source>Encode cached: the image was already encoded for an earlier request, so that work was not repeated</source>
@@ -1807,8 +1815,8 @@ The model writes a caption and answers your questions about it. Click a highligh
         <translation>尚未加载模型</translation>
     </message>
     <message>
-        <source>Open an image to ask about it</source>
-        <translation>打开一张图片后即可提问</translation>
+        <source>Open an image first</source>
+        <translation>请先打开一张图片</translation>
     </message>
 </context>
 <context>

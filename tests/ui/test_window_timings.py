@@ -123,3 +123,12 @@ def test_the_built_in_model_says_cached_on_the_second_request(qtbot, window_on):
     assert "cached" not in first and _shown_ms(first, "caption") >= _shown_ms(first, "encode")
     _ask(qtbot, window, "What colour is the cat?")
     assert "encode cached" in window.status.timings.text()
+
+
+def test_time_spent_waiting_behind_other_work_is_named():
+    from vlm_desktop.ui.status_bar import timings_text
+
+    # 1.4 s waited for a 40 ms answer: the model was busy with something else first.
+    text = timings_text("answer", 1400, {"encode": 0.7, "answer": 40}, ("encode",))
+    assert text.startswith("answer 1.40 s") and "encode cached" in text and "queued" in text
+    assert "queued" not in timings_text("caption", 320, {"encode": 300, "caption": 6})

@@ -203,7 +203,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.splitter)
         self.status = StatusBar()
         self.setStatusBar(self.status)
-        self.chat_panel.set_input_enabled(False, self.tr("Open an image to ask about it"))
+        self.chat_panel.set_input_enabled(False, self.tr("Open an image first"))
 
     def _slots(self) -> dict[str, Callable[..., object]]:
         return {

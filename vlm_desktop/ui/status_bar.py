@@ -32,6 +32,11 @@ _STEPS = {
 }
 
 
+# A wait the model's steps do not explain is named from this long (and a quarter of the
+# total): shorter ones are the worker's own overhead, not worth a word.
+QUEUED_NOTICE_MS = 200.0
+
+
 def format_timings(timings_ms: Mapping[str, float], cached: Sequence[str] = ()) -> str:
     """`{"encode": 120, "caption": 40}` → "encode 120 ms · caption 40 ms"; a step in
     `cached` reads "encode cached" (a look-up, not the work)."""
@@ -52,7 +57,19 @@ def timings_text(step: str, total_ms: float, steps: Mapping[str, float],
     text = translate("StatusBar", "{step} {time}").format(step=_step(step), time=_ms(total_ms))
     if "encode" in steps:
         text += " · " + format_timings({"encode": steps["encode"]}, cached)
+    queued = queued_ms(total_ms, steps)
+    if queued:
+        text += " · " + translate("StatusBar", "{time} queued").format(time=_ms(queued))
     return text
+
+
+def queued_ms(total_ms: float, steps: Mapping[str, float]) -> float:
+    """The part of the wait the model's steps do not account for (it was finishing other
+    work, such as a catalog batch), when that is enough to notice; else 0."""
+    if not steps:
+        return 0.0  # a model that reports no steps: nothing to tell the wait from the work
+    waited = total_ms - sum(steps.values())
+    return waited if waited >= QUEUED_NOTICE_MS and waited >= 0.25 * total_ms else 0.0
 
 
 def timings_tip(total_ms: float, steps: Mapping[str, float], cached: Sequence[str] = ()) -> str:
@@ -62,6 +79,9 @@ def timings_tip(total_ms: float, steps: Mapping[str, float], cached: Sequence[st
     if steps:
         tip += "\n" + translate("StatusBar", "Steps reported by the model: {steps}").format(
             steps=format_timings(steps, cached))
+    if queued_ms(total_ms, steps):
+        tip += "\n" + translate("StatusBar", "Queued: the model was finishing other work "
+                                 "(such as indexing the catalog) before it started this")
     if "encode" in cached:
         tip += "\n" + translate("StatusBar", "Encode cached: the image was already encoded for "
                                  "an earlier request, so that work was not repeated")
