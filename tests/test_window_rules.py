@@ -28,7 +28,7 @@ def test_work_that_cannot_be_cancelled_hides_the_cancel_button():
 def test_questions_need_a_model_that_answers_and_an_image():
     assert question_box("VLM Lite", True, False, True, False) == QuestionBox(True)
     assert question_box("VLM Lite", True, False, False, False) == \
-        QuestionBox(False, "Open an image to ask about it")
+        QuestionBox(False, "Open an image first")
     assert question_box(None, False, True, True, False).reason == "The model is loading…"
     assert question_box(None, False, False, True, True).reason == "No model is loaded"
 

@@ -849,8 +849,8 @@ When the best match is below what random pairs of this catalog&apos;s items reac
         <translation>提问</translation>
     </message>
     <message>
-        <source>Ask about the image: “What is this?”, “What colour is it?”, “Is there a cat?”, “Where is the cup?”</source>
-        <translation>就图片提问：“这是什么？”“它是什么颜色？”“有没有猫？”“杯子在哪里？”</translation>
+        <source>Ask about the image, for example: “What is this?”, “What colour is it?”, “Is there a cat?”, “Where is the cup?”, “How many birds?”</source>
+        <translation>就图片提问，例如：“这是什么？”“它是什么颜色？”“有没有猫？”“杯子在哪里？”“有几只鸟？”</translation>
     </message>
     <message>
         <source>Question hint</source>
@@ -1004,8 +1004,16 @@ When the best match is below what random pairs of this catalog&apos;s items reac
         <translation>图片。Ctrl+滚轮或 Ctrl++/Ctrl+- 缩放，拖动可平移，Ctrl+0 适应窗口。将图片文件拖放到这里即可打开。</translation>
     </message>
     <message>
-        <source>Drop an image here, paste one with Ctrl+V, or press Ctrl+O to open one</source>
-        <translation>将图片拖放到这里，按 Ctrl+V 粘贴，或按 Ctrl+O 打开</translation>
+        <source>No image yet</source>
+        <translation>还没有图片</translation>
+    </message>
+    <message>
+        <source>Drop an image or a video here, paste one with Ctrl+V, or open one with Ctrl+O.
+
+The model writes a caption and answers your questions about it. Click a highlighted word to see its heat map: where the model looked for that word, brightest where it looked most.</source>
+        <translation>将图片或视频拖放到这里，按 Ctrl+V 粘贴，或按 Ctrl+O 打开。
+
+模型会为它写一句描述，并回答你对它的提问。点击高亮的词语可查看它的热力图：模型为这个词在图中关注的位置，越亮表示关注越多。</translation>
     </message>
 </context>
 <context>
@@ -1105,8 +1113,8 @@ When the best match is below what random pairs of this catalog&apos;s items reac
 <context>
     <name>MainWindow</name>
     <message>
-        <source>Open an image to ask about it</source>
-        <translation>打开一张图片后即可提问</translation>
+        <source>Open an image first</source>
+        <translation>请先打开一张图片</translation>
     </message>
     <message>
         <source>Catalog</source>
@@ -1157,8 +1165,8 @@ When the best match is below what random pairs of this catalog&apos;s items reac
         <translation>没有安装模型</translation>
     </message>
     <message>
-        <source>Open an image to see its caption.</source>
-        <translation>打开一张图片即可查看它的描述。</translation>
+        <source>Open an image to see its caption. Its highlighted words can be clicked: each shows where the model looked for it.</source>
+        <translation>打开一张图片即可看到它的描述。描述中高亮的词语可以点击：每个词都会显示模型为它关注的位置。</translation>
     </message>
     <message>
         <source>The catalog search model could not be loaded: {message}</source>
@@ -1207,10 +1215,6 @@ When the best match is below what random pairs of this catalog&apos;s items reac
     <message>
         <source>{model} cannot answer this. Ask about the catalog (price, category, other colours) or choose another model in Model ▸</source>
         <translation>{model} 无法回答这个问题。可以询问商品目录相关的问题（价格、类别、其他颜色），或在“模型 ▸”中选择其他模型</translation>
-    </message>
-    <message>
-        <source>Steps reported by the model; {ms} ms from request to result</source>
-        <translation>模型报告的各步骤耗时；从请求到结果共 {ms} 毫秒</translation>
     </message>
     <message>
         <source>Click a highlighted word first: the export shows its heat map.</source>
@@ -1381,8 +1385,8 @@ When the best match is below what random pairs of this catalog&apos;s items reac
         <translation>点击词语</translation>
     </message>
     <message>
-        <source>Click a highlighted word to see where the model looked</source>
-        <translation>点击高亮的词语，查看模型关注的位置</translation>
+        <source>Click a highlighted word of the caption or of an answer to see its heat map: where the model looked for it (bright = most)</source>
+        <translation>点击描述或回答中高亮的词语，查看它的热力图：模型为它关注的位置（越亮越多）</translation>
     </message>
     <message>
         <source>Heat map controls</source>
@@ -1499,8 +1503,32 @@ When the best match is below what random pairs of this catalog&apos;s items reac
         <translation>回答</translation>
     </message>
     <message>
+        <source>{step} cached</source>
+        <translation>{step} 已缓存</translation>
+    </message>
+    <message>
         <source>{step} {time}</source>
         <translation>{step} {time}</translation>
+    </message>
+    <message>
+        <source>{time} queued</source>
+        <translation>排队 {time}</translation>
+    </message>
+    <message>
+        <source>{time} from your request to the result, waiting for the model included</source>
+        <translation>从提出请求到得到结果共 {time}，包括等待模型的时间</translation>
+    </message>
+    <message>
+        <source>Steps reported by the model: {steps}</source>
+        <translation>模型报告的各步骤：{steps}</translation>
+    </message>
+    <message>
+        <source>Queued: the model was finishing other work (such as indexing the catalog) before it started this</source>
+        <translation>排队：模型先要完成其他工作（例如为商品目录建立索引），然后才开始这项请求</translation>
+    </message>
+    <message>
+        <source>Encode cached: the image was already encoded for an earlier request, so that work was not repeated</source>
+        <translation>编码已缓存：这张图片在之前的请求中已编码过，因此没有重复这项工作</translation>
     </message>
     <message>
         <source>{n} s</source>
@@ -1531,8 +1559,8 @@ When the best match is below what random pairs of this catalog&apos;s items reac
         <translation>耗时</translation>
     </message>
     <message>
-        <source>How long each step of the last request took</source>
-        <translation>上一次请求中每个步骤的耗时</translation>
+        <source>How long the last request took</source>
+        <translation>上一次请求的耗时</translation>
     </message>
     <message>
         <source>No model</source>
@@ -1918,8 +1946,8 @@ When the best match is below what random pairs of this catalog&apos;s items reac
         <translation>尚未加载模型</translation>
     </message>
     <message>
-        <source>Open an image to ask about it</source>
-        <translation>打开一张图片后即可提问</translation>
+        <source>Open an image first</source>
+        <translation>请先打开一张图片</translation>
     </message>
 </context>
 <context>

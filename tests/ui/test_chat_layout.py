@@ -69,3 +69,22 @@ def test_the_heat_map_bar_reads_its_hint_whole_at_its_narrowest(qtbot):
     assert "a very long word" in controls.word.toolTip()  # the full text, where it is cut
     controls.show_word(None)
     assert controls.word.text() == HINT and not controls.word.is_elided()
+
+
+@pytest.mark.parametrize("width", [280, 420])
+def test_show_where_never_squeezes_the_confidence_onto_several_lines(qtbot, width):
+    text = "It is in the centre."
+    peaked = HeatMap("x", np.eye(4, dtype=np.float32))
+    panel = ChatPanel()
+    qtbot.addWidget(panel)
+    panel.resize(width, 400)
+    panel.show()
+    entry = panel.add_question("where is it?")
+    entry.set_answer(Answer("where is it?", text, 0.48, heatmap=peaked,
+                            words=word_spans(text, {}), evidence="map peak in the centre"))
+    label = entry._confidence.label
+    qtbot.waitUntil(lambda: label.isVisible() and label.width() > 0)
+    qtbot.wait(20)
+    # One line: the label is as wide as its text (a wrapped one is narrower).
+    assert label.width() >= label.fontMetrics().horizontalAdvance(label.text()), label.width()
+    assert _clipped(panel) == []

@@ -59,5 +59,20 @@ def test_a_refusal_at_zero_confidence_offers_no_show_where(qtbot):
     _, refusal = _entry(qtbot, "I can't answer that kind of question with the built-in model.", (),
                         confidence=0.0, heatmap=HEAT)
     assert not [b for b in refusal.findChildren(QPushButton) if b.text() == "Show where"]
-    _, answer = _entry(qtbot, "It is in the centre.", (), confidence=0.5, heatmap=HEAT)
+    _, answer = _entry(qtbot, "It is in the centre.", (), confidence=0.5,
+                       heatmap=HeatMap("x", np.eye(4, dtype=np.float32)))
     assert [b for b in answer.findChildren(QPushButton) if b.text() == "Show where"]
+
+
+def test_show_where_only_for_an_answer_whose_map_locates_something(qtbot):
+    flat = HeatMap("dog", np.zeros((4, 4), dtype=np.float32))
+    # "I can't tell" / "No" answers come with a flat map: nothing was found, nothing to show.
+    _, unsure = _entry(qtbot, "I can't tell, probably not: I don't see a dog clearly.", (),
+                       confidence=0.6, heatmap=flat)
+    assert not [b for b in unsure.findChildren(QPushButton) if b.text() == "Show where"]
+    # Shown as "Confidence 0%": it looked at nothing either.
+    _, nearly_zero = _entry(qtbot, "I can't count them well.", (), confidence=0.004, heatmap=HEAT)
+    assert not [b for b in nearly_zero.findChildren(QPushButton) if b.text() == "Show where"]
+    peaked = HeatMap("x", np.eye(4, dtype=np.float32))
+    _, located = _entry(qtbot, "It is in the centre.", (), confidence=0.05, heatmap=peaked)
+    assert [b for b in located.findChildren(QPushButton) if b.text() == "Show where"]

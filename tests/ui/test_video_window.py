@@ -196,7 +196,7 @@ def test_the_open_dialog_offers_videos(make_window, monkeypatch):
         seen.append(filters)
         return "", ""
 
-    monkeypatch.setattr("vlm_desktop.ui.main_window.QFileDialog.getOpenFileName", fake_dialog)
+    monkeypatch.setattr("vlm_desktop.ui.window_opening.QFileDialog.getOpenFileName", fake_dialog)
     window.open_dialog()
     assert "*.mp4" in seen[0] and "*.mkv" in seen[0] and "*.avi" in seen[0]
     file_menu = window.menuBar().actions()[0].menu()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMenu,
+    QStyle,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -21,6 +22,22 @@ from PySide6.QtWidgets import (
 
 from vlm_desktop.core.catalog.search import SearchFilters
 from vlm_desktop.ui.i18n import translate
+
+
+class MenuButton(QToolButton):
+    """A tool button whose menu opens on click and whose width leaves room for the arrow
+    (QToolButton's size hint does not count the InstantPopup indicator, which is then drawn
+    over the text's last letters)."""
+
+    def _with_arrow(self, hint: QSize) -> QSize:
+        arrow = self.style().pixelMetric(QStyle.PixelMetric.PM_MenuButtonIndicator, None, self)
+        return QSize(hint.width() + arrow, hint.height())
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        return self._with_arrow(super().sizeHint())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        return self._with_arrow(super().minimumSizeHint())
 
 
 class CatalogSearchBar(QWidget):
@@ -37,7 +54,7 @@ class CatalogSearchBar(QWidget):
                                     clearButtonEnabled=True)
         self.search_box.setAccessibleName(self.tr("Catalog search"))
         self.search_box.setToolTip(self.tr("Search titles, tags and categories; press Enter"))
-        self.catalog_button = QToolButton(text=self.tr("Catalog"))
+        self.catalog_button = MenuButton(text=self.tr("Catalog"))
         self.catalog_button.setToolTip(self.tr("Open, import or switch catalogs"))
         self.catalog_button.setAccessibleName(self.tr("Catalog menu"))
         self.catalog_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)

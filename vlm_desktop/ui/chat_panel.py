@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -27,6 +28,20 @@ ASK_TIP = QT_TRANSLATE_NOOP("ChatPanel",
                             "Type a question and press Enter. Up recalls earlier questions.")
 # Short enough to read whole in the narrowest centre column; ASK_TIP says the rest.
 ASK_PLACEHOLDER = QT_TRANSLATE_NOOP("ChatPanel", "Ask about the image…")
+
+
+def offers_where(answer: Answer) -> bool:
+    """Whether an answer gets a "Show where" button: only when its map locates something.
+
+    Not for a refusal or an answer shown as 0 % (it looked at nothing), nor for a flat map
+    ("No, I don't see a spoon", "I can't tell": nothing was found), nor when a word of the
+    answer already carries that map (clicking the word shows it)."""
+    heat = answer.heatmap
+    if heat is None or round(answer.confidence * 100) < 1:
+        return False
+    if float(heat.values.max()) <= float(heat.values.min()):
+        return False
+    return all(w.heatmap is not heat for w in answer.words)
 
 
 class QuestionEdit(QLineEdit):
@@ -73,6 +88,7 @@ class ChatEntry(QFrame):
         self.chips: WordChips | None = None
         self._where: QPushButton | None = None
         self._where_span: WordSpan | None = None
+        self._confidence: ConfidenceBar | None = None
         self.setAccessibleName(self.tr("Question: {text}").format(text=question))
         q = QLabel(question)
         q.setObjectName("question")
@@ -104,15 +120,15 @@ class ChatEntry(QFrame):
         self.chips = WordChips(answer.text, words, self)
         self.chips.word_selected.connect(self.word_selected)
         self._layout.addWidget(self.chips)
-        row = QHBoxLayout()
+        # Confidence and "Show where" share a line when the card is wide enough to keep the
+        # confidence on one line; in a narrow column the button goes under it.
+        row = self._row = QBoxLayout(QBoxLayout.Direction.LeftToRight)
         row.setSpacing(8)
-        conf = ConfidenceBar()
+        conf = self._confidence = ConfidenceBar()
         conf.set_confidence(answer.confidence)
         conf.label.setStyleSheet(f"color: {self._muted};")
         row.addWidget(conf, 1)
-        # A refusal (confidence 0) looked at nothing for its answer: no self.tr("Show where") then.
-        if answer.heatmap is not None and answer.confidence > 0 and \
-                all(w.heatmap is not answer.heatmap for w in words):
+        if offers_where(answer):
             where = QPushButton(self.tr("Show where"))
             where.setCheckable(True)
             where.setToolTip(self.tr("Show where the model looked to answer this question"))
@@ -120,8 +136,9 @@ class ChatEntry(QFrame):
             span = WordSpan(0, len(answer.text), "answer", answer.heatmap)
             where.toggled.connect(lambda on: self.word_selected.emit(span if on else None))
             self._where, self._where_span = where, span
-            row.addWidget(where, 0)
+            row.addWidget(where, 0, Qt.AlignmentFlag.AlignLeft)
         self._layout.addLayout(row)
+        self._fit_row(self.width())
         if answer.evidence:
             ev = QLabel(self.tr("Evidence: {text}").format(text=answer.evidence))
             ev.setWordWrap(True)  # the card grows to fit it (the conversation scrolls)
@@ -130,6 +147,25 @@ class ChatEntry(QFrame):
             ev.setToolTip(self.tr("What the model based the answer on"))
             ev.setStyleSheet(f"color: {self._muted};")
             self._layout.addWidget(ev)
+
+    def _fit_row(self, width: int) -> None:
+        if self._where is None or self._confidence is None:
+            return
+        conf = self._confidence
+        margins = self._layout.contentsMargins()
+        one_line = (conf.bar.minimumWidth() + conf.layout().spacing() + 4
+                    + conf.label.fontMetrics().horizontalAdvance(conf.label.text())
+                    + self._row.spacing() + self._where.sizeHint().width()
+                    + margins.left() + margins.right())
+        direction = QBoxLayout.Direction.LeftToRight if width >= one_line \
+            else QBoxLayout.Direction.TopToBottom
+        if direction != self._row.direction():
+            self._row.setDirection(direction)
+            self.updateGeometry()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        self._fit_row(event.size().width())
+        super().resizeEvent(event)
 
     def set_partial(self, text: str) -> None:
         """The answer streamed so far; `set_answer` replaces it."""
@@ -166,8 +202,8 @@ class ChatPanel(QFrame):
         font.setBold(True)
         title.setFont(font)
         self.hint = QLabel(self.tr(
-            "Ask about the image: “What is this?”, “What colour is it?”, “Is there a cat?”, "
-            "“Where is the cup?”"))
+            "Ask about the image, for example: “What is this?”, “What colour is it?”, "
+            "“Is there a cat?”, “Where is the cup?”, “How many birds?”"))
         self.hint.setWordWrap(True)
         self.hint.setAccessibleName(self.tr("Question hint"))
         self.notice = QLabel()

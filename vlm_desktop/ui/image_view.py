@@ -55,8 +55,13 @@ class ImageView(QGraphicsView):
         self._scene.addItem(self._image_item)
         self._scene.addItem(self._overlay_item)
         self._fit = True
+        # The first thing a new user reads: how to begin, and what the window will do.
+        self._placeholder_title = self.tr("No image yet")
         self._placeholder = self.tr(
-            "Drop an image here, paste one with Ctrl+V, or press Ctrl+O to open one")
+            "Drop an image or a video here, paste one with Ctrl+V, or open one with Ctrl+O."
+            "\n\nThe model writes a caption and answers your questions about it. Click a "
+            "highlighted word to see its heat map: where the model looked for that word, "
+            "brightest where it looked most.")
         self.setRenderHints(QPainter.RenderHint.SmoothPixmapTransform)
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
@@ -163,21 +168,38 @@ class ImageView(QGraphicsView):
         if self._fit:
             self.fit_to_window()
 
+    def placeholder_text(self) -> str:
+        """What the empty view says (how to open an image, what the window then does)."""
+        return f"{self._placeholder_title}\n{self._placeholder}"
+
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
         if self.has_image():
             return
-        # An empty view says what to do, in the palette's muted text colour.
+        # An empty view says what to do, in the palette's muted text colour: a heading,
+        # then the ways in and what happens next, in a column a line can be read across.
         painter.save()
         painter.resetTransform()
         pal = self.palette()
-        area = QRectF(self.viewport().rect()).adjusted(24, 24, -24, -24)
-        pen = QColor(theme.muted_text(pal))
-        painter.setPen(pen)
-        font = QFont(self.font())
-        font.setPointSizeF(font.pointSizeF() * 1.15)
-        painter.setFont(font)
-        painter.drawText(area, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
-                         self._placeholder)
+        view = QRectF(self.viewport().rect()).adjusted(24, 24, -24, -24)
+        width = min(view.width(), 440.0)
+        area = QRectF(view.center().x() - width / 2, view.top(), width, view.height())
+        painter.setPen(QColor(theme.muted_text(pal)))
+        heading = QFont(self.font())
+        heading.setPointSizeF(heading.pointSizeF() * 1.3)
+        heading.setBold(True)
+        body = QFont(self.font())
+        flags = Qt.AlignmentFlag.AlignHCenter | Qt.TextFlag.TextWordWrap
+        painter.setFont(body)
+        text_box = painter.boundingRect(area, int(flags), self._placeholder)
+        painter.setFont(heading)
+        head_box = painter.boundingRect(area, int(flags), self._placeholder_title)
+        top = area.top() + max(0.0, (area.height() - head_box.height() - 12
+                                     - text_box.height()) / 2)
+        painter.drawText(QRectF(area.left(), top, width, head_box.height()), int(flags),
+                         self._placeholder_title)
+        painter.setFont(body)
+        painter.drawText(QRectF(area.left(), top + head_box.height() + 12, width,
+                                text_box.height()), int(flags), self._placeholder)
         painter.restore()
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802

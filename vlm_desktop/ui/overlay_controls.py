@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, QTimer, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QImage, QPainter, QPaintEvent, QPixmap, QResizeEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QBoxLayout,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QSlider,
+    QToolButton,
+    QWidget,
+)
 
 from vlm_desktop.core.engine.types import HeatMap
 
@@ -20,7 +28,8 @@ LEGEND_SIZE = (64, 12)
 # Short, so it reads whole beside the other controls at the window's default size.
 HINT = QT_TRANSLATE_NOOP("OverlayControls", "Click a word")
 HINT_TIP = QT_TRANSLATE_NOOP("OverlayControls",
-                             "Click a highlighted word to see where the model looked")
+                             "Click a highlighted word of the caption or of an answer to see "
+                             "its heat map: where the model looked for it (bright = most)")
 
 
 def heatmap_qimage(heatmap: HeatMap, image_size: tuple[int, int]) -> QImage:
@@ -110,7 +119,8 @@ class OverlayControls(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, 100)
         self.slider.setValue(round(opacity * 100))
-        self.slider.setFixedWidth(80)
+        self.slider.setMinimumWidth(60)
+        self.slider.setMaximumWidth(120)
         self.slider.setAccessibleName(self.tr("Heat map opacity"))
         self.slider.setToolTip(self.tr("How strongly the heat map covers the image"))
         self.slider.valueChanged.connect(lambda v: self.opacity_changed.emit(v / 100))
@@ -129,17 +139,54 @@ class OverlayControls(QWidget):
             label.setAccessibleName(self.tr("Legend {end}").format(end=label.text()))
             label.setToolTip(self.legend.toolTip())
 
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(8, 4, 8, 4)
-        layout.setSpacing(6)
-        layout.addWidget(self.toggle)
-        layout.addWidget(self.word, 1)
-        layout.addWidget(opacity_label)
-        layout.addWidget(self.slider)
-        layout.addSpacing(6)
-        layout.addWidget(low)
-        layout.addWidget(self.legend)
-        layout.addWidget(high)
+        # Two groups that sit side by side when the column is wide and one above the other
+        # when it is not (1024 px screens with the catalog open): nothing is squeezed over
+        # its neighbour, whatever the width.
+        self.word_row, self.scale_row = QWidget(), QWidget()
+        words = QHBoxLayout(self.word_row)
+        words.setContentsMargins(0, 0, 0, 0)
+        words.setSpacing(6)
+        words.addWidget(self.toggle)
+        words.addWidget(self.word, 1)
+        scale = QHBoxLayout(self.scale_row)
+        scale.setContentsMargins(0, 0, 0, 0)
+        scale.setSpacing(6)
+        scale.addWidget(opacity_label)
+        scale.addWidget(self.slider, 1)
+        scale.addSpacing(6)
+        scale.addWidget(low)
+        scale.addWidget(self.legend)
+        scale.addWidget(high)
+        self._rows = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
+        self._rows.setContentsMargins(8, 4, 8, 4)
+        self._rows.setSpacing(12)
+        self._rows.addWidget(self.word_row, 1)
+        self._rows.addWidget(self.scale_row, 0)
+
+    def is_wrapped(self) -> bool:
+        """Whether the bar shows its two groups on two lines (a narrow column)."""
+        return self._rows.direction() == QBoxLayout.Direction.TopToBottom
+
+    def _one_line_width(self) -> int:
+        m = self._rows.contentsMargins()
+        return (self.word_row.minimumSizeHint().width() + self._rows.spacing()
+                + self.scale_row.sizeHint().width() + m.left() + m.right())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        # The narrowest is the wrapped bar, so the window can shrink to it whichever way
+        # the bar is laid out now.
+        m = self._rows.contentsMargins()
+        width = max(self.word_row.minimumSizeHint().width(),
+                    self.scale_row.minimumSizeHint().width()) + m.left() + m.right()
+        return QSize(width, super().minimumSizeHint().height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        wrap = event.size().width() < self._one_line_width()
+        if wrap != self.is_wrapped():
+            self._rows.setDirection(QBoxLayout.Direction.TopToBottom if wrap
+                                    else QBoxLayout.Direction.LeftToRight)
+            self.updateGeometry()  # one line or two: the height the column gives it changes
+        super().resizeEvent(event)
 
     def _draw_legend(self) -> None:
         self.legend.setPixmap(legend_pixmap(*LEGEND_SIZE))

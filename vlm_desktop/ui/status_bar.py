@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, Signal
 from PySide6.QtWidgets import (
@@ -32,16 +32,71 @@ _STEPS = {
 }
 
 
-def format_timings(timings_ms: Mapping[str, float]) -> str:
-    """`{"encode": 120, "caption": 40}` → "encode 120 ms · caption 40 ms"."""
-    return " · ".join(translate("StatusBar", "{step} {time}").format(
-        step=translate("StatusBar", _STEPS[step]) if step in _STEPS else step, time=_ms(ms))
+# A wait the model's steps do not explain is named from this long (and a quarter of the
+# total): shorter ones are the worker's own overhead, not worth a word.
+QUEUED_NOTICE_MS = 200.0
+
+
+def format_timings(timings_ms: Mapping[str, float], cached: Sequence[str] = ()) -> str:
+    """`{"encode": 120, "caption": 40}` → "encode 120 ms · caption 40 ms"; a step in
+    `cached` reads "encode cached" (a look-up, not the work)."""
+    return " · ".join(
+        translate("StatusBar", "{step} cached").format(step=_step(step)) if step in cached
+        else translate("StatusBar", "{step} {time}").format(step=_step(step), time=_ms(ms))
         for step, ms in timings_ms.items())
+
+
+def timings_text(step: str, total_ms: float, steps: Mapping[str, float],
+                 cached: Sequence[str] = ()) -> str:
+    """What the status bar says after a request: the time the user waited for it, and
+    whether the image was encoded for it or its encoding reused.
+
+    "caption 2.3 s · encode 2251 ms" for a new image; "answer 59 ms · encode cached" for a
+    question about an image already encoded.
+    """
+    text = translate("StatusBar", "{step} {time}").format(step=_step(step), time=_ms(total_ms))
+    if "encode" in steps:
+        text += " · " + format_timings({"encode": steps["encode"]}, cached)
+    queued = queued_ms(total_ms, steps)
+    if queued:
+        text += " · " + translate("StatusBar", "{time} queued").format(time=_ms(queued))
+    return text
+
+
+def queued_ms(total_ms: float, steps: Mapping[str, float]) -> float:
+    """The part of the wait the model's steps do not account for (it was finishing other
+    work, such as a catalog batch), when that is enough to notice; else 0."""
+    if not steps:
+        return 0.0  # a model that reports no steps: nothing to tell the wait from the work
+    waited = total_ms - sum(steps.values())
+    return waited if waited >= QUEUED_NOTICE_MS and waited >= 0.25 * total_ms else 0.0
+
+
+def timings_tip(total_ms: float, steps: Mapping[str, float], cached: Sequence[str] = ()) -> str:
+    """The timings' tooltip: what the total covers, the model's own steps, what was reused."""
+    tip = translate("StatusBar", "{time} from your request to the result, waiting for the "
+                    "model included").format(time=_ms(total_ms))
+    if steps:
+        tip += "\n" + translate("StatusBar", "Steps reported by the model: {steps}").format(
+            steps=format_timings(steps, cached))
+    if queued_ms(total_ms, steps):
+        tip += "\n" + translate("StatusBar", "Queued: the model was finishing other work "
+                                 "(such as indexing the catalog) before it started this")
+    if "encode" in cached:
+        tip += "\n" + translate("StatusBar", "Encode cached: the image was already encoded for "
+                                 "an earlier request, so that work was not repeated")
+    return tip
+
+
+def _step(step: str) -> str:
+    return translate("StatusBar", _STEPS[step]) if step in _STEPS else step
 
 
 def _ms(ms: float) -> str:
     if ms >= 10_000:
         return translate("StatusBar", "{n} s").format(n=f"{ms / 1000:.1f}")
+    if ms >= 1000:
+        return translate("StatusBar", "{n} s").format(n=f"{ms / 1000:.2f}")
     return translate("StatusBar", "{n} ms").format(n=f"{ms:.0f}")
 
 
@@ -101,7 +156,7 @@ class StatusBar(QStatusBar):
         self.busy = BusyIndicator()
         self.timings = QLabel()
         self.timings.setAccessibleName(self.tr("Timings"))
-        self.timings.setToolTip(self.tr("How long each step of the last request took"))
+        self.timings.setToolTip(self.tr("How long the last request took"))
         self._info: ModelInfo | None = None
         self._embedder: ModelInfo | None = None
         self.model = QLabel(self.tr("No model"))
@@ -161,8 +216,12 @@ class StatusBar(QStatusBar):
         self.device.setText(device_label(choice))
         self.device.setToolTip(choice.reason)
 
-    def set_timings(self, timings_ms: Mapping[str, float]) -> None:
-        self.timings.setText(format_timings(timings_ms))
+    def show_timings(self, step: str, total_ms: float, steps: Mapping[str, float],
+                     cached: Sequence[str] = ()) -> None:
+        """After a caption or an answer: `total_ms` as the user waited for it (request to
+        result), the model's own `steps` in the tooltip, the `cached` ones said so."""
+        self.timings.setText(timings_text(step, total_ms, steps, cached))
+        self.timings.setToolTip(timings_tip(total_ms, steps, cached))
 
 
 def _separator() -> QFrame:

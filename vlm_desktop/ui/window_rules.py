@@ -71,5 +71,5 @@ def question_box(model: Optional[str], can_answer: bool, loading_model: bool,
         return QuestionBox(False, translate("WindowRules", "The model is loading…")
                            if loading_model else translate("WindowRules", "No model is loaded"))
     if not has_image:
-        return QuestionBox(False, translate("WindowRules", "Open an image to ask about it"))
+        return QuestionBox(False, translate("WindowRules", "Open an image first"))
     return QuestionBox(True)

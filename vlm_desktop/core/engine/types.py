@@ -62,6 +62,7 @@ class Caption:
     words: tuple[WordSpan, ...] = ()
     evidence: str = ""
     timings_ms: Mapping[str, float] = field(default_factory=dict)
+    cached: tuple[str, ...] = ()  # steps reused from a cache, not redone (e.g. "encode")
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,6 +77,7 @@ class Answer:
     words: tuple[WordSpan, ...] = ()
     evidence: str = ""
     timings_ms: Mapping[str, float] = field(default_factory=dict)
+    cached: tuple[str, ...] = ()  # steps reused from a cache, not redone (e.g. "encode")
 
 
 @dataclass(frozen=True)

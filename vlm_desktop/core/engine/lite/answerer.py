@@ -113,6 +113,12 @@ def _related_present(hier: Hierarchy, ev: ImageEvidence, phrase: str, m: Match) 
     return Target(phrase, classes, ev.concept_map(classes), p * score, True, line, via=name)
 
 
+def not_located(name: str, ev: ImageEvidence) -> HeatMap:
+    """The map of an answer that found nothing ("No, I don't see a spoon", "I can't tell"):
+    flat, so no one is shown a normalised map of noise as where the thing is."""
+    return HeatMap(name, np.zeros(ev.grid_shape, np.float32), "cam")
+
+
 def _answer(q: ParsedQuestion, text: str, conf: float, heat: HeatMap | None,
             evidence: str, maps: dict[str, HeatMap] | None = None) -> Answer:
     spans = chinese.word_spans if _zh(q) else word_spans
@@ -307,7 +313,8 @@ def answer_yesno(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence, match_fn
         if _zh(q):
             text = chinese.table().say("yes_unknown_maybe" if p >= 0.5 else "yes_unknown_no",
                                        target=_zh_noun(hier, q))
-        return _answer(q, text, 0.5 + 0.1 * abs(p - 0.5) * 2, heat,
+        return _answer(q, text, 0.5 + 0.1 * abs(p - 0.5) * 2,
+                       heat if p >= 0.5 else not_located(t.name, ev),
                        f"{t.evidence}; joint-space similarity {sim:.2f}")
     noun = f"{article(q.target)} {q.target}"
     if t.via:
@@ -340,6 +347,8 @@ def answer_yesno(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence, match_fn
     maps = name_maps(q.target, t.cam) if p >= 0.5 else {}
     if _zh(q):
         text, maps = _zh_yesno_text(hier, q, p, where, t.cam)
+    if p < 0.5:  # "No" or "I can't tell": the map would point at where it is not
+        heat = not_located(t.name, ev)
     return _answer(q, text, conf, heat, f"{t.evidence}; P(present) {100 * p:.0f}% calibrated; "
                    f"joint-space similarity {sim:.2f}", maps)
 
@@ -375,7 +384,7 @@ def _answer_colour_yesno(q: ParsedQuestion, ev: ImageEvidence, t: Target, heat: 
     if q.target and t.known and t.presence < YES_AT:
         text = zh.say("colour_yes_unseen", target=noun) if _zh(q) else \
             f"I can't tell: I don't see {article(q.target)} {q.target} clearly."
-        return _answer(q, text, 0.5, heat, t.evidence)
+        return _answer(q, text, 0.5, not_located(t.name, ev), t.evidence)
     matches_top = top is not None and (asked == top.basic or asked == top.fine or
                                        (asked == "navy" and top.words == "dark blue"))
     if share >= 0.3 or matches_top:
@@ -466,7 +475,7 @@ def answer_count(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence, match_fn
     said = (_zh_noun(hier, q) or chinese.chinese_for(hier, t.name)) if _zh(q) else noun
     if t.known and t.presence < YES_AT:
         text = zh.say("count_none", noun=said) if _zh(q) else f"I don't see any {plural(noun)}."
-        return _answer(q, text, 0.5 * (1 - t.presence), heat, t.evidence)
+        return _answer(q, text, 0.5 * (1 - t.presence), not_located(t.name, ev), t.evidence)
     found = separate_peaks(t.cam)
     n = max(1, len(found))
     why = f"{_peaks_phrase(len(found))}; {t.evidence}"

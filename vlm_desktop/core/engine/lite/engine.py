@@ -164,10 +164,14 @@ class LiteEngine:
         fused = np.power(np.maximum(ev.probs, 1e-12), 1 - beta) * np.power(reading / reading.sum(), beta)
         return replace(ev, naming_probs=(fused / fused.sum()).astype(np.float32))
 
-    def _one(self, image: Image.Image, state: Optional[JobState]) -> tuple[ImageEvidence, float]:
-        start = time.perf_counter()
+    def _one(self, image: Image.Image, state: Optional[JobState]
+             ) -> tuple[ImageEvidence, float, tuple[str, ...]]:
+        """The image's evidence, the milliseconds it took and ("encode",) when it came from
+        the cache (an earlier caption or question about the same image)."""
+        start, encoded = time.perf_counter(), self.encode_count
         ev = self.evidence([image], state)[0]
-        return ev, (time.perf_counter() - start) * 1000
+        cached = ("encode",) if self.encode_count == encoded else ()
+        return ev, (time.perf_counter() - start) * 1000, cached
 
     # --- text side ------------------------------------------------------------------------
     def phrase_vector(self, phrase: str) -> np.ndarray:
@@ -233,17 +237,18 @@ class LiteEngine:
                         "captions and answers composed from grounded evidence.")
 
     def caption(self, image: Image.Image, state: Optional[JobState] = None) -> Caption:
-        ev, encode_ms = self._one(image, state)
+        ev, encode_ms, cached = self._one(image, state)
         start = time.perf_counter()
         zh = self.language == chinese.LANGUAGE
         cap = (compose_caption_zh if zh else compose_caption)(self.hier, ev)
         _check(state)
         return replace(cap, timings_ms={"encode": round(encode_ms, 1),
-                                        "caption": round((time.perf_counter() - start) * 1000, 1)})
+                                        "caption": round((time.perf_counter() - start) * 1000, 1)},
+                       cached=cached)
 
     def answer(self, image: Image.Image, question: str,
                state: Optional[JobState] = None) -> Answer:
-        ev, encode_ms = self._one(image, state)
+        ev, encode_ms, cached = self._one(image, state)
         start = time.perf_counter()
         q = parse_question(question)
         if self.language == chinese.LANGUAGE and q.language != chinese.LANGUAGE:
@@ -251,7 +256,8 @@ class LiteEngine:
         result = self._answer(ev, q)
         _check(state)
         return replace(result, timings_ms={"encode": round(encode_ms, 1),
-                                           "answer": round((time.perf_counter() - start) * 1000, 1)})
+                                           "answer": round((time.perf_counter() - start) * 1000, 1)},
+                       cached=cached)
 
     def _answer(self, ev: ImageEvidence, q) -> Answer:  # noqa: ANN001 - ParsedQuestion
         def attend(phrase: str) -> np.ndarray:
