@@ -239,3 +239,21 @@ def test_a_video_damaged_partway_shows_its_first_scenes_and_says_so(qtbot, make_
     assert "red" in window.timeline.scene_text(0)
     assert window.message_bar.isVisible() and window.message_bar.level.name == "WARNING"
     assert "cut.mkv is damaged after" in window.message_bar.text
+
+
+def test_a_video_opened_while_an_image_decodes_stays_open(qtbot, make_window, tmp_path):
+    """Open a big image, then a video before the image is decoded: the late image must not
+    replace the video (nor close its timeline) when its decode finishes."""
+    window = make_window()
+    big = tmp_path / "big.png"
+    Image.effect_noise((4000, 3000), 64).convert("RGB").save(big)
+    arrived: list[str] = []
+    window.loader.loaded.connect(lambda _rid, label, *_: arrived.append(label))
+    window.open_path(str(big))
+    _captioned(qtbot, window, make_video(tmp_path / "clip.mp4"))
+    qtbot.wait(1500)  # long enough for the image's decode to have finished
+    assert arrived == []
+    assert window.video.path is not None and window.timeline.isVisible()
+    assert window.document.image is window.video.scenes[0].keyframe
+    assert "clip.mp4" in window.windowTitle()
+    assert not window.opener.opening  # the window is not waiting for the image any more

@@ -55,6 +55,8 @@ class ImageOpener(QObject):
         """Decode `path` off the GUI thread; the image appears when it is ready. A video's
         scenes are read and captioned on the model's worker instead."""
         if is_video(path):
+            if self.w.loader.cancel():  # an image still decoding must not replace the video
+                self.opening = False
             self.w.video.open(path)
             return
         self.opening = True
