@@ -7,7 +7,8 @@
 #   1. --version          prints "vlm-desktop X.Y.Z"
 #   2. --self-test        prints JSON with "ok": true
 #   3. the GUI            opens a window, loads the model, closes itself (start-up probe)
-#   4. Hugging Face models tiny random-weight BLIP, CLIP and Qwen2-VL folders (built with the
+#   4. a video           a generated three-scene clip captioned from the CLI, with SRT subtitles
+#   5. Hugging Face models tiny random-weight BLIP, CLIP and Qwen2-VL folders (built with the
 #                         project's Python from tests/hf_fixtures.py) imported, run from the
 #                         CLI, and loaded by the GUI beside a separate catalog model
 # Any stderr line not matched by packaging/stderr_allowlist.txt fails the test (in step 4
@@ -127,6 +128,26 @@ evict_page_cache "$TMP/root/opt/$APP"
 gui gui-cold
 echo "== GUI (warm: same HOME, files cached)"
 gui gui-warm
+
+echo "== video (three scenes of one colour each, captioned, SRT written)"
+"$PYTHON" - "$TMP/clip.mp4" <<'EOF' || fail "could not make the test video"
+import sys
+from pathlib import Path
+sys.path.insert(0, "tests")
+import video_fixtures
+video_fixtures.make_video(Path(sys.argv[1]), seconds=2)
+EOF
+if HOME_NAME=video run video caption "$TMP/clip.mp4" --srt "$TMP/clip.srt" --json; then
+    "$PYTHON" - "$TMP/video.out" "$TMP/clip.srt" <<'EOF' || fail "video: scenes or subtitles wrong"
+import json, sys
+scenes = [json.loads(line) for line in open(sys.argv[1]) if line.startswith("{")]
+cues = open(sys.argv[2], encoding="utf-8").read().count(" --> ")
+print(f"video: {len(scenes)} scenes, {cues} SRT cues; first: {scenes[0].get('caption') if scenes else None!r}")
+sys.exit(0 if len(scenes) == 3 and cues == 3 and all(s.get("caption") for s in scenes) else 1)
+EOF
+else
+    fail "video: caption exited non-zero ($(tail -c 300 "$TMP/video.err"))"
+fi
 
 echo "== Hugging Face models (tiny, random weights)"
 MODELS=$TMP/hf-models
