@@ -286,3 +286,28 @@ def test_choosing_a_language_is_saved_for_the_next_start(qtbot, shown_windows, t
     assert "restarted" in window.message_bar.text
     again = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
     assert again.language == "zh_CN"
+
+
+def test_the_adapt_dialog_goes_through_translation(qtbot, translator, tmp_path, home_dir):
+    """Catalog ▸ Adapt Model…: before it runs and with a finished report in its table."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
+    from _adapt_helpers import make_catalog
+
+    from vlm_desktop.ui.adapt_dialog import AdaptDialog
+    from vlm_desktop.workers.inference_worker import InferenceClient
+
+    translator(MarkingTranslator())
+    store, _engine = make_catalog(tmp_path, per_colour=2)
+    client = InferenceClient()
+    dialog = AdaptDialog(client, store)
+    qtbot.addWidget(dialog)
+    try:
+        dialog.show()
+        missing = _untranslated(_visible_texts(dialog), set())
+        assert missing == [], "AdaptDialog:\n" + "\n".join(missing)
+        rows = [dialog.table.verticalHeaderItem(r).text()
+                for r in range(dialog.table.rowCount())]
+        assert rows and all(MARK in row for row in rows), rows
+    finally:
+        assert client.shutdown(30000)
+        store.close()
