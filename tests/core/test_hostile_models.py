@@ -104,7 +104,7 @@ def test_a_fifo_in_the_folder_is_refused_without_hanging(home_dir, tmp_path):
     folder = _model_copy(tmp_path)
     os.mkfifo(folder / "pipe.json")
 
-    with pytest.raises(models.ModelFolderError, match="pipe.json is a FIFO"):
+    with pytest.raises(models.ModelFolderError, match=r"pipe.json is a named pipe \(FIFO\)"):
         models.import_model(folder, name="cap")
 
     assert _left_in_models_dir(home_dir) == []
@@ -281,3 +281,15 @@ def test_a_damaged_archive_is_refused_plainly(home_dir, tmp_path):
         models.import_model(archive)
     assert _left_in_models_dir(home_dir) == []
 
+
+
+@posix_only
+def test_a_refused_model_file_is_named_in_chinese(home_dir, tmp_path, monkeypatch):
+    """The window in Chinese: a model folder's link is refused in Chinese, its name kept."""
+    monkeypatch.setenv("VLM_DESKTOP_LANGUAGE", "zh_CN")
+    folder = _model_copy(tmp_path)
+    os.symlink("/etc/passwd", folder / "notes.txt")
+    with pytest.raises(models.ModelFolderError) as err:
+        models.import_model(folder, name="cap")
+    assert "notes.txt 是符号链接（指向 /etc/passwd）" in str(err.value)
+    assert _left_in_models_dir(home_dir) == []

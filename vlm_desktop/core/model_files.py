@@ -29,6 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Callable, Iterator, Optional
 
+from vlm_desktop.core.images import special_file_kind
+from vlm_desktop.core.messages import say
+
 MiB = 1 << 20
 GiB = 1 << 30
 _CHUNK = 1 * MiB
@@ -75,26 +78,31 @@ class _Budget:
 
     def check_file(self, name: str, file_bytes: int) -> None:
         if file_bytes > self.limits.max_file_bytes:
-            raise UnsafeModelFiles(
-                f"{name} is larger than the {_size(self.limits.max_file_bytes)} allowed for "
-                "one file; import stopped.")
+            raise UnsafeModelFiles(say(
+                "{name} is larger than the {limit} allowed for one file; import stopped.",
+                name=name, limit=_size(self.limits.max_file_bytes)))
 
     def check_total(self, name: str, total: int) -> None:
         if total > self.total_cap:
-            what = ("the free disk space" if self.disk_bound
-                    else f"the {_size(self.limits.max_total_bytes)} allowed for one model")
-            raise UnsafeModelFiles(
-                f"{name}: the model is larger than {what} ({_size(self.total_cap)}): "
-                f"{_size(total)} at least; import stopped.")
+            if self.disk_bound:
+                raise UnsafeModelFiles(say(
+                    "{name}: the model is larger than the free disk space ({free}): {size} "
+                    "at least; import stopped.", name=name, free=_size(self.total_cap),
+                    size=_size(total)))
+            raise UnsafeModelFiles(say(
+                "{name}: the model is larger than the {limit} allowed for one model: {size} "
+                "at least; import stopped.", name=name, limit=_size(self.total_cap),
+                size=_size(total)))
 
     def check_ratio(self, name: str) -> None:
         lim = self.limits
         if self.archive_bytes is not None and self.total > lim.ratio_floor_bytes \
                 and self.total > lim.max_ratio * max(self.archive_bytes, 1):
-            raise UnsafeModelFiles(
-                f"{name}: the archive unpacks to more than {lim.max_ratio:.0f} times its "
-                f"size ({_size(self.archive_bytes)} on disk, {_size(self.total)} unpacked so "
-                "far) — a compression bomb, not a model; import stopped.")
+            raise UnsafeModelFiles(say(
+                "{name}: the archive unpacks to more than {ratio} times its size ({packed} "
+                "on disk, {unpacked} unpacked so far) — a compression bomb, not a model; "
+                "import stopped.", name=name, ratio=f"{lim.max_ratio:.0f}",
+                packed=_size(self.archive_bytes), unpacked=_size(self.total)))
 
 
 def _size(n: int) -> str:
@@ -128,13 +136,8 @@ def _new_file(path: Path) -> IO[bytes]:
 
 
 def _kind(mode: int) -> str:
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
+    """What a special file is, in the current language ("named pipe (FIFO)", "socket", …)."""
+    return say(special_file_kind(mode))
 
 
 def _hf_repo_root(folder: Path) -> Optional[Path]:
@@ -157,9 +160,9 @@ def _allowed_link_target(link: Path, rel: str, hf_root: Optional[Path]) -> Path:
             inside = False
         if inside and stat.S_ISREG(os.stat(resolved).st_mode):
             return resolved
-    raise UnsafeModelFiles(
-        f"{rel} is a symbolic link (to {target}); model folders may not contain links. "
-        "Replace it with the file itself.")
+    raise UnsafeModelFiles(say(
+        "{name} is a symbolic link (to {target}); model folders may not contain links. "
+        "Replace it with the file itself.", name=rel, target=target))
 
 
 @dataclass(frozen=True)
@@ -190,9 +193,9 @@ def scan_folder(folder: Path) -> list[_Entry]:
             elif stat.S_ISREG(st.st_mode):
                 found.append(_Entry(rel, Path(entry.path), False, st.st_size))
             else:
-                raise UnsafeModelFiles(
-                    f"{rel} is {_kind(st.st_mode)}, not a file; model folders hold only "
-                    "regular files and folders.")
+                raise UnsafeModelFiles(say(
+                    "{name} is a {kind}, not a file; model folders hold only regular files "
+                    "and folders.", name=rel, kind=_kind(st.st_mode)))
 
     walk(folder, "")
     return found
@@ -220,10 +223,12 @@ def _open_regular(path: Path, rel: str) -> IO[bytes]:
     try:
         fd = os.open(path, flags)
     except OSError as exc:
-        raise UnsafeModelFiles(f"{rel} cannot be read ({exc.strerror}).") from exc
+        raise UnsafeModelFiles(say("{name} cannot be read ({error}).", name=rel,
+                                   error=exc.strerror)) from exc
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
-        raise UnsafeModelFiles(f"{rel} changed into something that is not a file; refused.")
+        raise UnsafeModelFiles(say("{name} changed into something that is not a file; "
+                                   "refused.", name=rel))
     return os.fdopen(fd, "rb")
 
 
@@ -238,7 +243,8 @@ def is_archive(path: Path) -> bool:
 def _safe_member(archive: Path, name: str) -> PurePosixPath:
     rel = PurePosixPath(name.replace("\\", "/"))
     if rel.is_absolute() or ".." in rel.parts or (rel.parts and ":" in rel.parts[0]):
-        raise UnsafeModelFiles(f"{archive.name}: unsafe path in archive: {name}")
+        raise UnsafeModelFiles(say("{archive}: unsafe path in archive: {name}",
+                                   archive=archive.name, name=name))
     return rel
 
 
@@ -252,13 +258,14 @@ def _zip_members(archive: Path, zf: zipfile.ZipFile) -> Iterator[tuple[zipfile.Z
     for info in zf.infolist():
         mode = info.external_attr >> 16
         if stat.S_ISLNK(mode):
-            raise UnsafeModelFiles(
-                f"{archive.name}: {info.filename} is a symbolic link; archives may not hold "
-                "links.")
+            raise UnsafeModelFiles(say(
+                "{archive}: {name} is a symbolic link; archives may not hold links.",
+                archive=archive.name, name=info.filename))
         # Many zip writers store permission bits without a file type: only a stated type counts.
         if stat.S_IFMT(mode) and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-            raise UnsafeModelFiles(
-                f"{archive.name}: {info.filename} is {_kind(mode)}; refused.")
+            raise UnsafeModelFiles(say("{archive}: {name} is a {kind}; refused.",
+                                       archive=archive.name, name=info.filename,
+                                       kind=_kind(mode)))
         yield info, info.filename
 
 
@@ -285,8 +292,11 @@ def _extract_tar(archive: Path, into: Path, budget: _Budget) -> None:
                     _place(into, rel).mkdir(exist_ok=True)
                 continue
             if not member.isfile():
-                what = ("a link" if member.issym() or member.islnk() else "not a regular file")
-                raise UnsafeModelFiles(f"{archive.name}: {member.name} is {what}; refused.")
+                if member.issym() or member.islnk():
+                    raise UnsafeModelFiles(say("{archive}: {name} is a link; refused.",
+                                               archive=archive.name, name=member.name))
+                raise UnsafeModelFiles(say("{archive}: {name} is not a regular file; refused.",
+                                           archive=archive.name, name=member.name))
             src = tf.extractfile(member)
             if src is None:  # pragma: no cover - isfile() members always have data
                 continue
@@ -304,13 +314,14 @@ def extract_archive(archive: Path, into: Path, limits: ImportLimits) -> None:
     except UnsafeModelFiles:
         raise
     except FileExistsError as exc:
-        raise UnsafeModelFiles(
-            f"{archive.name}: {Path(exc.filename or '').name} appears twice in the archive; "
-            "refused.") from exc
+        raise UnsafeModelFiles(say(
+            "{archive}: {name} appears twice in the archive; refused.",
+            archive=archive.name, name=Path(exc.filename or "").name)) from exc
     except OSError as exc:  # a damaged bz2/gzip stream, or the disk itself
-        raise UnsafeModelFiles(f"{archive.name} could not be unpacked ({exc}).") from exc
+        raise UnsafeModelFiles(say("{archive} could not be unpacked ({error}).",
+                                   archive=archive.name, error=exc)) from exc
     except Exception as exc:  # the stdlib readers raise many types on damaged input
         kind = "zip" if archive.name.lower().endswith(".zip") else "tar"
-        raise UnsafeModelFiles(
-            f"{archive.name} is not a valid .{kind} archive or is damaged "
-            f"({type(exc).__name__}: {exc}).") from exc
+        raise UnsafeModelFiles(say(
+            "{archive} is not a valid .{kind} archive or is damaged ({error}).",
+            archive=archive.name, kind=kind, error=f"{type(exc).__name__}: {exc}")) from exc
