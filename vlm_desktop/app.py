@@ -51,8 +51,10 @@ def _probe_until_model(window: MainWindow) -> None:
     """Report when the model is ready (or why not) and close, for the start-up benchmark."""
     from PySide6.QtCore import QTimer
 
-    window.client.engine_ready.connect(lambda *_: (_probe("engine_ready"), window.close()))
-    window.client.engine_failed.connect(lambda m, _d: (_probe("engine_failed", message=m),
+    from vlm_desktop.workers.inference_worker import MAIN
+
+    window.client.role(MAIN).ready.connect(lambda *_: (_probe("engine_ready"), window.close()))
+    window.client.role(MAIN).failed.connect(lambda m, _d: (_probe("engine_failed", message=m),
                                                        window.close()))
 
     def no_model() -> None:

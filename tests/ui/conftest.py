@@ -9,6 +9,7 @@ import pytest
 from vlm_desktop.core.engine import registry
 from vlm_desktop.core.engine.fake import FakeEngine
 from vlm_desktop.core.engine.registry import ModelRecord, ModelUnavailable
+from vlm_desktop.workers.inference_worker import MAIN
 
 TIMEOUT_MS = 10000
 
@@ -23,7 +24,7 @@ def shown_windows(qtbot):
         window.show()
         windows.append(window)
         if start:
-            with qtbot.waitSignal(window.client.engine_ready, timeout=TIMEOUT_MS):
+            with qtbot.waitSignal(window.client.role(MAIN).ready, timeout=TIMEOUT_MS):
                 window.start_model()
         return window
 

@@ -23,7 +23,7 @@ TIMEOUT = 30000
 def dialog(qtbot, tmp_path, home_dir):
     store, engine = make_catalog(tmp_path)
     client = InferenceClient()
-    with qtbot.waitSignal(client.embedder_ready, timeout=TIMEOUT):
+    with qtbot.waitSignal(client.role(EMBED).ready, timeout=TIMEOUT):
         client.load_engine(lambda device: engine, "cpu", "mini", EMBED)
     dlg = AdaptDialog(client, store)
     qtbot.addWidget(dlg)
@@ -55,11 +55,12 @@ def test_adapting_plots_epochs_then_shows_before_and_after(qtbot, dialog):
 def test_cancel_leaves_the_catalog_on_its_model(qtbot, dialog):
     dlg, store = dialog
     cancelled = []
-    dlg.client.cancelled.connect(cancelled.append)
     dlg.start()
-    with qtbot.waitSignal(dlg.client.progress, timeout=TIMEOUT):
+    job = dlg.request
+    job.cancelled.connect(lambda: cancelled.append(job.id))
+    with qtbot.waitSignal(job.progress, timeout=TIMEOUT):
         pass  # reading the first images (the whole run would take far longer)
-    with qtbot.waitSignal(dlg.client.finished, timeout=TIMEOUT):
+    with qtbot.waitSignal(job.finished, timeout=TIMEOUT):
         qtbot.mouseClick(dlg.cancel_button, Qt.MouseButton.LeftButton)
     assert len(cancelled) == 1
     assert "Cancelled" in dlg.status.text() and active_variant(store) == ""

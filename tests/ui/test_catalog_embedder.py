@@ -26,6 +26,7 @@ from vlm_desktop.ui.about_dialog import about_html  # noqa: E402
 from vlm_desktop.ui.catalog_panel import RECENT_KEY  # noqa: E402
 from vlm_desktop.ui.main_window import MainWindow  # noqa: E402
 from vlm_desktop.ui.settings import AppSettings  # noqa: E402
+from vlm_desktop.workers.inference_worker import EMBED, MAIN  # noqa: E402
 
 TIMEOUT = 10000
 LITE = ModelRecord("lite", "", "lite", "VLM Lite (built-in)", "", ALL_CAPABILITIES, builtin=True)
@@ -69,7 +70,7 @@ def open_window(qtbot, tmp_path, catalog, install_models, shown_windows):
 @pytest.fixture()
 def window(qtbot, open_window):
     win = open_window()
-    with qtbot.waitSignals([win.client.engine_ready, win.client.embedder_ready],
+    with qtbot.waitSignals([win.client.role(MAIN).ready, win.client.role(EMBED).ready],
                            timeout=TIMEOUT):
         win.start_model()
     return win
@@ -117,7 +118,7 @@ def test_switching_the_catalog_model_reindexes_and_keeps_the_old_vectors(qtbot, 
     old = next(e for e in window.models.engines if e.model_name == LITE.display_name)
 
     clip = next(a for a in window.actions_.embed_group.actions() if a.data() == EMBEDDER.name)
-    with qtbot.waitSignal(window.client.embedder_ready, timeout=TIMEOUT):
+    with qtbot.waitSignal(window.client.role(EMBED).ready, timeout=TIMEOUT):
         clip.trigger()
     assert window.settings.embed_model == EMBEDDER.name
     assert window.actions_.checked_embedder() == EMBEDDER.name
@@ -142,7 +143,7 @@ def test_removing_the_models_in_use_switches_to_the_defaults(qtbot, window):
     qtbot.waitUntil(lambda: window.embed_info.name == EMBEDDER.display_name, timeout=TIMEOUT)
     # The model manager removes both models the window is using.
     window.models.entries[:] = [LITE]
-    with qtbot.waitSignals([window.client.engine_ready, window.client.embedder_ready],
+    with qtbot.waitSignals([window.client.role(MAIN).ready, window.client.role(EMBED).ready],
                            timeout=TIMEOUT):
         window.refresh_models()
     assert window.status.model.text() == LITE.display_name
@@ -157,8 +158,8 @@ def test_closing_the_window_while_the_catalog_model_loads_is_quiet(qtbot, open_w
     the catalog's model still on its way (an exception in a slot fails this test)."""
     win = open_window(embed_model=EMBEDDER.name)
     embedder_events: list[object] = []
-    win.client.embedder_ready.connect(embedder_events.append)
-    win.client.engine_ready.connect(lambda *_: win.close())
+    win.client.role(EMBED).ready.connect(embedder_events.append)
+    win.client.role(MAIN).ready.connect(lambda *_: win.close())
     win.start_model()
     qtbot.waitUntil(lambda: win._shut_down is not None, timeout=TIMEOUT)
     qtbot.wait(200)  # anything the worker sent before it stopped is delivered now
@@ -188,8 +189,8 @@ def test_catalog_questions_work_when_the_captioning_model_cannot_answer(qtbot, w
 
 def test_switching_the_captioning_model_leaves_the_catalog_model_alone(qtbot, window):
     embedder_events: list[object] = []
-    window.client.embedder_ready.connect(embedder_events.append)
-    with qtbot.waitSignal(window.client.engine_ready, timeout=TIMEOUT):
+    window.client.role(EMBED).ready.connect(embedder_events.append)
+    with qtbot.waitSignal(window.client.role(MAIN).ready, timeout=TIMEOUT):
         window.select_model(LITE.name)
     qtbot.wait(50)
     assert embedder_events == [], "the catalog model was reloaded for nothing"
@@ -200,7 +201,7 @@ def test_the_catalog_model_loads_even_when_the_captioning_model_is_missing(
         qtbot, open_window):
     win = open_window()
     win.model_name = "uninstalled-model"
-    with qtbot.waitSignal(win.client.embedder_ready, timeout=TIMEOUT):
+    with qtbot.waitSignal(win.client.role(EMBED).ready, timeout=TIMEOUT):
         win.start_model()
     assert win.info is None and "No model is installed" in win.caption_panel.text
     assert win.embed_info.name == LITE.display_name

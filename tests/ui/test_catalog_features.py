@@ -19,7 +19,7 @@ from vlm_desktop.ui.catalog_import_dialog import CatalogImportDialog  # noqa: E4
 from vlm_desktop.ui.catalog_panel import RECENT_KEY, CatalogPanel  # noqa: E402
 from vlm_desktop.ui.main_window import MainWindow  # noqa: E402
 from vlm_desktop.ui.settings import AppSettings  # noqa: E402
-from vlm_desktop.workers.inference_worker import EMBED, InferenceClient  # noqa: E402
+from vlm_desktop.workers.inference_worker import EMBED, MAIN, InferenceClient  # noqa: E402
 
 TIMEOUT = 10000
 
@@ -32,7 +32,7 @@ def _store(tmp_path: Path, index: bool = True) -> tuple[CatalogStore, dict[str, 
 @pytest.fixture()
 def client(qtbot, home_dir):
     client = InferenceClient()
-    with qtbot.waitSignal(client.embedder_ready, timeout=TIMEOUT):
+    with qtbot.waitSignal(client.role(EMBED).ready, timeout=TIMEOUT):
         client.load_engine(lambda device: FakeEngine(), "cpu", "fake", EMBED)
     yield client
     assert client.shutdown(TIMEOUT)
@@ -90,7 +90,7 @@ def window(qtbot, tmp_path, home_dir):
     with qtbot.waitSignal(win.catalog_panel.catalog_opened, timeout=TIMEOUT) as opened:
         win.show()
     assert opened.args == [str(store.path)]
-    with qtbot.waitSignal(win.client.engine_ready, timeout=TIMEOUT):
+    with qtbot.waitSignal(win.client.role(MAIN).ready, timeout=TIMEOUT):
         win.start_model()
     yield win, paths
     win.close()

@@ -24,7 +24,7 @@ def setup(qtbot, tmp_path, home_dir):
     store, paths = make_store(tmp_path, "image,title,category,price\n"
                               "cameras/camera_03.png,Pocket zoom camera,Cameras,120\n", n_per=5)
     client = InferenceClient()
-    with qtbot.waitSignal(client.embedder_ready, timeout=TIMEOUT):
+    with qtbot.waitSignal(client.role(EMBED).ready, timeout=TIMEOUT):
         client.load_engine(lambda device: FakeEngine(), "cpu", "fake", EMBED)
     panel = CatalogPanel(client, store=store, open_demo=False)
     qtbot.addWidget(panel)
@@ -68,7 +68,7 @@ def test_text_search_and_recommendations(qtbot, setup):
 def test_panel_opens_the_demo_catalog_by_itself(qtbot, home_dir):
     client = InferenceClient()
     try:
-        with qtbot.waitSignal(client.embedder_ready, timeout=TIMEOUT):
+        with qtbot.waitSignal(client.role(EMBED).ready, timeout=TIMEOUT):
             client.load_engine(lambda device: FakeEngine(), "cpu", "fake", EMBED)
         panel = CatalogPanel(client)
         qtbot.addWidget(panel)

@@ -28,7 +28,7 @@ TIMEOUT = 10000
 @pytest.fixture()
 def client(qtbot, home_dir):
     client = InferenceClient()
-    with qtbot.waitSignal(client.embedder_ready, timeout=TIMEOUT):
+    with qtbot.waitSignal(client.role(EMBED).ready, timeout=TIMEOUT):
         client.load_engine(lambda device: FakeEngine(), "cpu", "fake", EMBED)
     yield client
     assert client.shutdown(TIMEOUT)

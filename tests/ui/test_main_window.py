@@ -146,8 +146,7 @@ def test_cancel_stops_a_slow_caption(qtbot, make_window, tmp_path):
     qtbot.waitUntil(lambda: window.caption_id is not None, timeout=TIMEOUT_MS)
     busy = window.status.busy
     assert busy.isVisible() and busy.cancel_button.isVisible()
-    with qtbot.waitSignal(window.client.cancelled, timeout=TIMEOUT_MS):
-        qtbot.mouseClick(busy.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(busy.cancel_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not busy.isVisible(), timeout=TIMEOUT_MS)
     assert "cancelled" in window.caption_panel.text
     assert window.actions_.cancel.shortcut().toString() == "Esc"
@@ -239,8 +238,8 @@ def test_errors_appear_in_the_message_bar_not_a_dialog(qtbot, make_window, tmp_p
     assert not window.message_bar.isVisible()
 
     _open(qtbot, window, _image(tmp_path, "red.png", (220, 30, 30)))
-    with qtbot.waitSignal(window.client.error, timeout=TIMEOUT_MS):
-        window.ask("break")
+    window.ask("break")
+    qtbot.waitUntil(lambda: "fake engine failure" in window.message_bar.text, timeout=TIMEOUT_MS)
     assert window.message_bar.isVisible()
     assert "fake engine failure" in window.message_bar.text
     assert "fake engine failure" in window.chat_panel.entries[-1].text

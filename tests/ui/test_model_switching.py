@@ -23,6 +23,7 @@ from vlm_desktop.core.engine.types import (
 from vlm_desktop.ui.main_window import MainWindow
 from vlm_desktop.ui.settings import AppSettings
 from vlm_desktop.workers import inference_worker
+from vlm_desktop.workers.inference_worker import MAIN
 
 TIMEOUT_MS = 5000
 CAPTION_ONLY = frozenset({CAP_CAPTION})
@@ -79,7 +80,7 @@ def test_model_menu_lists_installed_models_and_switching_loads_the_chosen_one(
     assert window.heatmap is not None
 
     blip = window.actions_.model_group.actions()[1]
-    with qtbot.waitSignal(window.client.engine_ready, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(window.client.role(MAIN).ready, timeout=TIMEOUT_MS):
         blip.trigger()
 
     assert fake_registry.requested == ["lite", "blip-tiny"]
@@ -224,7 +225,7 @@ def test_gpu_out_of_memory_offers_the_cpu_and_one_click_reloads_there(
     qtbot.waitUntil(lambda: bar.action_button.isVisible(), timeout=TIMEOUT_MS)
     assert "ran out of memory" in bar.text and "caption failed" not in bar.text
     assert bar.action_button.text() == "Use the CPU"
-    with qtbot.waitSignal(window.client.engine_ready, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(window.client.role(MAIN).ready, timeout=TIMEOUT_MS):
         bar.action_button.click()
     assert not bar.isVisible()
     assert window.settings.device == "cpu" and devices == ["cuda:0", "cpu"]

@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+from PySide6.QtCore import QObject, Signal
 from PIL import Image
 
 from vlm_desktop.core.cancel import JobState
@@ -15,6 +16,7 @@ from vlm_desktop.core.engine.fake import FakeEngine
 from vlm_desktop.core.engine.registry import ModelUnavailable
 from vlm_desktop.core.engine.types import Answer, Caption
 from vlm_desktop.workers.inference_worker import (
+    MAIN,
     EMBED,
     NO_EMBEDDER_MESSAGE,
     NO_MODEL_MESSAGE,
@@ -28,13 +30,31 @@ TIMEOUT_MS = 5000
 SIGNALS = ("started", "progress", "partial", "result", "error", "cancelled", "finished")
 
 
-class Recorder:
-    """Every public request signal of a client, in arrival order, as (name, id, *args)."""
+class Recorder(QObject):
+    """Every job a client is given, from then on: its signals in arrival order as
+    (name, id, *args) in `events`, and again as this object's signals with the id first."""
+
+    started = Signal(int)
+    progress = Signal(int, float, str)
+    partial = Signal(int, object)
+    result = Signal(int, object)
+    error = Signal(int, str, str)
+    cancelled = Signal(int)
+    finished = Signal(int)
 
     def __init__(self, client: InferenceClient) -> None:
+        super().__init__()
         self.events: list[tuple] = []
+        client.submitted.connect(self._watch)
+
+    def _watch(self, job) -> None:
         for name in SIGNALS:
-            getattr(client, name).connect(lambda *args, name=name: self.events.append((name, *args)))
+            signal = job.failed if name == "error" else getattr(job, name)
+            signal.connect(lambda *args, name=name, rid=job.id: self._record(name, rid, *args))
+
+    def _record(self, name: str, rid: int, *args) -> None:
+        self.events.append((name, rid, *args))
+        getattr(self, name).emit(rid, *args)
 
     def names_for(self, request_id: int) -> list[str]:
         return [e[0] for e in self.events if e[1] == request_id]
@@ -63,7 +83,7 @@ def client(qtbot):
 
 @pytest.fixture()
 def loaded(client, qtbot):
-    with qtbot.waitSignal(client.engine_ready, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(client.role(MAIN).ready, timeout=TIMEOUT_MS):
         client.load_engine(lambda choice: FakeEngine(), device="cpu", name="fake")
     return client
 
@@ -77,7 +97,7 @@ def test_caption_signals_arrive_in_order_with_the_result(loaded, qtbot, red_imag
     busy: list[bool] = []
     loaded.busy_changed.connect(busy.append)
     rec = Recorder(loaded)
-    with qtbot.waitSignals([loaded.started, loaded.result, loaded.finished], order="strict",
+    with qtbot.waitSignals([rec.started, rec.result, rec.finished], order="strict",
                            timeout=TIMEOUT_MS):
         rid = loaded.submit(Request("caption", lambda e, s: e.caption(red_image, s))).id
     assert rec.names_for(rid) == ["started", "result", "finished"]
@@ -94,8 +114,8 @@ def test_progress_and_partial_arrive_before_the_result(loaded, qtbot, red_image)
         return engine.answer(red_image, "what colour is it?", state)  # streams a partial
 
     rec = Recorder(loaded)
-    with qtbot.waitSignals([loaded.started, loaded.progress, loaded.partial, loaded.result,
-                            loaded.finished], order="strict", timeout=TIMEOUT_MS):
+    with qtbot.waitSignals([rec.started, rec.progress, rec.partial, rec.result,
+                            rec.finished], order="strict", timeout=TIMEOUT_MS):
         rid = loaded.submit(Request("answer", fn)).id
     progress = [e for e in rec.events if e[0] == "progress"]
     partial = [e for e in rec.events if e[0] == "partial"]
@@ -109,10 +129,10 @@ def test_progress_and_partial_arrive_before_the_result(loaded, qtbot, red_image)
 def test_cancel_mid_run_gives_cancelled_then_finished_and_no_result(loaded, qtbot):
     rec = Recorder(loaded)
     gate, entered = threading.Event(), threading.Event()
-    with qtbot.waitSignal(loaded.started, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(rec.started, timeout=TIMEOUT_MS):
         rid = loaded.submit(Request("caption", gated(gate, entered))).id
     assert entered.is_set()
-    with qtbot.waitSignals([loaded.cancelled, loaded.finished], order="strict",
+    with qtbot.waitSignals([rec.cancelled, rec.finished], order="strict",
                            timeout=TIMEOUT_MS):
         loaded.cancel(rid)
     assert rec.names_for(rid) == ["started", "cancelled", "finished"]
@@ -122,15 +142,15 @@ def test_cancel_mid_run_gives_cancelled_then_finished_and_no_result(loaded, qtbo
 def test_cancel_of_a_queued_request_never_starts_it(loaded, qtbot):
     rec = Recorder(loaded)
     gate = threading.Event()
-    with qtbot.waitSignal(loaded.started, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(rec.started, timeout=TIMEOUT_MS):
         running = loaded.submit(Request("caption", gated(gate))).id
     queued = loaded.submit(Request("caption", lambda e, s: "should not run")).id
-    with qtbot.waitSignal(loaded.finished, check_params_cb=lambda i: i == queued,
+    with qtbot.waitSignal(rec.finished, check_params_cb=lambda i: i == queued,
                           timeout=TIMEOUT_MS):
         loaded.cancel(queued)
     assert rec.names_for(queued) == ["cancelled", "finished"]
     gate.set()
-    with qtbot.waitSignal(loaded.finished, check_params_cb=lambda i: i == running,
+    with qtbot.waitSignal(rec.finished, check_params_cb=lambda i: i == running,
                           timeout=TIMEOUT_MS):
         pass
     assert rec.names_for(running) == ["started", "result", "finished"]
@@ -139,12 +159,12 @@ def test_cancel_of_a_queued_request_never_starts_it(loaded, qtbot):
 def test_newer_request_on_a_topic_supersedes_the_older_one(loaded, qtbot, red_image):
     rec = Recorder(loaded)
     gate = threading.Event()
-    with qtbot.waitSignal(loaded.started, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(rec.started, timeout=TIMEOUT_MS):
         # This fn ignores cancellation, as a model stuck in one long call would.
         old = loaded.submit(Request("caption", gated(gate, poll=False), topic="image")).id
     new = loaded.submit(Request("caption", lambda e, s: e.caption(red_image, s), topic="image")).id
     gate.set()
-    with qtbot.waitSignal(loaded.finished, check_params_cb=lambda i: i == new,
+    with qtbot.waitSignal(rec.finished, check_params_cb=lambda i: i == new,
                           timeout=TIMEOUT_MS):
         pass
     assert rec.names_for(old) == ["started", "cancelled", "finished"]
@@ -160,7 +180,7 @@ def test_result_already_on_its_way_when_cancelled_is_dropped(loaded, qtbot):
     assert entered.wait(TIMEOUT_MS / 1000)
     loaded.cancel(done)
     gate.set()
-    with qtbot.waitSignal(loaded.finished, check_params_cb=lambda i: i == blocker,
+    with qtbot.waitSignal(rec.finished, check_params_cb=lambda i: i == blocker,
                           timeout=TIMEOUT_MS):
         pass
     assert rec.names_for(done) == ["cancelled", "finished"]
@@ -169,11 +189,11 @@ def test_result_already_on_its_way_when_cancelled_is_dropped(loaded, qtbot):
 
 def test_unexpected_error_gives_a_message_then_finished_and_is_logged(qtbot, client, caplog,
                                                                        red_image):
-    with qtbot.waitSignal(client.engine_ready, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(client.role(MAIN).ready, timeout=TIMEOUT_MS):
         client.load_engine(lambda choice: FakeEngine(fail_on="boom?"), device="cpu")
     rec = Recorder(client)
     with caplog.at_level(logging.ERROR, logger="vlm_desktop.worker"):
-        with qtbot.waitSignals([client.error, client.finished], order="strict",
+        with qtbot.waitSignals([rec.error, rec.finished], order="strict",
                                timeout=TIMEOUT_MS):
             rid = client.submit(Request("answer", lambda e, s: e.answer(red_image, "boom?", s))).id
     assert rec.names_for(rid) == ["started", "error", "finished"]
@@ -189,14 +209,15 @@ def test_user_errors_keep_their_own_message(loaded, qtbot, exc):
     def fn(engine, state):
         raise exc
 
-    with qtbot.waitSignal(loaded.error, timeout=TIMEOUT_MS) as blocker:
+    rec = Recorder(loaded)
+    with qtbot.waitSignal(rec.error, timeout=TIMEOUT_MS) as blocker:
         loaded.submit(Request("caption", fn))
     assert blocker.args[1] == str(exc)
 
 
 def test_request_without_a_model_says_so(client, qtbot):
     rec = Recorder(client)
-    with qtbot.waitSignals([client.error, client.finished], order="strict",
+    with qtbot.waitSignals([rec.error, rec.finished], order="strict",
                            timeout=TIMEOUT_MS):
         rid = client.submit(Request("caption", lambda e, s: "unreachable")).id
     assert rec.names_for(rid) == ["error", "finished"]
@@ -205,7 +226,8 @@ def test_request_without_a_model_says_so(client, qtbot):
 
 def test_interactive_request_overtakes_queued_batch_work(loaded, qtbot):
     order: list[str] = []
-    loaded.started.connect(lambda rid: order.append(names[rid]))
+    rec = Recorder(loaded)
+    rec.started.connect(lambda rid: order.append(names[rid]))
     names: dict[int, str] = {}
     gate = threading.Event()
 
@@ -214,7 +236,7 @@ def test_interactive_request_overtakes_queued_batch_work(loaded, qtbot):
         names[rid] = name
         return rid
 
-    with qtbot.waitSignal(loaded.started, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(rec.started, timeout=TIMEOUT_MS):
         submit("batch-0", Priority.BATCH, gated(gate))
     for i in (1, 2, 3):
         submit(f"batch-{i}", Priority.BATCH)
@@ -230,13 +252,14 @@ def test_engine_load_failure_is_reported_and_requests_then_fail(client, qtbot):
     def factory(choice):
         raise ModelUnavailable("No model is installed.")
 
-    with qtbot.waitSignal(client.engine_failed, timeout=TIMEOUT_MS) as blocker:
+    with qtbot.waitSignal(client.role(MAIN).failed, timeout=TIMEOUT_MS) as blocker:
         client.load_engine(factory, device="cpu")
     message, details = blocker.args
     assert message == "No model is installed."
     assert "ModelUnavailable" in details
     assert not client.has_engine()
-    with qtbot.waitSignal(client.error, timeout=TIMEOUT_MS) as err:
+    rec = Recorder(client)
+    with qtbot.waitSignal(rec.error, timeout=TIMEOUT_MS) as err:
         client.submit(Request("caption", lambda e, s: "unreachable"))
     assert err.args[1] == NO_MODEL_MESSAGE
 
@@ -245,7 +268,7 @@ def test_unexpected_load_failure_names_the_cause(client, qtbot):
     def factory(choice):
         raise OSError("weights file is truncated")
 
-    with qtbot.waitSignal(client.engine_failed, timeout=TIMEOUT_MS) as blocker:
+    with qtbot.waitSignal(client.role(MAIN).failed, timeout=TIMEOUT_MS) as blocker:
         client.load_engine(factory, device="cpu")
     assert blocker.args[0] == "Could not load the model: weights file is truncated"
 
@@ -265,9 +288,9 @@ class _TracedEngine(FakeEngine):
 def test_switching_models_closes_the_old_one_first_all_on_the_worker_thread(client, qtbot):
     trace: list = []
     loading: list[str] = []
-    client.engine_loading.connect(loading.append)
+    client.role(MAIN).loading.connect(loading.append)
     for name in ("first", "second"):
-        with qtbot.waitSignal(client.engine_ready, timeout=TIMEOUT_MS) as blocker:
+        with qtbot.waitSignal(client.role(MAIN).ready, timeout=TIMEOUT_MS) as blocker:
             client.load_engine(lambda choice, n=name: _TracedEngine(n, trace), "cpu", name)
         info, choice = blocker.args
         assert choice.device == "cpu"
@@ -281,14 +304,15 @@ def test_switching_models_closes_the_old_one_first_all_on_the_worker_thread(clie
 
 
 def _load(qtbot, client, name: str, trace: list, slot: str = "main", device: str = "cpu"):
-    signal = client.embedder_ready if slot == EMBED else client.engine_ready
+    signal = client.role(slot).ready
     with qtbot.waitSignal(signal, timeout=TIMEOUT_MS):
         client.load_engine(lambda choice, n=name: _TracedEngine(n, trace), device, name, slot)
 
 
 def _who(client, qtbot, role: str) -> str:
     """The name of the engine a request with `role` runs on."""
-    with qtbot.waitSignal(client.result, timeout=TIMEOUT_MS) as blocker:
+    rec = Recorder(client)
+    with qtbot.waitSignal(rec.result, timeout=TIMEOUT_MS) as blocker:
         client.submit(Request("who", lambda e, s: e.name, role=role))
     return blocker.args[1]
 
@@ -327,7 +351,8 @@ def test_one_model_in_both_roles_is_loaded_once_and_kept_while_either_uses_it(cl
 
 
 def test_catalog_work_without_an_embedding_model_fails_with_a_plain_message(loaded, qtbot):
-    with qtbot.waitSignal(loaded.error, timeout=TIMEOUT_MS) as blocker:
+    rec = Recorder(loaded)
+    with qtbot.waitSignal(rec.error, timeout=TIMEOUT_MS) as blocker:
         loaded.submit(Request("catalog similar", lambda e, s: "unreachable", role=EMBED))
     assert blocker.args[1] == NO_EMBEDDER_MESSAGE
     assert not loaded.has_engine(EMBED) and loaded.has_engine()
@@ -336,7 +361,7 @@ def test_catalog_work_without_an_embedding_model_fails_with_a_plain_message(load
 def test_shutdown_cancels_running_work_and_leaves_no_thread(loaded, qtbot):
     rec = Recorder(loaded)
     gate = threading.Event()
-    with qtbot.waitSignal(loaded.started, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(rec.started, timeout=TIMEOUT_MS):
         rid = loaded.submit(Request("index", gated(gate), priority=Priority.BATCH)).id
     queued = loaded.submit(Request("index", lambda e, s: None, priority=Priority.BATCH)).id
     assert loaded.shutdown(TIMEOUT_MS)
@@ -353,8 +378,8 @@ def test_model_events_queued_before_shutdown_are_not_delivered_after_it(client, 
     """A window closed while a model loads must not hear "ready" afterwards (its slots
     would submit work to the stopped worker)."""
     heard: list[str] = []
-    client.engine_ready.connect(lambda *_: heard.append("main ready"))
-    client.embedder_ready.connect(lambda *_: heard.append("embedder ready"))
+    client.role(MAIN).ready.connect(lambda *_: heard.append("main ready"))
+    client.role(EMBED).ready.connect(lambda *_: heard.append("embedder ready"))
     client.load_engine(lambda choice: FakeEngine(), "cpu", "a")
     client.load_engine(lambda choice: FakeEngine(name="other"), "cpu", "b", EMBED)
     deadline = time.monotonic() + TIMEOUT_MS / 1000

@@ -116,11 +116,11 @@ def test_a_model_job_is_freed_once_finished(qtbot):
     import weakref
 
     from vlm_desktop.core.engine.fake import FakeEngine
-    from vlm_desktop.workers.inference_worker import InferenceClient, Request
+    from vlm_desktop.workers.inference_worker import MAIN, InferenceClient, Request
 
     client = InferenceClient()
     try:
-        with qtbot.waitSignal(client.engine_ready, timeout=TIMEOUT_MS):
+        with qtbot.waitSignal(client.role(MAIN).ready, timeout=TIMEOUT_MS):
             client.load_engine(lambda device: FakeEngine(), "cpu", "fake")
         job = client.submit(Request("caption", lambda engine, state: object()))
         job.result.connect(lambda value, job=job: job.kind)

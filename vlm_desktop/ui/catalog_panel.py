@@ -40,7 +40,7 @@ from vlm_desktop.ui.catalog_search_bar import CatalogSearchBar
 from vlm_desktop.ui.catalog_sources import RECENT_KEY, CatalogSources
 from vlm_desktop.ui.catalog_tiles import TileView
 from vlm_desktop.workers.catalog_jobs import CatalogJobs
-from vlm_desktop.workers.inference_worker import InferenceClient, Request
+from vlm_desktop.workers.inference_worker import EMBED, InferenceClient, Request
 from vlm_desktop.workers.thumbnails import ThumbnailLoader
 
 __all__ = ["CatalogPanel", "RECENT_KEY"]  # the settings key, where it was always found
@@ -83,9 +83,9 @@ class CatalogPanel(QWidget):
         self.sources.failed.connect(self.status.setText)
         self.sources.adapt_requested.connect(self.adapt_model)
         self.embedder = ""  # the name of the model whose vectors the catalog uses
-        client.embedder_loading.connect(self._on_embedder_loading)
-        client.embedder_ready.connect(self._on_embedder_ready)
-        client.embedder_failed.connect(self._on_embedder_failed)
+        client.role(EMBED).loading.connect(self._on_embedder_loading)
+        client.role(EMBED).ready.connect(self._on_embedder_ready)
+        client.role(EMBED).failed.connect(self._on_embedder_failed)
         if store is not None:
             self.set_store(store)
         elif open_demo:

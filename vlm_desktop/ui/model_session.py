@@ -83,12 +83,12 @@ class ModelSession(QObject):
         self._resolve = resolve_factory
         self.main = ModelRole(MAIN, self)
         self.catalog = ModelRole(EMBED, self)
-        client.engine_loading.connect(self.main._on_loading)
-        client.engine_ready.connect(self.main._on_ready)
-        client.engine_failed.connect(self.main._on_failed)
-        client.embedder_loading.connect(self.catalog._on_loading)
-        client.embedder_ready.connect(self.catalog._on_ready)
-        client.embedder_failed.connect(self.catalog._on_failed)
+        client.role(MAIN).loading.connect(self.main._on_loading)
+        client.role(MAIN).ready.connect(self.main._on_ready)
+        client.role(MAIN).failed.connect(self.main._on_failed)
+        client.role(EMBED).loading.connect(self.catalog._on_loading)
+        client.role(EMBED).ready.connect(self.catalog._on_ready)
+        client.role(EMBED).failed.connect(self.catalog._on_failed)
 
     # --- names ---------------------------------------------------------------------------
 

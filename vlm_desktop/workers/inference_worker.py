@@ -6,9 +6,9 @@ work. The worker only runs the callables it is given: no model logic lives here.
 
 `submit()` returns the request's `Job`, whose own signals carry its outcome: exactly one
 `finished`, always last; a result already on its way when `cancel` was called is dropped
-(see `jobs.Job`). The client's request-id signals (`started`, …, `finished`) repeat every
-job's signals for observers that watch all work (busy indicators, tests); the app's own
-code listens to the job it asked for.
+(see `jobs.Job`). Whoever asks for work listens to its job and nothing else; `submitted`
+hands each new job to observers of all work (a log, tests), which listen to it the same way.
+A model load's outcome arrives on the role it was loaded into: `client.role(MAIN).ready`.
 """
 
 from __future__ import annotations
@@ -101,9 +101,9 @@ class _ModelWork:
 class InferenceWorker(QObject):
     """Owns the models and runs queued jobs on its thread; jobs report their own outcomes."""
 
-    engine_loading = Signal(str, str)  # slot, name
-    engine_ready = Signal(str, object, object)  # slot, ModelInfo, DeviceChoice
-    engine_failed = Signal(str, str, str)  # slot, message, details
+    model_loading = Signal(str, str)  # slot, name
+    model_ready = Signal(str, object, object)  # slot, ModelInfo, DeviceChoice
+    model_failed = Signal(str, str, str)  # slot, message, details
     gpu_out_of_memory = Signal()  # a model load ran out of GPU memory
 
     def __init__(self, queue: JobQueue[_ModelWork]) -> None:
@@ -133,7 +133,7 @@ class InferenceWorker(QObject):
 
     def _load(self, spec: _EngineLoad) -> None:
         slot = spec.slot
-        self.engine_loading.emit(slot, spec.name or "model")
+        self.model_loading.emit(slot, spec.name or "model")
         started = time.perf_counter()
         engine: Optional[Engine] = None
         try:
@@ -141,14 +141,14 @@ class InferenceWorker(QObject):
             key = (spec.name, choice.device, choice.dtype) if spec.name else None
             current = self._slots.get(slot)
             if key is not None and current is not None and current.key == key:
-                self.engine_ready.emit(slot, current.info, current.choice)  # already loaded
+                self.model_ready.emit(slot, current.info, current.choice)  # already loaded
                 return
             self._release(slot)  # free the old model's memory before the new one loads
             shared = next((v for v in self._slots.values() if key is not None and v.key == key),
                           None)
             if shared is not None:
                 self._slots[slot] = shared
-                self.engine_ready.emit(slot, shared.info, shared.choice)
+                self.model_ready.emit(slot, shared.info, shared.choice)
                 return
             engine = spec.factory(choice)
             info = engine.info()
@@ -158,14 +158,14 @@ class InferenceWorker(QObject):
                 message = f"Could not load the model: {exc}"
             if engine is not None:
                 self._safe_close(engine)
-            self.engine_failed.emit(slot, message, details)
+            self.model_failed.emit(slot, message, details)
             if is_gpu_oom(exc):
                 self.gpu_out_of_memory.emit()
             return
         self._slots[slot] = _Loaded(key, engine, info, choice)
         log.info("loaded %s as %s model on %s in %.0f ms (%s)", info.name, slot, choice.device,
                  (time.perf_counter() - started) * 1000, choice.reason)
-        self.engine_ready.emit(slot, info, choice)
+        self.model_ready.emit(slot, info, choice)
 
     def _run_request(self, work: _ModelWork) -> None:
         job, fn = work.job, work.fn
@@ -200,6 +200,14 @@ class InferenceWorker(QObject):
 # --- the GUI-thread facade ------------------------------------------------------------------
 
 
+class RoleSignals(QObject):
+    """A model role's load events (the captioning model, the catalog's embedding model)."""
+
+    loading = Signal(str)  # name
+    ready = Signal(object, object)  # ModelInfo, DeviceChoice
+    failed = Signal(str, str)  # message, details
+
+
 class InferenceClient(QObject):
     """GUI-thread facade. Owns one QThread and the InferenceWorker living on it.
 
@@ -207,21 +215,7 @@ class InferenceClient(QObject):
     The owner must call `shutdown()` before exit.
     """
 
-    # Every job's signals again, by request id, for observers of all work (see module doc).
-    started = Signal(int)
-    progress = Signal(int, float, str)
-    partial = Signal(int, object)
-    result = Signal(int, object)
-    error = Signal(int, str, str)
-    cancelled = Signal(int)
-    finished = Signal(int)
-    engine_loading = Signal(str)
-    engine_ready = Signal(object, object)
-    engine_failed = Signal(str, str)
-    # The same three for the catalog's embedding model (the EMBED slot).
-    embedder_loading = Signal(str)
-    embedder_ready = Signal(object, object)
-    embedder_failed = Signal(str, str)
+    submitted = Signal(object)  # every new Job, before it can start (see module doc)
     # A request or a model load ran out of GPU memory (after its error signal): offer the CPU.
     gpu_out_of_memory = Signal()
     busy_changed = Signal(bool)
@@ -234,6 +228,7 @@ class InferenceClient(QObject):
         self._topics: dict[str, Job] = {}
         self._busy = False
         self._stopped = False
+        self._roles = {MAIN: RoleSignals(self), EMBED: RoleSignals(self)}
 
         # No Qt parent: the thread's lifetime is ended by shutdown(), never by the parent chain.
         self._thread = QThread()
@@ -247,9 +242,9 @@ class InferenceClient(QObject):
 
     def _connect_worker(self) -> None:
         w = self._worker
-        w.engine_loading.connect(self._on_loading)
-        w.engine_ready.connect(self._on_ready)
-        w.engine_failed.connect(self._on_failed)
+        w.model_loading.connect(self._on_loading)
+        w.model_ready.connect(self._on_ready)
+        w.model_failed.connect(self._on_failed)
         w.gpu_out_of_memory.connect(self._on_gpu_out_of_memory)
 
     # --- public API
@@ -280,7 +275,9 @@ class InferenceClient(QObject):
         work = _ModelWork(job, request.fn, request.role)
         job._unqueue = lambda: self._queue.remove(work)
         self._live[job.id] = job
-        self._observe(job)
+        job.finished.connect(lambda: self._on_finished(job))
+        job.gpu_out_of_memory.connect(self._on_gpu_out_of_memory)
+        self.submitted.emit(job)
         self._queue.put(int(request.priority), work)
         self._set_busy(True)
         return job
@@ -294,6 +291,10 @@ class InferenceClient(QObject):
     def cancel_all(self) -> None:
         for job in list(self._live.values()):
             job.cancel()
+
+    def role(self, slot: str = MAIN) -> RoleSignals:
+        """The load events of the model in `slot` (MAIN or EMBED)."""
+        return self._roles[slot]
 
     def has_engine(self, slot: str = MAIN) -> bool:
         """Whether a model is loaded in `slot` and requests can still be submitted."""
@@ -326,24 +327,11 @@ class InferenceClient(QObject):
         if self._stopped:
             raise RuntimeError("the inference worker has been shut down")
 
-    def _observe(self, job: Job) -> None:
-        """Repeat `job`'s signals by id, and forget it once it finished."""
-        rid = job.id
-        job.started.connect(lambda: self.started.emit(rid))
-        job.progress.connect(lambda f, m: self.progress.emit(rid, f, m))
-        job.partial.connect(lambda v: self.partial.emit(rid, v))
-        job.result.connect(lambda v: self.result.emit(rid, v))
-        job.failed.connect(lambda m, d: self.error.emit(rid, m, d))
-        job.cancelled.connect(lambda: self.cancelled.emit(rid))
-        job.finished.connect(lambda: self._on_finished(job))
-        job.gpu_out_of_memory.connect(self._on_gpu_out_of_memory)
-
     def _on_finished(self, job: Job) -> None:
         self._live.pop(job.id, None)
         for topic, holder in list(self._topics.items()):
             if holder is job:
                 del self._topics[topic]
-        self.finished.emit(job.id)
         self._set_busy(bool(self._live))
 
     # Model events that arrive after shutdown() are dropped: the window has gone, and a
@@ -352,18 +340,17 @@ class InferenceClient(QObject):
     @Slot(str, str)
     def _on_loading(self, slot: str, name: str) -> None:
         if not self._stopped:
-            (self.embedder_loading if slot == EMBED else self.engine_loading).emit(name)
+            self._roles[slot].loading.emit(name)
 
     @Slot(str, object, object)
     def _on_ready(self, slot: str, info: object, choice: object) -> None:
         if not self._stopped:
-            (self.embedder_ready if slot == EMBED else self.engine_ready).emit(info, choice)
+            self._roles[slot].ready.emit(info, choice)
 
     @Slot(str, str, str)
     def _on_failed(self, slot: str, message: str, details: str) -> None:
         if not self._stopped:
-            (self.embedder_failed if slot == EMBED else self.engine_failed).emit(message,
-                                                                                 details)
+            self._roles[slot].failed.emit(message, details)
 
     @Slot()
     def _on_gpu_out_of_memory(self) -> None:
