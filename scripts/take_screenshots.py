@@ -29,6 +29,14 @@ def wait_until(app: object, condition: Callable[[], bool], timeout_s: float = 12
         time.sleep(0.01)
 
 
+def settle(app: object, seconds: float) -> None:
+    """Let queued work arrive (thumbnails, a search that follows indexing) for `seconds`."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()  # type: ignore[attr-defined]
+        time.sleep(0.01)
+
+
 def dark_palette():  # noqa: ANN201 - Qt imported lazily
     """A dark palette like the ones desktop environments hand to Qt apps."""
     from PySide6.QtGui import QColor, QPalette
@@ -117,7 +125,9 @@ def main() -> int:
         done = ("indexed", "商品目录已")  # "Catalog indexed…" in English and Chinese
         wait_until(app, lambda: panel.model.rowCount() > 0 and any(
             d in panel.index_label.text() for d in done), timeout_s=600)
+        settle(app, 5.0)  # the similar items' search and the thumbnails that follow indexing
         panel.grid.setCurrentIndex(panel.model.index(0, 0))
+        settle(app, 3.0)
         shot("05-catalog-item")
     window.close()
     return 0

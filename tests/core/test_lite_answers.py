@@ -158,7 +158,7 @@ def test_count_text_and_evidence_read_right(engine):
 
 
 def test_plurals():
-    from vlm_desktop.core.engine.lite.answerer import plural
+    from vlm_desktop.core.engine.lite.phrasing import plural
 
     assert [plural(w) for w in ("cat", "glass", "box", "berry", "toy", "coin", "wine glass")] == \
         ["cats", "glasses", "boxes", "berries", "toys", "coins", "wine glasses"]

@@ -13,6 +13,7 @@ import numpy as np
 
 from vlm_desktop.core.engine.lite import calibration, chinese
 from vlm_desktop.core.engine.lite.attention import separate_peaks, unit_range
+from vlm_desktop.core.engine.lite.phrasing import peaks_phrase, plural, position_words
 from vlm_desktop.core.engine.lite.captioner import (
     article, colour_map, colour_word_maps, compose_caption, compose_caption_zh, main_object, name_maps,
     object_colour, region_weights,
@@ -152,25 +153,6 @@ def _zh_measure(hier: Hierarchy, phrase: str) -> str:
 def _zh_colour_maps(colour: BasicColour, cmap: np.ndarray) -> dict[str, HeatMap]:
     said = chinese.table().colour(colour.words)
     return {said: HeatMap(colour.words, cmap, kind="relevance")}
-
-
-def position_words(values: np.ndarray) -> str:
-    """'on the left', 'in the top right', 'in the centre' from a map's hot region."""
-    v = unit_range(values)
-    mask = v >= 0.6
-    rows, cols = np.nonzero(mask)
-    weights = v[mask]
-    y = float(np.average((rows + 0.5) / v.shape[0], weights=weights))
-    x = float(np.average((cols + 0.5) / v.shape[1], weights=weights))
-    horiz = "left" if x < 0.4 else "right" if x > 0.6 else ""
-    vert = "top" if y < 0.4 else "bottom" if y > 0.6 else ""
-    if horiz and vert:
-        return f"in the {vert} {horiz}"
-    if horiz:
-        return f"on the {horiz}"
-    if vert:
-        return f"at the {vert}"
-    return "in the centre"
 
 
 def answer_what(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence, match_fn: Resolver,
@@ -447,25 +429,6 @@ def _zh_where_text(hier: Hierarchy, q: ParsedQuestion, t: Target,
     return text, (_zh_maps(name, t.cam) if t.known else {})
 
 
-def plural(noun: str, n: int = 2) -> str:
-    """`noun` for n things: "1 cat", "2 cats", "2 glasses", "2 boxes", "2 berries"."""
-    if n == 1 or not noun:
-        return noun
-    words = noun.split()
-    last = words[-1]
-    if last.endswith(("s", "x", "z", "ch", "sh")):
-        last += "es"
-    elif last.endswith("y") and len(last) > 1 and last[-2] not in "aeiou":
-        last = last[:-1] + "ies"
-    else:
-        last += "s"
-    return " ".join([*words[:-1], last])
-
-
-def _peaks_phrase(n: int) -> str:
-    return "1 peak of the map" if n == 1 else f"{n} separate peaks of the map (gap below half the lower peak)"
-
-
 def answer_count(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence, match_fn: Resolver,
                  attend: AttentionFn) -> Answer:
     t = resolve(hier, ev, q.target, match_fn, attend)
@@ -478,7 +441,7 @@ def answer_count(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence, match_fn
         return _answer(q, text, 0.5 * (1 - t.presence), not_located(t.name, ev), t.evidence)
     found = separate_peaks(t.cam)
     n = max(1, len(found))
-    why = f"{_peaks_phrase(len(found))}; {t.evidence}"
+    why = f"{peaks_phrase(len(found))}; {t.evidence}"
     if _zh(q):
         return _zh_count(q, hier, t, heat, said, n, why)
     if not t.known:
