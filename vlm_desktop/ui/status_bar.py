@@ -159,7 +159,8 @@ class StatusBar(QStatusBar):
             self.device.setToolTip(self.tr("The device the model runs on"))
             return
         self.device.setText(device_label(choice))
-        self.device.setToolTip(choice.reason)
+        runtime = self._info.runtime if self._info is not None else ""
+        self.device.setToolTip(choice.reason + (f"\n{runtime}" if runtime else ""))
 
     def set_timings(self, timings_ms: Mapping[str, float]) -> None:
         self.timings.setText(format_timings(timings_ms))

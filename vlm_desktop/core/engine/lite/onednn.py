@@ -58,16 +58,17 @@ class _Conv:
         # saw (else the kernel reorders it on every call), and the slice it was cut from.
         self._packed: Optional[tuple[torch.Tensor, tuple[int, int]]] = None
 
-    def pack(self, x: torch.Tensor) -> None:
-        """Reorder the weight once for inputs like `x`; other shapes still run correctly
+    def pack(self, shape: list[int]) -> None:
+        """Reorder the weight once for inputs of `shape`; other shapes still run correctly
         with it (oneDNN reorders where its layout differs), only without the saving."""
-        weight, padding = self.weight_for(int(x.shape[-2]), int(x.shape[-1]))
+        weight, padding = self.weight_for(shape[-2], shape[-1])
         try:
             packed = torch._C._nn.mkldnn_reorder_conv2d_weight(
-                weight.to_mkldnn(), padding, self.stride, [1, 1], self.groups, list(x.shape))
+                weight.to_mkldnn(), padding, self.stride, [1, 1], self.groups, shape)
         except (RuntimeError, NotImplementedError, AttributeError):
             return  # a build without the reorder: dense weights, reordered per call
-        self._packed = (packed, self._slice(int(x.shape[-2]), int(x.shape[-1])))
+        self._packed = (packed, self._slice(shape[-2], shape[-1]))
+        self._sized.clear()
 
     def _slice(self, height: int, width: int) -> tuple[int, int]:
         if not self.shifted:
@@ -122,23 +123,24 @@ class OneDnnRunner:
                                 _Conv(block._project_conv), bool(block.residual)))
         self.head = _Conv(tower._conv_head)
         if pack_shape is not None:
-            with torch.inference_mode():
-                self._run(torch.zeros(pack_shape).contiguous(memory_format=torch.channels_last),
-                          pack=True)
+            self._pack(int(pack_shape[0]), int(pack_shape[2]), int(pack_shape[3]))
+
+    def _pack(self, batch: int, height: int, width: int) -> None:
+        """Lay every weight out for a [batch, 3, height, width] input (no forward pass:
+        each "SAME" convolution's output is its input size divided by its stride, rounded up)."""
+        layers = [self.stem] + [c for block in self.blocks for c in block[:3] if c is not None]
+        for layer in [*layers, self.head]:
+            layer.pack([batch, int(layer.weight.shape[1]) * layer.groups, height, width])
+            height = -(-height // layer.stride[0])
+            width = -(-width // layer.stride[1])
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return self._run(x.contiguous(memory_format=torch.channels_last))
 
-    def _run(self, x: torch.Tensor, pack: bool = False) -> torch.Tensor:
-        def conv(layer: _Conv, h: torch.Tensor, relu6: bool,
-                 residual: Optional[torch.Tensor] = None) -> torch.Tensor:
-            if pack:
-                layer.pack(h)
-            return layer(h, relu6, residual)
-
-        h = conv(self.stem, x, relu6=True)
+    def _run(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.stem(x, relu6=True)
         for expand, depthwise, project, residual in self.blocks:
-            inner = conv(expand, h, relu6=True) if expand is not None else h
-            inner = conv(depthwise, inner, relu6=True)
-            h = conv(project, inner, relu6=False, residual=h if residual else None)
-        return conv(self.head, h, relu6=True)
+            inner = expand(h, relu6=True) if expand is not None else h
+            inner = depthwise(inner, relu6=True)
+            h = project(inner, relu6=False, residual=h if residual else None)
+        return self.head(h, relu6=True)
