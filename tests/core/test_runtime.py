@@ -243,3 +243,15 @@ def test_cancel_stops_encoding_between_batches(tower):
     finally:
         hook.remove()
         runtime.apply(tower, "eager")
+
+
+@pytest.mark.slow
+def test_the_loaded_model_says_how_its_tower_runs(engine):
+    # The engine fixture loads on the CPU in float32: the runtime was chosen (or cached).
+    choice = engine.runtime
+    assert choice.runtime in runtime.CANDIDATES
+    assert choice.reason in ("measured", "cached") or "forced" in choice.reason
+    assert engine.tower.runtime == choice.runtime
+    assert (engine.tower.runner is not None) == (choice.runtime == "onednn")
+    assert engine.info().runtime == choice.describe()
+    assert f"vision tower: {choice.runtime} float32" in engine.info().runtime

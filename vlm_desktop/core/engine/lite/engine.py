@@ -316,7 +316,8 @@ class LiteEngine:
             _check(state)
             began = time.perf_counter()
             part = list(images[start:start + chunk])
-            for s in summarise(self.tower, part):
+            check = state.check if state is not None else None  # also between the two views
+            for s in summarise(self.tower, part, check=check):
                 probs.append(s.probs)
                 pooled.append(s.pooled)
             with self._lock:
