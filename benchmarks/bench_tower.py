@@ -44,7 +44,7 @@ def batch_of(images: list[Image.Image], batch: int) -> torch.Tensor:
 
 
 def rates(tower: vision.VisionTower, runner: onednn.OneDnnRunner, x: torch.Tensor,
-          rounds: int) -> dict[str, list[float]]:
+          rounds: int, clock=time.perf_counter) -> dict[str, list[float]]:  # noqa: ANN001
     """img/s of each path per round, alternating, after one warm-up each."""
     paths = {"eager": tower, "onednn": runner}
     out: dict[str, list[float]] = {name: [] for name in paths}
@@ -53,9 +53,9 @@ def rates(tower: vision.VisionTower, runner: onednn.OneDnnRunner, x: torch.Tenso
             fn(x)
         for _ in range(rounds):
             for name, fn in paths.items():
-                start = time.perf_counter()
+                start = clock()
                 fn(x)
-                out[name].append(len(x) / (time.perf_counter() - start))
+                out[name].append(len(x) / max(clock() - start, 1e-9))
     return out
 
 
@@ -112,6 +112,15 @@ def main() -> int:
         me, mo = statistics.median(got["eager"]), statistics.median(got["onednn"])
         print(f"{batch:>5} {e:>12.1f} {o:>13.1f} {o / e:>5.2f}x {me:>6.1f}/{mo:<7.1f} {load():>16}")
     print("best round per path; the median shows how much load moved the figures")
+    # CPU time of one thread: the work each path does per image, little moved by other
+    # processes (wall time on a busy 2-core machine is mostly waiting).
+    torch.set_num_threads(1)
+    print(f"one thread, CPU time: {'batch':>5} {'eager ms/img':>13} {'onednn ms/img':>14} {'ratio':>6}")
+    for batch in (int(b) for b in args.batches.split(",")):
+        got = rates(tower, runner, batch_of(photos, batch), args.rounds, time.process_time)
+        e, o = 1000 / max(got["eager"]), 1000 / max(got["onednn"])
+        print(f"{'':>21} {batch:>5} {e:>13.1f} {o:>14.1f} {e / o:>5.2f}x")
+    torch.set_num_threads(args.threads)
 
     fig = agreement(tower, photos)
     print("agreement, demo catalog at 224 px: " + ", ".join(

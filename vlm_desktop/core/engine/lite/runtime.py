@@ -136,11 +136,12 @@ def probe(tower: vision.VisionTower, clock: Callable[[], float] = time.perf_coun
                     if r == "eager" or agrees(reference, _forward(tower, run, x[:PROBE_BATCH]))}
         for r in set(runners) - set(agreeing):
             log.warning("tower runtime %s disagrees with eager float32 here; not used", r)
-        rates = _rates(tower, agreeing, x[:PROBE_BATCH], clock)
+        rates = _rates(tower, agreeing, x[:PROBE_BATCH], clock, began + PROBE_SECONDS)
         best = max(agreeing, key=lambda r: rates[f"{r}@{PROBE_BATCH}"])
         for batch in BATCH_CHOICES:
             if batch != PROBE_BATCH and clock() - began < PROBE_SECONDS:
-                rates.update(_rates(tower, {best: agreeing[best]}, x[:batch], clock))
+                rates.update(_rates(tower, {best: agreeing[best]}, x[:batch], clock,
+                                    began + PROBE_SECONDS))
     finally:
         tower.runner = None
     batch = max((b for b in BATCH_CHOICES if f"{best}@{b}" in rates),
@@ -184,12 +185,14 @@ def _forward(tower: vision.VisionTower, runner: Optional[onednn.OneDnnRunner],
 
 
 def _rates(tower: vision.VisionTower, runners: dict[str, Optional[onednn.OneDnnRunner]],
-           x: torch.Tensor, clock: Callable[[], float]) -> dict[str, float]:
+           x: torch.Tensor, clock: Callable[[], float], deadline: float) -> dict[str, float]:
     """Images/s of each runtime at batch len(x): rounds alternating the runtimes, the
     fastest round counts (load from other processes only ever slows a round, and a first
-    call's one-off set-up is not counted against either)."""
+    call's one-off set-up is not counted against either); one round once past `deadline`."""
     seconds: dict[str, list[float]] = {r: [] for r in runners}
-    for _ in range(TIMED_ROUNDS):
+    for round_ in range(TIMED_ROUNDS):
+        if round_ and clock() >= deadline:
+            break
         for r, runner in runners.items():
             start = clock()
             _forward(tower, runner, x)
