@@ -120,8 +120,10 @@ def probe(tower: vision.VisionTower, clock: Callable[[], float] = time.perf_coun
           ) -> RuntimeChoice:
     """Measure the candidates on this machine and return the fastest that agrees with eager.
 
-    About 20 images at 224 px, plus 16 for the batch size when time is left (about a
-    second on a 2-core CPU); the tower is left on eager, `choose` applies the winner.
+    About 20 images at 224 px, plus 16 for the batch size while under PROBE_SECONDS
+    (about 0.4 s of CPU time on a 2-core AVX2 machine; 2-5 s of wall time measured there
+    while other processes kept its load average at 7-9). The tower is left on eager;
+    `choose` applies the winner.
     """
     began = clock()
     x = probe_input(max(BATCH_CHOICES))
