@@ -70,20 +70,23 @@ class RuntimeChoice:
                 f"({self.reason}{speed})")
 
 
-def apply(tower: vision.VisionTower, runtime: str, batch: int = DEFAULT_BATCH,
-          runner: Optional[onednn.OneDnnRunner] = None) -> None:
-    """Make `tower` run through `runtime` with `batch` images per 224 px forward
-    (`runner`: an already built oneDNN runner of this tower, else one is built)."""
+def apply(tower: vision.VisionTower, runtime: str, batch: int = DEFAULT_BATCH) -> None:
+    """Make `tower` run through `runtime` with `batch` images per 224 px forward."""
     if runtime not in CANDIDATES:
         raise ValueError(f"unknown tower runtime {runtime!r}; expected one of {CANDIDATES}")
     if runtime == "onednn" and not onednn.available():
         raise ValueError("this PyTorch build has no oneDNN fused convolutions")
-    if runtime == "onednn":
-        tower.runner = runner if runner is not None else onednn.OneDnnRunner(tower)
-    else:
-        tower.runner = None
+    tower.runner = _onednn_runner(tower) if runtime == "onednn" else None
     tower.runtime = runtime
     tower.batch_pixels = batch * PROBE_SIDE * PROBE_SIDE
+
+
+def _onednn_runner(tower: vision.VisionTower) -> onednn.OneDnnRunner:
+    """The tower's oneDNN runner, built once (it packs the weights) and kept on the tower."""
+    runner = tower.__dict__.get("_onednn_runner")
+    if runner is None:
+        runner = tower.__dict__["_onednn_runner"] = onednn.OneDnnRunner(tower)
+    return runner
 
 
 def machine_key(threads: int) -> str:
@@ -129,7 +132,7 @@ def probe(tower: vision.VisionTower, clock: Callable[[], float] = time.perf_coun
     x = probe_input(max(BATCH_CHOICES))
     runners: dict[str, Optional[onednn.OneDnnRunner]] = {"eager": None}
     if _usable("onednn"):
-        runners["onednn"] = onednn.OneDnnRunner(tower)
+        runners["onednn"] = _onednn_runner(tower)
     try:
         # The agreement pass is also each runtime's warm-up at the timed shape (a first
         # call at a new shape sets up its kernels and memory, several times a timed one).
@@ -146,6 +149,8 @@ def probe(tower: vision.VisionTower, clock: Callable[[], float] = time.perf_coun
                                     began + PROBE_SECONDS))
     finally:
         tower.runner = None
+    if best != "onednn":
+        tower.__dict__.pop("_onednn_runner", None)  # its packed weights are not needed
     batch = max((b for b in BATCH_CHOICES if f"{best}@{b}" in rates),
                 key=lambda b: rates[f"{best}@{b}"])
     return RuntimeChoice(best, batch, "measured", {k: round(v, 2) for k, v in rates.items()})
