@@ -108,7 +108,9 @@ class _SelfTest:
         choice = choose_device(self.device_request)
         self.engine = engine_factory(BUILTIN_NAME)(choice)
         info = self.engine.info()
-        return f"{info.name} {info.version} on {info.device} ({info.dtype}); {choice.reason}"
+        runtime = f"; {info.runtime}" if info.runtime else ""
+        return (f"{info.name} {info.version} on {info.device} ({info.dtype}); "
+                f"{choice.reason}{runtime}")
 
     def load_image(self) -> str:
         from vlm_desktop.core.images import load_image

@@ -325,3 +325,20 @@ def test_help_open_log_folder_opens_the_log_folder(make_window, monkeypatch):
     window = make_window(start=False)
     window.open_log_folder()
     assert [u.toLocalFile() for u in opened] == [str(paths.log_dir())]
+
+
+def test_device_tooltip_says_how_the_model_runs_when_it_chose(qtbot):
+    from vlm_desktop.core.device import DeviceChoice
+    from vlm_desktop.core.engine.types import ModelInfo
+    from vlm_desktop.ui.status_bar import StatusBar
+
+    bar = StatusBar()
+    qtbot.addWidget(bar)
+    choice = DeviceChoice("cpu", "float32", "no GPU found", threads=2)
+    runtime = "vision tower: onednn float32, batch 4 (measured, 1.6x eager)"
+    bar.set_model(ModelInfo("Built-in", "1", "cpu", "float32", runtime=runtime))
+    bar.set_device(choice)
+    assert bar.device.toolTip() == f"no GPU found\n{runtime}"
+    bar.set_model(ModelInfo("Other", "1", "cpu", "float32"))
+    bar.set_device(choice)
+    assert bar.device.toolTip() == "no GPU found"

@@ -214,7 +214,8 @@ class StatusBar(QStatusBar):
             self.device.setToolTip(self.tr("The device the model runs on"))
             return
         self.device.setText(device_label(choice))
-        self.device.setToolTip(choice.reason)
+        runtime = self._info.runtime if self._info is not None else ""
+        self.device.setToolTip(choice.reason + (f"\n{runtime}" if runtime else ""))
 
     def show_timings(self, step: str, total_ms: float, steps: Mapping[str, float],
                      cached: Sequence[str] = ()) -> None:

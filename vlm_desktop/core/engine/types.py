@@ -93,6 +93,7 @@ class ModelInfo:
     source: str = ""
     capabilities: frozenset[str] = ALL_CAPABILITIES
     description: str = ""
+    runtime: str = ""  # how its compute runs on this machine, when chosen per machine
 
 
 def word_spans(text: str, heatmaps: Mapping[str, HeatMap] | None = None) -> tuple[WordSpan, ...]:

@@ -23,7 +23,7 @@ from PIL import Image
 from vlm_desktop import __version__
 from vlm_desktop.core.cancel import JobState
 from vlm_desktop.core.device import DeviceChoice
-from vlm_desktop.core.engine.lite import answerer, chinese, vision
+from vlm_desktop.core.engine.lite import answerer, chinese, runtime, vision
 from vlm_desktop.core.engine.lite.attention import attention, unit_range
 from vlm_desktop.core.engine.lite.captioner import compose_caption, compose_caption_zh, main_object
 from vlm_desktop.core.engine.lite.concepts import Concepts
@@ -88,6 +88,8 @@ class LiteEngine:
         self._lock = threading.Lock()
         self.encode_count = 0
         self.load_seconds = 0.0
+        # How the vision tower runs here (runtime.py); set by `load`.
+        self.runtime = runtime.RuntimeChoice("eager", runtime.DEFAULT_BATCH, "default")
         self.variant = ""  # set on a catalog-adapted view (with_projection)
         self._views: dict[str, LiteEngine] = {}
         # The language captions are said in and questions answered in; a question typed in
@@ -108,6 +110,11 @@ class LiteEngine:
             dev, dtype = "cpu", torch.float32
             torch.set_num_threads(max(1, device.threads))
         tower = vision.load_vision_tower(dev, dtype)
+        if device.is_cuda:  # the GPU keeps the module's own half-precision path
+            tower_runtime = runtime.RuntimeChoice("eager", runtime.DEFAULT_BATCH, "GPU",
+                                                  dtype="float16")
+        else:  # measured once per machine (about a second), then read from the cache
+            tower_runtime = runtime.choose(tower, max(1, device.threads))
         text = TextTower.load(dev, dtype)
         concepts = Concepts.load()
         hier = Hierarchy(concepts)
@@ -119,6 +126,7 @@ class LiteEngine:
             joint = replace(joint, projection=load_projection(joint.labels))
         engine = cls(tower, text, concepts, joint,
                      replace(device, device=dev, dtype="float16" if device.is_cuda else "float32"))
+        engine.runtime = tower_runtime
         engine.load_seconds = time.perf_counter() - start
         return engine
 
@@ -234,7 +242,8 @@ class LiteEngine:
             memory_bytes=int(memory), licence=LICENCE,
             source=f"{vision.weights_path()}; {model_dir()}",
             description="EfficientNet-Lite0 + all-MiniLM-L6-v2 joined in one 384-d space; "
-                        "captions and answers composed from grounded evidence.")
+                        "captions and answers composed from grounded evidence.",
+            runtime=self.runtime.describe())
 
     def caption(self, image: Image.Image, state: Optional[JobState] = None) -> Caption:
         ev, encode_ms, cached = self._one(image, state)
@@ -313,7 +322,8 @@ class LiteEngine:
             _check(state)
             began = time.perf_counter()
             part = list(images[start:start + chunk])
-            for s in summarise(self.tower, part):
+            check = state.check if state is not None else None  # also between the two views
+            for s in summarise(self.tower, part, check=check):
                 probs.append(s.probs)
                 pooled.append(s.pooled)
             with self._lock:

@@ -179,17 +179,20 @@ class ImageSummary:
 
 
 def summarise(tower: vision.VisionTower, images: Sequence[Image.Image],
-              working: Sequence[Image.Image] | None = None) -> list[ImageSummary]:
+              working: Sequence[Image.Image] | None = None,
+              check: Optional[Callable[[], None]] = None) -> list[ImageSummary]:
     """The two 224 px views of each image through the tower (batched where sizes agree).
 
     `working` are already box-reduced RGB copies (as `working_copy` makes); both views are
     cut from them, so a catalog image is resized once per view and never at 448 px.
+    `check` runs before each forward pass (cancel).
     """
     small = list(working) if working is not None else [working_copy(im, CLASSIFY_LONG_SIDE)
                                                          for im in images]
     wholes = vision.encode(tower, [_sized(s, im, CLASSIFY_LONG_SIDE) for s, im in zip(small, images)],
-                           long_side=CLASSIFY_LONG_SIDE)
-    crops = vision.encode(tower, [centre_crop(s) for s in small], long_side=CLASSIFY_LONG_SIDE)
+                           long_side=CLASSIFY_LONG_SIDE, check=check)
+    crops = vision.encode(tower, [centre_crop(s) for s in small], long_side=CLASSIFY_LONG_SIDE,
+                          check=check)
     return [ImageSummary(((g.probs + c.probs) / 2).astype(np.float32), g.pooled, c.pooled, g.grid)
             for g, c in zip(wholes, crops)]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 import torch
@@ -165,6 +165,11 @@ class VisionTower(nn.Module):
         self._bn1 = bn(FEATURE_DIM)
         self._fc = nn.Linear(FEATURE_DIM, NUM_CLASSES)
         self.channels_last = False
+        # Another execution path of the same fused weights (runtime.py picks it per machine):
+        # a callable from input to grid, or None for this module's own eager forward.
+        self.runner: Optional[Callable[[torch.Tensor], torch.Tensor]] = None
+        self.runtime = "eager"
+        self.batch_pixels = _BATCH_PIXELS  # pixels per forward in `encode`
 
     @property
     def classifier(self) -> nn.Linear:
@@ -172,6 +177,8 @@ class VisionTower(nn.Module):
         return self._fc
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.runner is not None:
+            return self.runner(x)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         h = F.relu6(self._bn0(self._conv_stem(x)), inplace=True)
@@ -329,9 +336,13 @@ class VisionFeatures:
         return [(int(i), float(self.probs[i])) for i in order]
 
 
-def encode(tower: VisionTower, images: Sequence[Image.Image],
-           long_side: int = 448) -> list[VisionFeatures]:
-    """Features of each image; images whose input sizes agree run as one batch."""
+def encode(tower: VisionTower, images: Sequence[Image.Image], long_side: int = 448,
+           check: Optional[Callable[[], None]] = None) -> list[VisionFeatures]:
+    """Features of each image; images whose input sizes agree run as one batch.
+
+    `check` runs before every forward pass (a cancel check: it raises to stop), so one call
+    can take a whole catalog batch, grouped by input size, without losing responsiveness.
+    """
     param = next(tower.parameters())
     weight = tower._fc.weight.detach().float().cpu().numpy()
     bias = tower._fc.bias.detach().float().cpu().numpy()
@@ -339,12 +350,15 @@ def encode(tower: VisionTower, images: Sequence[Image.Image],
     groups: dict[tuple[int, ...], list[int]] = {}
     for i, x in enumerate(inputs):
         groups.setdefault(tuple(x.shape), []).append(i)
-    groups = {(*shape, start): members[start:start + _batch_limit(shape)]
+    limit = {shape: _batch_limit(shape, getattr(tower, "batch_pixels", _BATCH_PIXELS)) for shape in groups}
+    groups = {(*shape, start): members[start:start + limit[shape]]
               for shape, members in groups.items()
-              for start in range(0, len(members), _batch_limit(shape))}
+              for start in range(0, len(members), limit[shape])}
     out: list[VisionFeatures | None] = [None] * len(inputs)
     with torch.inference_mode():
         for members in groups.values():
+            if check is not None:
+                check()
             batch = torch.cat([inputs[i] for i in members]).to(param.device, param.dtype)
             # Pool and classify in float32, so the mean CAM plus bias equals the logit
             # even when the tower runs in half precision.
@@ -354,11 +368,12 @@ def encode(tower: VisionTower, images: Sequence[Image.Image],
     return [f for f in out if f is not None]
 
 
-def _batch_limit(shape: tuple[int, ...]) -> int:
+def _batch_limit(shape: tuple[int, ...], batch_pixels: int = _BATCH_PIXELS) -> int:
     """Images per forward pass for inputs of `shape` [1, 3, H, W]."""
-    # Beyond about four 448 px images a batch's activations (tens of MB an image) outgrow
-    # the caches and each image gets slower on the CPU (measured: benchmarks/bench_vision.py).
-    return max(1, _BATCH_PIXELS // (shape[-2] * shape[-1]))
+    # Beyond a few images a batch's activations (tens of MB a 448 px image) outgrow the
+    # caches and each image gets slower on the CPU; runtime.py measures the best size per
+    # machine (at 224 px) and sets the tower's batch_pixels from it.
+    return max(1, batch_pixels // (shape[-2] * shape[-1]))
 
 
 def _features(grid: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> VisionFeatures:
