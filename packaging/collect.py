@@ -119,9 +119,28 @@ def weight_datas() -> list[tuple[str, str]]:
     return out
 
 
+# Installed libraries that open data files of their own at import and have no PyInstaller
+# hook for them: transformers 5 imports `kernels`, which reads _internals/python_depends.json
+# (without it, every Hugging Face model failed to load in the frozen app).
+LIBRARY_DATA = {"kernels": (".json",)}
+
+
+def library_datas() -> list[tuple[str, str]]:
+    """The data files of LIBRARY_DATA's packages, where those are installed."""
+    out: list[tuple[str, str]] = []
+    for name, suffixes in LIBRARY_DATA.items():
+        try:
+            base = package_dir(name)
+        except FileNotFoundError:
+            continue  # not a dependency in this environment
+        files = [f for f in _files_under(base) if f.suffix in suffixes]
+        out += _pairs(files, base, name)
+    return out
+
+
 def all_datas() -> list[tuple[str, str]]:
     """Everything the spec passes as `datas`."""
-    return resource_datas() + package_datas() + weight_datas()
+    return resource_datas() + package_datas() + weight_datas() + library_datas()
 
 
 def torchvision_binaries() -> list[tuple[str, str]]:

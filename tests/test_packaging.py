@@ -436,3 +436,15 @@ def test_wheel_builds_without_warnings_and_holds_every_resource(tmp_path: Path) 
     missing = [p for p in RESOURCES.rglob("*") if p.is_file() and "__pycache__" not in p.parts
                and f"vlm_desktop/resources/{p.relative_to(RESOURCES).as_posix()}" not in names]
     assert missing == []
+
+
+def test_data_files_that_libraries_open_at_import_are_collected(bundled: set[str]) -> None:
+    """transformers 5 imports `kernels`, which opens its python_depends.json at import: the
+    frozen app's Hugging Face import failed without it ("Cannot load dependency data")."""
+    collect = _load_collect()
+    for name, suffixes in collect.LIBRARY_DATA.items():
+        base = collect.package_dir(name)  # installed with transformers: a missing one fails
+        wanted = [f.relative_to(base.parent).as_posix() for f in base.rglob("*")
+                  if f.is_file() and f.suffix in suffixes]
+        assert wanted, f"{name} has no {suffixes} files any more: is LIBRARY_DATA still right?"
+        assert not [w for w in wanted if w not in bundled], wanted
