@@ -14,7 +14,7 @@ outputs agree with the eager tower to float rounding (checked in tests/core/test
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, cast
 
 import torch
 from torch import nn
@@ -63,8 +63,10 @@ class _Conv:
         with it (oneDNN reorders where its layout differs), only without the saving."""
         weight, padding = self.weight_for(shape[-2], shape[-1])
         try:
-            packed = torch._C._nn.mkldnn_reorder_conv2d_weight(
-                weight.to_mkldnn(), padding, self.stride, [1, 1], self.groups, shape)
+            # The op takes the input size too (its typing stub stops at groups).
+            reorder = getattr(torch._C._nn, "mkldnn_reorder_conv2d_weight")
+            packed = reorder(weight.to_mkldnn(), padding, self.stride, [1, 1], self.groups,
+                             shape)
         except (RuntimeError, NotImplementedError, AttributeError):
             return  # a build without the reorder: dense weights, reordered per call
         self._packed = (packed, self._slice(shape[-2], shape[-1]))
@@ -118,9 +120,10 @@ class OneDnnRunner:
         self.stem = _Conv(tower._conv_stem)
         self.blocks: list[tuple[Optional[_Conv], _Conv, _Conv, bool]] = []
         for block in tower._blocks:
-            expand = _Conv(block._expand_conv) if block.has_expand else None
-            self.blocks.append((expand, _Conv(block._depthwise_conv),
-                                _Conv(block._project_conv), bool(block.residual)))
+            expand = _Conv(cast(nn.Conv2d, block._expand_conv)) if block.has_expand else None
+            self.blocks.append((expand, _Conv(cast(nn.Conv2d, block._depthwise_conv)),
+                                _Conv(cast(nn.Conv2d, block._project_conv)),
+                                bool(block.residual)))
         self.head = _Conv(tower._conv_head)
         if pack_shape is not None:
             self._pack(int(pack_shape[0]), int(pack_shape[2]), int(pack_shape[3]))
