@@ -9,7 +9,7 @@ import pytest
 from vlm_desktop.core.engine import registry
 from vlm_desktop.core.engine.fake import FakeEngine
 from vlm_desktop.core.engine.registry import ModelRecord, ModelUnavailable
-from vlm_desktop.workers.inference_worker import MAIN
+from vlm_desktop.workers.inference_worker import EMBED, MAIN, InferenceClient
 
 TIMEOUT_MS = 10000
 
@@ -31,6 +31,16 @@ def shown_windows(qtbot):
     yield show
     for window in windows:
         window.close()
+
+
+@pytest.fixture()
+def embed_client(qtbot, home_dir):
+    """A client with the fake engine loaded as the catalog's model (what a panel needs)."""
+    client = InferenceClient()
+    with qtbot.waitSignal(client.role(EMBED).ready, timeout=TIMEOUT_MS):
+        client.load_engine(lambda device: FakeEngine(), "cpu", "fake", EMBED)
+    yield client
+    assert client.shutdown(TIMEOUT_MS)
 
 
 class FakeRegistry:

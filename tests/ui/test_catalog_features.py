@@ -19,7 +19,7 @@ from vlm_desktop.ui.catalog_import_dialog import CatalogImportDialog  # noqa: E4
 from vlm_desktop.ui.catalog_panel import RECENT_KEY, CatalogPanel  # noqa: E402
 from vlm_desktop.ui.main_window import MainWindow  # noqa: E402
 from vlm_desktop.ui.settings import AppSettings  # noqa: E402
-from vlm_desktop.workers.inference_worker import EMBED, MAIN, InferenceClient  # noqa: E402
+from vlm_desktop.workers.inference_worker import MAIN  # noqa: E402
 
 TIMEOUT = 10000
 
@@ -30,12 +30,8 @@ def _store(tmp_path: Path, index: bool = True) -> tuple[CatalogStore, dict[str, 
 
 
 @pytest.fixture()
-def client(qtbot, home_dir):
-    client = InferenceClient()
-    with qtbot.waitSignal(client.role(EMBED).ready, timeout=TIMEOUT):
-        client.load_engine(lambda device: FakeEngine(), "cpu", "fake", EMBED)
-    yield client
-    assert client.shutdown(TIMEOUT)
+def client(embed_client):
+    return embed_client
 
 
 def _load(path: Path) -> Image.Image:

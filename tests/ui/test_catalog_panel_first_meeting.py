@@ -17,21 +17,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 from _catalog_helpers import make_store, near_duplicate  # noqa: E402
 
 from vlm_desktop.core.catalog.recommend import import_history  # noqa: E402
-from vlm_desktop.core.engine.fake import FakeEngine  # noqa: E402
 from vlm_desktop.ui.catalog_model import LinesRole  # noqa: E402
 from vlm_desktop.ui.catalog_panel import CatalogPanel  # noqa: E402
-from vlm_desktop.workers.inference_worker import EMBED, InferenceClient  # noqa: E402
+from vlm_desktop.workers.inference_worker import InferenceClient  # noqa: E402
 
 TIMEOUT = 10000
 
 
 @pytest.fixture()
-def client(qtbot, home_dir):
-    client = InferenceClient()
-    with qtbot.waitSignal(client.role(EMBED).ready, timeout=TIMEOUT):
-        client.load_engine(lambda device: FakeEngine(), "cpu", "fake", EMBED)
-    yield client
-    assert client.shutdown(TIMEOUT)
+def client(embed_client):
+    return embed_client
 
 
 @pytest.fixture()
