@@ -156,8 +156,7 @@ def test_other_models_cannot_be_adapted(catalog):
         adapt.adapt_catalog(store, FakeEngine())
 
 
-def test_features_are_read_once_and_cached_beside_the_catalog(catalog):
-    store, engine = catalog
+def _count_tower_calls(engine):
     calls = []
     real = engine.image_features
 
@@ -166,9 +165,32 @@ def test_features_are_read_once_and_cached_beside_the_catalog(catalog):
         return real(images, state)
 
     engine.image_features = counting
+    return calls
+
+
+def test_an_indexed_catalog_is_adapted_without_reading_its_images_again(catalog):
+    store, engine = catalog  # indexed by make_catalog
+    calls = _count_tower_calls(engine)
+    report = adapt.adapt_catalog(store, engine, MINI, apply=False)
+    assert sum(calls) == 0 and report.trained + report.held_out == 120
+    # The features the indexer kept are the ones adapting would have computed.
+    cached = adapt.adapt_features.load_features(adapt_store.adapt_dir(store), model_key(engine))
+    item = store.item_by_path("red_003.png")
+    row = cached.current([item])[item.id]
+    probs, pooled = MiniLite().image_features([item_image("red", 3)])
+    assert np.allclose(cached.pooled[row], pooled[0], atol=2e-3)
+    assert np.allclose(cached.probs[row], probs[0], atol=2e-3)
+
+
+def test_features_are_read_once_and_cached_beside_the_catalog(catalog):
+    store, engine = catalog
+    folder = adapt_store.adapt_dir(store)
+    for f in folder.glob("features*.npz"):
+        f.unlink()  # as a catalog indexed before the indexer kept features
+    calls = _count_tower_calls(engine)
     adapt.adapt_catalog(store, engine, MINI, apply=False)
     assert sum(calls) == 120
-    assert (adapt_store.adapt_dir(store) / "features.npz").is_file()
+    assert (folder / "features.npz").is_file()
     adapt.adapt_catalog(store, engine, MINI, apply=False)
     assert sum(calls) == 120  # nothing decoded the second time
 

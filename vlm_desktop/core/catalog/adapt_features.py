@@ -4,7 +4,10 @@ Decoding and encoding 10,000 images takes minutes on a CPU; training an epoch on
 features takes seconds. So the first adaptation of a catalog computes, per item, what the
 trained projection reads (the two 224 px views' class probabilities and pooled feature),
 stores it at half precision in `<catalog>.db.adapt/features.npz` with the item's content
-hash, and later adaptations only encode new or changed items. Text vectors (title, tags,
+hash, and later adaptations only encode new or changed items. The indexer computes exactly
+these features on its way to the vectors, so it hands each batch's over (`add_indexed`) as
+a small part file, merged into the cache when read; an indexed catalog is then adapted
+without running the vision tower again. Text vectors (title, tags,
 category) are cached the same way by their text. Both files are keyed by the model that
 made them, rewritten atomically, and saved every few hundred items, so a cancel or a kill
 keeps what was done.
@@ -14,6 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +33,8 @@ log = logging.getLogger(__name__)
 
 FEATURES_FILE = "features.npz"
 TEXTS_FILE = "texts.npz"
+PART_GLOB = "features-part-*.npz"  # one indexed batch each, merged into FEATURES_FILE
+MAX_PARTS = 64  # part files before the indexer merges them into the cache
 SAVE_EVERY = 256  # items encoded between two saves of the feature cache
 CHUNK = 16
 
@@ -74,8 +81,12 @@ def _save_npz(path: Path, arrays: dict[str, Any]) -> None:
 
 
 def load_features(folder: Path, key: str) -> Features:
-    """The cached features made by model `key`; empty when absent, stale or unreadable."""
-    path = folder / FEATURES_FILE
+    """The cached features made by model `key` (with the indexer's parts); empty when
+    absent, stale or unreadable."""
+    return _load_with_parts(folder, key)[0]
+
+
+def _read(path: Path, key: str) -> Features:
     try:
         with np.load(path) as z:
             if str(z["key"]) != key:
@@ -88,9 +99,56 @@ def load_features(folder: Path, key: str) -> Features:
         return Features.empty()
 
 
-def save_features(folder: Path, key: str, f: Features) -> None:
+def _load_with_parts(folder: Path, key: str) -> tuple[Features, list[Path]]:
+    """The cache merged with every part file (oldest first), and the parts read."""
+    feats = _read(folder / FEATURES_FILE, key)
+    parts = sorted(folder.glob(PART_GLOB))
+    for part in parts:
+        f = _read(part, key)
+        if len(f.ids) and f.probs.size:
+            if feats.probs.size and f.probs.shape[1:] != feats.probs.shape[1:]:
+                continue  # another model's shapes under the same key: ignore it
+            feats = feats.merged(f.ids.tolist(), f.hashes.astype(str).tolist(), f.probs, f.pooled)
+    return feats, parts
+
+
+_merging = threading.Lock()  # one merge of the parts at a time in this process
+
+
+def save_features(folder: Path, key: str, f: Features, parts: Sequence[Path] = ()) -> None:
+    """Write the cache; `parts` (already merged into `f`) are removed after."""
     _save_npz(folder / FEATURES_FILE, {"key": np.str_(key), "ids": f.ids, "hashes": f.hashes,
                                        "probs": f.probs, "pooled": f.pooled})
+    for part in parts:
+        part.unlink(missing_ok=True)
+
+
+def add_indexed(folder: Path, key: str, ids: Sequence[int], hashes: Sequence[str],
+                probs: np.ndarray, pooled: np.ndarray) -> None:
+    """Keep the features the indexer just computed for these items (one small file; every
+    `MAX_PARTS` of them are merged into the cache). Never raises for a full or read-only
+    disk: the cache only saves time."""
+    if not len(ids):
+        return
+    try:
+        name = f"features-part-{time.time_ns():020d}-{os.getpid()}-{threading.get_ident()}.npz"
+        _save_npz(folder / name, {"key": np.str_(key), "ids": np.asarray(ids, np.int64),
+                                  "hashes": np.asarray(list(hashes)),
+                                  "probs": np.asarray(probs, np.float16),
+                                  "pooled": np.asarray(pooled, np.float16)})
+        if len(list(folder.glob(PART_GLOB))) >= MAX_PARTS:
+            merge_parts(folder, key)
+    except OSError as exc:
+        log.warning("cannot keep indexed features under %s: %s", folder, exc)
+
+
+def merge_parts(folder: Path, key: str) -> Features:
+    """Fold the part files into the cache file; returns the merged features."""
+    with _merging:
+        feats, parts = _load_with_parts(folder, key)
+        if parts:
+            save_features(folder, key, feats, parts)
+        return feats
 
 
 def item_features(store: CatalogStore, engine: Any, folder: Path, key: str,
@@ -100,7 +158,7 @@ def item_features(store: CatalogStore, engine: Any, folder: Path, key: str,
     from vlm_desktop.core.catalog.importer import FOLLOW_LINKS_META
     from vlm_desktop.core.catalog.indexer import decode_item
 
-    feats = load_features(folder, key)
+    feats = merge_parts(folder, key)
     have = feats.current(items)
     todo = [it for it in items if it.id not in have]
     if not todo:
