@@ -121,23 +121,33 @@ def test_a_cancel_before_the_switch_leaves_the_previous_model(catalog):
 
 def test_new_items_are_embedded_with_the_adapted_model(catalog, tmp_path):
     from vlm_desktop.core.catalog.importer import import_folder
+    from vlm_desktop.core.catalog.session import CatalogSession
 
     store, engine = catalog
     report = adapt.adapt_catalog(store, engine, MINI)
     item_image("blue", 999).save(tmp_path / "images" / "zz_new.png")
     import_folder(store, tmp_path / "images")
     new = store.item_by_path("zz_new.png")
-    indexer = Indexer(store)
+    session = CatalogSession(store)  # the window's path: one batch per worker request
     try:
-        indexer.run(engine)  # the window and the CLI hand the indexer the base engine
+        while session.index_batch(engine, JobState()) is not None:  # handed the base engine
+            pass
+        bound = adapt_store.bind_engine(store, engine)
+        stored = store.embedding(new.id, model_key(bound))
+        expected = bound.embed_catalog([item_image("blue", 999)])["joint"][0]
+        assert report.variant in model_key(bound)
+        assert stored is not None and np.allclose(stored, expected, atol=1e-5)
+        assert store.embedding(new.id, model_key(engine)) is None  # the base key was not written
+        # A text search scores the new item as the adapted model does.
+        hits = session.search(bound).by_text(bound, "blue boot", k=200, mode="vector", cut=False)
+        score = {h.item.id: h.similarity for h in hits}[new.id]
+        q = bound.embed_texts(["blue boot"])[0]
+        assert score == pytest.approx(float(q @ expected), abs=1e-4)
+        base_q = engine.embed_texts(["blue boot"])[0]
+        base_vec = engine.embed_catalog([item_image("blue", 999)])["joint"][0]
+        assert abs(float(q @ expected) - float(base_q @ base_vec)) > 1e-3  # not the base's
     finally:
-        indexer.close()
-    bound = adapt_store.bind_engine(store, engine)
-    stored = store.embedding(new.id, model_key(bound))
-    expected = bound.embed_catalog([item_image("blue", 999)])["joint"][0]
-    assert report.variant in model_key(bound)
-    assert stored is not None and np.allclose(stored, expected, atol=1e-5)
-    assert store.embedding(new.id, model_key(engine)) is None  # the base key was not written
+        session.close()
 
 
 def test_an_adapter_is_used_only_with_the_base_model_it_was_made_from(catalog):
