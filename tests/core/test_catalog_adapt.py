@@ -17,7 +17,7 @@ import pytest
 
 from vlm_desktop.core.cancel import Cancelled, JobState
 from vlm_desktop.core.catalog import adapt, adapt_store
-from vlm_desktop.core.catalog.indexer import Indexer, model_key
+from vlm_desktop.core.catalog.indexer import model_key
 from vlm_desktop.core.catalog.search import CatalogSearch
 from vlm_desktop.core.engine.lite.projection import Projection
 
@@ -148,6 +148,55 @@ def test_new_items_are_embedded_with_the_adapted_model(catalog, tmp_path):
         assert abs(float(q @ expected) - float(base_q @ base_vec)) > 1e-3  # not the base's
     finally:
         session.close()
+
+
+def _saved_index_files(store, model):
+    from vlm_desktop.core.catalog import vector_index as vi
+
+    return sorted(vi.index_dir(store).glob(vi.stem_name(store.catalog_id, model) + ".*"))
+
+
+def _save_index(store, model):
+    from vlm_desktop.core.catalog import vector_index as vi
+
+    index = vi.CatalogIndex(store, model)
+    index.get()
+    assert index.wait_background(60)
+    index.close()
+    assert _saved_index_files(store, model), model
+
+
+def test_index_files_of_replaced_or_reverted_variants_are_removed(catalog, monkeypatch):
+    from vlm_desktop.core.catalog import vector_index as vi
+
+    monkeypatch.setattr(vi, "HNSW_THRESHOLD", 10)  # the mini catalog gets a saved graph
+    store, engine = catalog
+    base = model_key(engine)
+    _save_index(store, base)
+    first = adapt.adapt_catalog(store, engine, MINI).variant
+    key1 = model_key(adapt_store.bind_engine(store, engine))
+    _save_index(store, key1)
+    _save_index(store, key1 + "#visual")
+    # A cancelled run leaves vectors of a variant never switched to.
+    state = JobState()
+    state._on_progress = lambda f, m: state.token.cancel() if m.startswith("Writing vectors 0") \
+        else None
+    with pytest.raises(Cancelled):
+        adapt.adapt_catalog(store, engine, replace(MINI, seed=5), state)
+    assert len(adapt_store.stored_variants(store)) == 2  # its vectors are in the catalog
+    second = adapt.adapt_catalog(store, engine, replace(MINI, lr=5e-3)).variant
+    key2 = model_key(adapt_store.bind_engine(store, engine))
+    assert second != first and adapt_store.active_variant(store) == second
+    assert not _saved_index_files(store, key1) and not _saved_index_files(store, key1 + "#visual")
+    assert _saved_index_files(store, base)  # the base model's index is kept
+    assert sorted(m for m in store.models() if "+adapt-" in m) == [key2, key2 + "#visual"]
+    assert sorted(p.name for p in adapt_store.adapt_dir(store).glob("adapter-*")) == \
+        [f"adapter-{second}.safetensors"]
+    _save_index(store, key2)
+    kept = _saved_index_files(store, key2)
+    assert adapt.revert_catalog(store) == second
+    assert all(not p.exists() for p in kept) and _saved_index_files(store, base)
+    assert CatalogSearch.for_engine(store, engine).by_text(engine, "red boot", k=5)
 
 
 def test_an_adapter_is_used_only_with_the_base_model_it_was_made_from(catalog):

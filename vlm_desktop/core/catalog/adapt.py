@@ -395,10 +395,8 @@ def finish(store: CatalogStore, engine: Engine, data: AdaptData,
     variant = save_adapter(store, engine, base, proj, report, config)
     write_vectors(store, engine, variant, feats, state)
     state.check()
-    previous = adapt_store.active_variant(store)
     adapt_store.switch_to(store, variant)  # the one write that makes it visible
-    if previous and previous != variant:
-        adapt_store.drop_variant(store, previous)
+    adapt_store.drop_inactive(store)  # the previous variant, and any a cancel left behind
     return _with(report, variant=variant, seconds=time.perf_counter() - started)
 
 
