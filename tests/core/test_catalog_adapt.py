@@ -199,6 +199,30 @@ def test_index_files_of_replaced_or_reverted_variants_are_removed(catalog, monke
     assert CatalogSearch.for_engine(store, engine).by_text(engine, "red boot", k=5)
 
 
+def test_model_steps_then_training_without_the_model_match_one_call(catalog, tmp_path):
+    """The window's split: short steps on the model's thread cache what the towers give,
+    then training runs no tower and gives what one adapt_catalog call gives."""
+    store, engine = catalog
+    folder = adapt_store.adapt_dir(store)
+    for f in folder.glob("*.npz"):
+        f.unlink()  # nothing cached: the steps have to read every image and title
+    calls = _count_tower_calls(engine)
+    steps, tried = 0, set()
+    while not adapt.encode_step(store, engine, JobState(), budget_s=0.0, tried=tried):
+        steps += 1
+    assert steps > 1 and sum(calls) == 120  # several steps, each image read once
+
+    def no_tower(*_args, **_kw):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("the tower ran off the model's thread")
+
+    engine.image_features = no_tower
+    engine.embed_texts = no_tower
+    split = adapt.adapt_catalog(store, engine, MINI, apply=False, encode=False)
+    del engine.image_features, engine.embed_texts
+    whole = adapt.adapt_catalog(store, engine, MINI, apply=False)
+    assert split.after == whole.after and split.held_out == whole.held_out == 24
+
+
 def test_an_adapter_is_used_only_with_the_base_model_it_was_made_from(catalog):
     store, engine = catalog
     adapt.adapt_catalog(store, engine, MINI)

@@ -187,9 +187,9 @@ class Indexer:
         state.check()  # a cancelled batch commits nothing, so the next run redoes it whole
         self._commit(model, good, vectors, [d for d in current if d.image is None])
         if features is not None:
-            from vlm_desktop.core.catalog import adapt_features, adapt_store
+            from vlm_desktop.core.catalog import adapt_cache, adapt_store
 
-            adapt_features.add_indexed(adapt_store.adapt_dir(self.store), model_key(base),
+            adapt_cache.add_indexed(adapt_store.adapt_dir(self.store), model_key(base),
                                        [d.item.id for d in good], [d.digest for d in good],
                                        *features)
         self._done += len(current)
