@@ -320,6 +320,8 @@ class AdaptDialog(QDialog):
                     cell.setFont(font)
                 self.table.setItem(r, c, cell)
         self.table.setVisible(True)
+        hint = self.sizeHint()  # room for the table without squeezing the plot
+        self.resize(max(self.width(), hint.width()), max(self.height(), hint.height()))
         self.progress.setValue(100)
         self.status.setText(self.tr(
             "{held_out} held-out items (never trained on); {epochs} epochs, {each} s each, "
