@@ -66,6 +66,7 @@ def item_features(store: CatalogStore, engine: Any, folder: Path, key: str,
     root, follow = store.root, store.get_meta(FOLLOW_LINKS_META) == "1"
     started, done, unsaved = time.monotonic(), 0, 0
     chunk = CHUNK if deadline is None else STEP_CHUNK
+    new: list[tuple[list[int], list[str], np.ndarray, np.ndarray]] = []
     try:
         for s in range(0, len(todo), chunk):
             state.check()
@@ -79,15 +80,20 @@ def item_features(store: CatalogStore, engine: Any, folder: Path, key: str,
                 feats = feats.merged([d.item.id for d in good], [d.digest for d in good],
                                      probs, pooled)
                 unsaved += len(good)
+                new.append(([d.item.id for d in good], [d.digest for d in good], probs, pooled))
             done += len(decoded)
             rate = done / max(time.monotonic() - started, 1e-6)
             state.progress(done / len(todo), f"Reading images {done}/{len(todo)} "
                            f"({rate:.1f} items/s, about {(len(todo) - done) / rate:.0f} s left)")
-            if unsaved >= SAVE_EVERY:
+            if unsaved >= SAVE_EVERY and deadline is None:
                 save_features(folder, key, feats)
                 unsaved = 0
     finally:
-        if unsaved:
+        if unsaved and deadline is not None:
+            # A short step adds a small part file instead of rewriting the whole cache.
+            add_indexed(folder, key, [i for n in new for i in n[0]], [h for n in new for h in n[1]],
+                        np.concatenate([n[2] for n in new]), np.concatenate([n[3] for n in new]))
+        elif unsaved:
             save_features(folder, key, feats)  # a cancel keeps what was encoded
     return feats
 
