@@ -80,10 +80,14 @@ def _forward(run: _Run, inner: Job) -> None:
 def _step(run: _Run) -> None:
     """Queue one model step; the next part follows its result."""
     store, tried = run.store, run.tried
-    inner = run.client.submit(Request(
-        "catalog adapt (model)",
-        lambda e, s: (encode_step(store, e, s, STEP_SECONDS, tried), e),
-        Priority.BATCH, role=EMBED))
+    try:
+        inner = run.client.submit(Request(
+            "catalog adapt (model)",
+            lambda e, s: (encode_step(store, e, s, STEP_SECONDS, tried), e),
+            Priority.BATCH, role=EMBED))
+    except RuntimeError:  # the model's queue has shut down (the window is closing)
+        run.job.report(CANCELLED)
+        return
     _forward(run, inner)
     inner.result.connect(lambda value: _after_step(run, value))
 
