@@ -184,7 +184,7 @@ def main() -> int:
         fashion = work / f"fashion-{args.per_class}"
         store = CatalogStore(fashion / "catalog.db") if (fashion / "catalog.db").is_file() \
             else fashion_catalog(fashion, args.per_class)
-        run_catalog(f"Fashion-MNIST test split, shop titles", store, engine, args.seeds)
+        run_catalog("Fashion-MNIST test split, shop titles", store, engine, args.seeds)
         clip = work / "clipart-demo"
         store = CatalogStore(clip / "catalog.db") if (clip / "catalog.db").is_file() \
             else clipart_catalog(clip)
