@@ -17,7 +17,7 @@ import pytest
 
 from vlm_desktop.core.cancel import Cancelled, JobState
 from vlm_desktop.core.catalog import adapt, adapt_store
-from vlm_desktop.core.catalog.indexer import Indexer, model_key
+from vlm_desktop.core.catalog.indexer import model_key
 from vlm_desktop.core.catalog.search import CatalogSearch
 from vlm_desktop.core.engine.lite.projection import Projection
 
@@ -121,23 +121,106 @@ def test_a_cancel_before_the_switch_leaves_the_previous_model(catalog):
 
 def test_new_items_are_embedded_with_the_adapted_model(catalog, tmp_path):
     from vlm_desktop.core.catalog.importer import import_folder
+    from vlm_desktop.core.catalog.session import CatalogSession
 
     store, engine = catalog
     report = adapt.adapt_catalog(store, engine, MINI)
     item_image("blue", 999).save(tmp_path / "images" / "zz_new.png")
     import_folder(store, tmp_path / "images")
     new = store.item_by_path("zz_new.png")
-    indexer = Indexer(store)
+    session = CatalogSession(store)  # the window's path: one batch per worker request
     try:
-        indexer.run(engine)  # the window and the CLI hand the indexer the base engine
+        while session.index_batch(engine, JobState()) is not None:  # handed the base engine
+            pass
+        bound = adapt_store.bind_engine(store, engine)
+        stored = store.embedding(new.id, model_key(bound))
+        expected = bound.embed_catalog([item_image("blue", 999)])["joint"][0]
+        assert report.variant in model_key(bound)
+        assert stored is not None and np.allclose(stored, expected, atol=1e-5)
+        assert store.embedding(new.id, model_key(engine)) is None  # the base key was not written
+        # A text search scores the new item as the adapted model does.
+        hits = session.search(bound).by_text(bound, "blue boot", k=200, mode="vector", cut=False)
+        score = {h.item.id: h.similarity for h in hits}[new.id]
+        q = bound.embed_texts(["blue boot"])[0]
+        assert score == pytest.approx(float(q @ expected), abs=1e-4)
+        base_q = engine.embed_texts(["blue boot"])[0]
+        base_vec = engine.embed_catalog([item_image("blue", 999)])["joint"][0]
+        assert abs(float(q @ expected) - float(base_q @ base_vec)) > 1e-3  # not the base's
     finally:
-        indexer.close()
-    bound = adapt_store.bind_engine(store, engine)
-    stored = store.embedding(new.id, model_key(bound))
-    expected = bound.embed_catalog([item_image("blue", 999)])["joint"][0]
-    assert report.variant in model_key(bound)
-    assert stored is not None and np.allclose(stored, expected, atol=1e-5)
-    assert store.embedding(new.id, model_key(engine)) is None  # the base key was not written
+        session.close()
+
+
+def _saved_index_files(store, model):
+    from vlm_desktop.core.catalog import vector_index as vi
+
+    return sorted(vi.index_dir(store).glob(vi.stem_name(store.catalog_id, model) + ".*"))
+
+
+def _save_index(store, model):
+    from vlm_desktop.core.catalog import vector_index as vi
+
+    index = vi.CatalogIndex(store, model)
+    index.get()
+    assert index.wait_background(60)
+    index.close()
+    assert _saved_index_files(store, model), model
+
+
+def test_index_files_of_replaced_or_reverted_variants_are_removed(catalog, monkeypatch):
+    from vlm_desktop.core.catalog import vector_index as vi
+
+    monkeypatch.setattr(vi, "HNSW_THRESHOLD", 10)  # the mini catalog gets a saved graph
+    store, engine = catalog
+    base = model_key(engine)
+    _save_index(store, base)
+    first = adapt.adapt_catalog(store, engine, MINI).variant
+    key1 = model_key(adapt_store.bind_engine(store, engine))
+    _save_index(store, key1)
+    _save_index(store, key1 + "#visual")
+    # A cancelled run leaves vectors of a variant never switched to.
+    state = JobState()
+    state._on_progress = lambda f, m: state.token.cancel() if m.startswith("Writing vectors 0") \
+        else None
+    with pytest.raises(Cancelled):
+        adapt.adapt_catalog(store, engine, replace(MINI, seed=5), state)
+    assert len(adapt_store.stored_variants(store)) == 2  # its vectors are in the catalog
+    second = adapt.adapt_catalog(store, engine, replace(MINI, lr=5e-3)).variant
+    key2 = model_key(adapt_store.bind_engine(store, engine))
+    assert second != first and adapt_store.active_variant(store) == second
+    assert not _saved_index_files(store, key1) and not _saved_index_files(store, key1 + "#visual")
+    assert _saved_index_files(store, base)  # the base model's index is kept
+    assert sorted(m for m in store.models() if "+adapt-" in m) == [key2, key2 + "#visual"]
+    assert sorted(p.name for p in adapt_store.adapt_dir(store).glob("adapter-*")) == \
+        [f"adapter-{second}.safetensors"]
+    _save_index(store, key2)
+    kept = _saved_index_files(store, key2)
+    assert adapt.revert_catalog(store) == second
+    assert all(not p.exists() for p in kept) and _saved_index_files(store, base)
+    assert CatalogSearch.for_engine(store, engine).by_text(engine, "red boot", k=5)
+
+
+def test_model_steps_then_training_without_the_model_match_one_call(catalog, tmp_path):
+    """The window's split: short steps on the model's thread cache what the towers give,
+    then training runs no tower and gives what one adapt_catalog call gives."""
+    store, engine = catalog
+    folder = adapt_store.adapt_dir(store)
+    for f in folder.glob("*.npz"):
+        f.unlink()  # nothing cached: the steps have to read every image and title
+    calls = _count_tower_calls(engine)
+    steps, tried = 0, set()
+    while not adapt.encode_step(store, engine, JobState(), budget_s=0.0, tried=tried):
+        steps += 1
+    assert steps > 1 and sum(calls) == 120  # several steps, each image read once
+
+    def no_tower(*_args, **_kw):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("the tower ran off the model's thread")
+
+    engine.image_features = no_tower
+    engine.embed_texts = no_tower
+    split = adapt.adapt_catalog(store, engine, MINI, apply=False, encode=False)
+    del engine.image_features, engine.embed_texts
+    whole = adapt.adapt_catalog(store, engine, MINI, apply=False)
+    assert split.after == whole.after and split.held_out == whole.held_out == 24
 
 
 def test_an_adapter_is_used_only_with_the_base_model_it_was_made_from(catalog):
@@ -156,8 +239,7 @@ def test_other_models_cannot_be_adapted(catalog):
         adapt.adapt_catalog(store, FakeEngine())
 
 
-def test_features_are_read_once_and_cached_beside_the_catalog(catalog):
-    store, engine = catalog
+def _count_tower_calls(engine):
     calls = []
     real = engine.image_features
 
@@ -166,9 +248,32 @@ def test_features_are_read_once_and_cached_beside_the_catalog(catalog):
         return real(images, state)
 
     engine.image_features = counting
+    return calls
+
+
+def test_an_indexed_catalog_is_adapted_without_reading_its_images_again(catalog):
+    store, engine = catalog  # indexed by make_catalog
+    calls = _count_tower_calls(engine)
+    report = adapt.adapt_catalog(store, engine, MINI, apply=False)
+    assert sum(calls) == 0 and report.trained + report.held_out == 120
+    # The features the indexer kept are the ones adapting would have computed.
+    cached = adapt.adapt_features.load_features(adapt_store.adapt_dir(store), model_key(engine))
+    item = store.item_by_path("red_003.png")
+    row = cached.current([item])[item.id]
+    probs, pooled = MiniLite().image_features([item_image("red", 3)])
+    assert np.allclose(cached.pooled[row], pooled[0], atol=2e-3)
+    assert np.allclose(cached.probs[row], probs[0], atol=2e-3)
+
+
+def test_features_are_read_once_and_cached_beside_the_catalog(catalog):
+    store, engine = catalog
+    folder = adapt_store.adapt_dir(store)
+    for f in folder.glob("features*.npz"):
+        f.unlink()  # as a catalog indexed before the indexer kept features
+    calls = _count_tower_calls(engine)
     adapt.adapt_catalog(store, engine, MINI, apply=False)
     assert sum(calls) == 120
-    assert (adapt_store.adapt_dir(store) / "features.npz").is_file()
+    assert (folder / "features.npz").is_file()
     adapt.adapt_catalog(store, engine, MINI, apply=False)
     assert sum(calls) == 120  # nothing decoded the second time
 

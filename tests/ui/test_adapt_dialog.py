@@ -65,3 +65,63 @@ def test_cancel_leaves_the_catalog_on_its_model(qtbot, dialog):
     assert len(cancelled) == 1
     assert "Cancelled" in dlg.status.text() and active_variant(store) == ""
     assert dlg.start_button.isEnabled() and not dlg.table.isVisible()
+
+
+def test_a_caption_asked_while_adapting_is_answered_before_training_ends(qtbot, dialog,
+                                                                         monkeypatch):
+    import threading
+
+    from vlm_desktop.workers import adapt_run
+    from vlm_desktop.workers.inference_worker import Request
+
+    from _adapt_helpers import item_image  # noqa: E402
+
+    dlg, store = dialog
+    gate = threading.Event()  # holds training at its first epoch until the caption is back
+    real = adapt_run.adapt_catalog
+
+    def held(store_, engine, config, state, encode=True):  # noqa: ANN001, ANN202
+        return real(store_, engine, config, state, encode=encode,
+                    on_epoch=lambda e: gate.wait(TIMEOUT / 1000) if e.epoch == 1 else None)
+
+    monkeypatch.setattr(adapt_run, "adapt_catalog", held)
+    dlg.epochs.setValue(20)
+    dlg.start()
+    with qtbot.waitSignal(dlg.request.partial, timeout=TIMEOUT):
+        pass  # training has begun (and waits at epoch 1)
+    caption = dlg.client.submit(Request(
+        "caption", lambda e, s: e.caption(item_image("red", 1), s), role=EMBED))
+    try:
+        with qtbot.waitSignal(caption.result, timeout=10000) as got:
+            pass
+    finally:
+        gate.set()
+    assert got.args[0].text and dlg.report is None and dlg.request is not None  # still adapting
+    with qtbot.waitSignal(dlg.adapted, timeout=TIMEOUT):
+        pass
+    assert dlg.report is not None and active_variant(store) == dlg.report.variant
+
+
+def test_cancel_during_training_leaves_the_catalog_on_its_model(qtbot, dialog, monkeypatch):
+    import threading
+
+    from vlm_desktop.workers import adapt_run
+
+    dlg, store = dialog
+    gate = threading.Event()
+    real = adapt_run.adapt_catalog
+
+    def held(store_, engine, config, state, encode=True):  # noqa: ANN001, ANN202
+        return real(store_, engine, config, state, encode=encode,
+                    on_epoch=lambda e: gate.wait(TIMEOUT / 1000) if e.epoch == 1 else None)
+
+    monkeypatch.setattr(adapt_run, "adapt_catalog", held)
+    dlg.start()
+    job = dlg.request
+    with qtbot.waitSignal(job.partial, timeout=TIMEOUT):
+        pass  # training, on its own thread
+    with qtbot.waitSignal(job.cancelled, timeout=TIMEOUT):
+        qtbot.mouseClick(dlg.cancel_button, Qt.MouseButton.LeftButton)
+        gate.set()
+    assert "Cancelled" in dlg.status.text() and active_variant(store) == ""
+    assert dlg.start_button.isEnabled() and not dlg.table.isVisible()

@@ -1,7 +1,8 @@
 """Catalog ▸ Adapt Model to This Catalog…: train, watch it learn, see what it changed.
 
-The work runs as one request on the inference worker (which owns the model) on the
-catalog's search model; epochs arrive as partial results and are drawn as a live plot of
+The work is one job (workers/adapt_run.py): short steps on the inference worker for what
+needs the catalog's search model, then training on a thread of its own, so captions and
+answers keep coming meanwhile; epochs arrive as partial results and are drawn as a live plot of
 the training loss and the held-out recall@10. Cancel stops within an epoch and leaves the
 catalog as it was; at the end a before/after table shows the held-out figures beside
 chance. Revert to Base Model switches back to the base model's vectors, which adapting
@@ -33,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from vlm_desktop.core.catalog.adapt import AdaptConfig, AdaptReport, EpochProgress
 from vlm_desktop.core.catalog.store import CatalogStore
-from vlm_desktop.workers.inference_worker import EMBED, InferenceClient, Priority, Request
+from vlm_desktop.workers.inference_worker import InferenceClient
 from vlm_desktop.workers.jobs import Job
 
 LOSS_COLOUR = QColor("#d1495b")
@@ -227,10 +228,9 @@ class AdaptDialog(QDialog):
 
     @Slot()
     def start(self) -> None:
-        """Queue the adaptation on the catalog's search model."""
-        from vlm_desktop.core.catalog.adapt import adapt_catalog
+        """Start adapting the catalog's search model (see workers/adapt_run.py)."""
+        from vlm_desktop.workers.adapt_run import start_adapt
 
-        store = self.store
         config = replace(AdaptConfig(), epochs=self.epochs.value())
         self.plot.reset(config.epochs)
         self.report = None
@@ -238,9 +238,7 @@ class AdaptDialog(QDialog):
         self.summary.clear()
         self.status.setText(self.tr("Starting…"))
         self.progress.setValue(0)
-        job = self.client.submit(Request(
-            "catalog adapt", lambda e, s: adapt_catalog(store, e, config, s),
-            Priority.INTERACTIVE, role=EMBED))
+        job = start_adapt(self.client, self.store, config)
         job.progress.connect(self._on_progress)
         job.partial.connect(self._on_partial)
         job.result.connect(self._on_result)
@@ -322,6 +320,8 @@ class AdaptDialog(QDialog):
                     cell.setFont(font)
                 self.table.setItem(r, c, cell)
         self.table.setVisible(True)
+        hint = self.sizeHint()  # room for the table without squeezing the plot
+        self.resize(max(self.width(), hint.width()), max(self.height(), hint.height()))
         self.progress.setValue(100)
         self.status.setText(self.tr(
             "{held_out} held-out items (never trained on); {epochs} epochs, {each} s each, "

@@ -213,8 +213,11 @@ def chance(held: HeldOut) -> dict[str, float]:
 # --- preparing ------------------------------------------------------------------------------
 
 def prepare(store: CatalogStore, engine: Engine, config: AdaptConfig,
-            state: Optional[JobState] = None) -> tuple[AdaptData, adapt_features.Features]:
-    """The training and held-out arrays of this catalog (features cached), and the features."""
+            state: Optional[JobState] = None, encode: bool = True
+            ) -> tuple[AdaptData, adapt_features.Features]:
+    """The training and held-out arrays of this catalog (features cached), and the features.
+    With `encode` False the towers are not run: only items whose features and texts are
+    cached take part (`encode_step` cached them on the model's thread)."""
     state = state or JobState()
     base = adapt_store.base_projection(engine)
     if base is None:
@@ -225,15 +228,23 @@ def prepare(store: CatalogStore, engine: Engine, config: AdaptConfig,
     key = model_key(engine)
     folder = adapt_store.adapt_dir(store)
     items = store.all_items()
-    feats = adapt_features.item_features(store, engine, folder, key, items, state)
+    feats = adapt_features.item_features(store, engine, folder, key, items, state) if encode \
+        else adapt_features.merge_parts(folder, key)
     rows = feats.current(items)
     usable = [it for it in items if it.id in rows]
+    pairs = [item_texts(it) for it in usable]
+    vecs = adapt_features.text_vectors(engine if encode else None, folder, key,
+                                       [t for pair in pairs for t in pair])
+    if len(usable):
+        ok = ~np.isnan(vecs).any(axis=1).reshape(-1, 2).any(axis=1)
+        usable = [it for it, good in zip(usable, ok) if good]
+        pairs = [p for p, good in zip(pairs, ok) if good]
+        vecs = vecs.reshape(-1, 2, vecs.shape[1])[ok].reshape(-1, vecs.shape[1])
     if len(usable) < MIN_ITEMS:
         raise AdaptError(f"The catalog has {len(usable)} usable items; adapting needs at "
                          f"least {MIN_ITEMS} with images.")
     state.progress(1.0, "Reading titles…")
-    texts = [item_texts(it) for it in usable]
-    vecs = adapt_features.text_vectors(engine, folder, key, [t for pair in texts for t in pair])
+    texts = pairs
     query, desc = vecs[0::2], vecs[1::2]
     r = np.array([rows[it.id] for it in usable])
     probs, pooled = feats.probs[r].astype(np.float32), feats.pooled[r].astype(np.float32)
@@ -248,6 +259,32 @@ def prepare(store: CatalogStore, engine: Engine, config: AdaptConfig,
                        [np.stack([a, b]) for a, b in zip(query[tr], desc[tr])], groups[tr])
     out = HeldOut(probs[held], pooled[held], query[held], groups[held], cats[held])
     return AdaptData(train, out, labels), feats
+
+
+def encode_step(store: CatalogStore, engine: Engine, state: Optional[JobState] = None,
+                budget_s: float = 0.75, tried: Optional[set[int]] = None) -> bool:
+    """The model's part of adapting, in steps of about `budget_s`: compute the tower
+    features and text vectors not cached yet (an indexed catalog has its features already).
+    True once nothing is left, when `adapt_catalog(..., encode=False)` needs no model
+    thread. `tried` (kept by the caller between steps) skips files already tried."""
+    from vlm_desktop.core.catalog.indexer import model_key
+
+    state = state or JobState()
+    if adapt_store.base_projection(engine) is None:
+        raise AdaptError("Only the built-in model (VLM Lite) with its trained joint space can "
+                         "be adapted to a catalog; choose it as the Catalog Search Model.")
+    deadline = time.monotonic() + budget_s
+    key, folder, items = model_key(engine), adapt_store.adapt_dir(store), store.all_items()
+    tried = tried if tried is not None else set()
+    feats = adapt_features.item_features(store, engine, folder, key, items, state, deadline,
+                                         tried)
+    rows = feats.current(items)
+    if any(it.id not in rows and it.id not in tried for it in items):
+        return False
+    texts = [t for it in items if it.id in rows for t in item_texts(it)]
+    state.progress(1.0, f"Reading titles ({len(texts)} texts)…")
+    vecs = adapt_features.text_vectors(engine, folder, key, texts, deadline)
+    return not np.isnan(vecs).any()
 
 
 # --- training -------------------------------------------------------------------------------
@@ -354,9 +391,10 @@ def write_vectors(store: CatalogStore, engine: Engine, variant: str,
 def adapt_catalog(store: CatalogStore, engine: Engine, config: AdaptConfig = AdaptConfig(),
                   state: Optional[JobState] = None,
                   on_epoch: Optional[Callable[[EpochProgress], None]] = None,
-                  apply: bool = True) -> AdaptReport:
+                  apply: bool = True, encode: bool = True) -> AdaptReport:
     """Adapt the built-in model to this catalog and (with `apply`, when it helped) switch the
-    catalog to the adapted model. Raises `Cancelled` (nothing changed) or `AdaptError`."""
+    catalog to the adapted model. Raises `Cancelled` (nothing changed) or `AdaptError`.
+    With `encode` False it runs no tower (see `prepare`): safe off the model's thread."""
     from vlm_desktop.core.catalog.lock import catalog_lock
 
     state = state or JobState()
@@ -366,7 +404,7 @@ def adapt_catalog(store: CatalogStore, engine: Engine, config: AdaptConfig = Ada
         raise AdaptError("Only the built-in model (VLM Lite) with its trained joint space can "
                          "be adapted to a catalog; choose it as the Catalog Search Model.")
     with catalog_lock(store.path):
-        data, feats = prepare(store, engine, config, state)
+        data, feats = prepare(store, engine, config, state, encode)
 
         def epoch(e: EpochProgress) -> None:
             state.partial(e)
@@ -395,10 +433,8 @@ def finish(store: CatalogStore, engine: Engine, data: AdaptData,
     variant = save_adapter(store, engine, base, proj, report, config)
     write_vectors(store, engine, variant, feats, state)
     state.check()
-    previous = adapt_store.active_variant(store)
     adapt_store.switch_to(store, variant)  # the one write that makes it visible
-    if previous and previous != variant:
-        adapt_store.drop_variant(store, previous)
+    adapt_store.drop_inactive(store)  # the previous variant, and any a cancel left behind
     return _with(report, variant=variant, seconds=time.perf_counter() - started)
 
 
@@ -417,4 +453,4 @@ def revert_catalog(store: CatalogStore) -> str:
 
 
 __all__ = ["AdaptConfig", "AdaptData", "AdaptError", "AdaptReport", "Cancelled", "EpochProgress",
-           "adapt_catalog", "measure", "chance", "prepare", "revert_catalog", "split", "train"]
+           "adapt_catalog", "encode_step", "measure", "chance", "prepare", "revert_catalog", "split", "train"]

@@ -135,13 +135,34 @@ def revert(store: CatalogStore) -> str:
     Returns the variant that was active ("" when there was none)."""
     variant = active_variant(store)
     switch_to(store, "")
-    if variant:
-        drop_variant(store, variant)
+    drop_inactive(store)
     return variant
 
 
+def stored_variants(store: CatalogStore) -> set[str]:
+    """Every adapted variant with vectors or an adapter file in this catalog (a cancelled
+    run may have written some vectors of a variant it never switched to)."""
+    found = {m.rsplit("+", 1)[1].split("#", 1)[0] for m in store.models() if "+adapt-" in m}
+    folder = adapt_dir(store)
+    found.update(p.stem[len("adapter-"):] for p in folder.glob("adapter-adapt-*.safetensors"))
+    return found
+
+
+def drop_inactive(store: CatalogStore) -> list[str]:
+    """Drop every variant but the one in use (vectors, index files, adapter files); the
+    base model's vectors and index stay. Returns the variants dropped."""
+    active = active_variant(store)
+    gone = sorted(v for v in stored_variants(store) if v != active)
+    for variant in gone:
+        drop_variant(store, variant)
+    return gone
+
+
 def drop_variant(store: CatalogStore, variant: str) -> None:
-    """Delete a variant's vectors and adapter file (never the one in use)."""
+    """Delete a variant's vectors, its saved vector-index files and its adapter file (never
+    the one in use)."""
+    from vlm_desktop.core.catalog.vector_index import drop_unused_files
+
     if variant == active_variant(store):
         raise AdaptError(f"{variant} is the model this catalog searches with")
     with store.write() as c:  # variants are hex digests: no LIKE wildcards in them
@@ -150,3 +171,4 @@ def drop_variant(store: CatalogStore, variant: str) -> None:
         c.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 "
                   "WHERE key='embeddings_generation'")
     adapter_path(store, variant).unlink(missing_ok=True)
+    drop_unused_files(store)

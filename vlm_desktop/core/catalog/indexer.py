@@ -157,7 +157,7 @@ class Indexer:
         # A catalog adapted to its own titles embeds new items with its adapted model.
         from vlm_desktop.core.catalog.adapt_store import bind_engine
 
-        engine = bind_engine(self.store, engine)
+        base, engine = engine, bind_engine(self.store, engine)
         model = model_key(engine)
         if model != self._model:
             self._reset(model)
@@ -176,10 +176,22 @@ class Indexer:
         good = [d for d in current if d.image is not None]
         # The engine shares the cancel token but not the progress line, which counts items.
         inner = JobState(token=state.token)
-        vectors = embed_for_catalog(engine, [d.image for d in good if d.image is not None],
-                                    inner) if good else {}
+        images = [d.image for d in good if d.image is not None]
+        features = None
+        if good and _keeps_features(base):
+            # The features catalog adaptation trains on, kept on the way to the vectors.
+            features = base.image_features(images, inner)  # type: ignore[attr-defined]
+            vectors = dict(engine.spaces(*features))  # type: ignore[attr-defined]
+        else:
+            vectors = embed_for_catalog(engine, images, inner) if good else {}
         state.check()  # a cancelled batch commits nothing, so the next run redoes it whole
         self._commit(model, good, vectors, [d for d in current if d.image is None])
+        if features is not None:
+            from vlm_desktop.core.catalog import adapt_cache, adapt_store
+
+            adapt_cache.add_indexed(adapt_store.adapt_dir(self.store), model_key(base),
+                                       [d.item.id for d in good], [d.digest for d in good],
+                                       *features)
         self._done += len(current)
         self._quarantined += sum(1 for d in current if d.image is None)
         self._busy_s += time.monotonic() - started
@@ -257,6 +269,15 @@ class Indexer:
         eta = (total - self._done) / rate if rate > 0 else None
         return IndexProgress(self._done, total, batch, self._quarantined, rate, eta,
                              self._done >= total)
+
+
+def _keeps_features(engine: Engine) -> bool:
+    """Whether `engine` is the built-in model with a trained joint space (the one catalog
+    adaptation applies to): its tower features are worth keeping while indexing."""
+    from vlm_desktop.core.catalog.adapt_store import base_projection
+
+    return (callable(getattr(engine, "image_features", None))
+            and callable(getattr(engine, "spaces", None)) and base_projection(engine) is not None)
 
 
 def decode_item(root: Path, item: CatalogItem, follow_outside_links: bool = False) -> _Decoded:

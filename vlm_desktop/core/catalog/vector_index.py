@@ -75,6 +75,34 @@ class Fingerprint:
         return Fingerprint(model, store.embedding_generation(), int(count), int(id_sum))
 
 
+def index_dir(store: CatalogStore) -> Path:
+    """The folder of a catalog's saved vector indexes, beside the database."""
+    return store.path.with_name(store.path.name + ".index")
+
+
+def stem_name(catalog_id: str, model: str) -> str:
+    """The common name of the files of one model's saved index (before their suffixes)."""
+    return f"{catalog_id}-{hashlib.blake2b(model.encode(), digest_size=6).hexdigest()}"
+
+
+def drop_unused_files(store: CatalogStore) -> int:
+    """Delete this catalog's saved index files of models it no longer has vectors of (an
+    adapted variant replaced or reverted); those of every model still in the catalog, the
+    one searching among them, stay. Returns the number of files removed."""
+    folder = index_dir(store)
+    keep = {stem_name(store.catalog_id, m) for m in store.models()}
+    removed = 0
+    for path in folder.glob(f"{store.catalog_id}-*"):
+        if path.name.split(".", 1)[0] in keep or not path.is_file():
+            continue
+        try:
+            path.unlink()
+            removed += 1
+        except OSError as exc:  # still mapped (Windows): the next cleanup takes it
+            log.info("cannot remove the stale index file %s: %s", path, exc)
+    return removed
+
+
 def build_graph(ids: np.ndarray, vectors: np.ndarray, stop: Callable[[], bool]
                 ) -> Optional[HnswIndex]:
     """An HNSW graph built chunk by chunk and tuned by recall; None once `stop()` says so."""
@@ -128,7 +156,7 @@ class CatalogIndex:
         self.model = model
         # Beside the catalog: an IVF-PQ index's float vectors are as big as the catalog's
         # own and must outlive a cleaned cache; a restart then loads instead of rebuilding.
-        self._dir = cache_dir or store.path.with_name(store.path.name + ".index")
+        self._dir = cache_dir or index_dir(store)
         self._lock = threading.Lock()
         self._save_lock = threading.Lock()  # one writer of the cache files at a time
         self._index: Optional[VectorIndex] = None
@@ -147,8 +175,7 @@ class CatalogIndex:
         # Computed on first use in get() (the caller's thread), so the builder thread never
         # opens a SQLite connection of its own.
         if self._stem_path is None:
-            model = hashlib.blake2b(self.model.encode(), digest_size=6).hexdigest()
-            self._stem_path = self._dir / f"{self.store.catalog_id}-{model}"
+            self._stem_path = self._dir / stem_name(self.store.catalog_id, self.model)
         return self._stem_path
 
     def get(self) -> VectorIndex:
