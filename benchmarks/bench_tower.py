@@ -1,15 +1,20 @@
-"""Vision tower runtimes on the CPU, float32: the fused eager module against fused oneDNN.
+"""Vision tower runtimes on the CPU, float32: fused eager, fused oneDNN and ONNX Runtime.
 
-"eager" is today's fused tower (`VisionTower.fuse`: batch norms folded, channels-last, 1x1
+"eager" is the fused tower (`VisionTower.fuse`: batch norms folded, channels-last, 1x1
 convolutions as one GEMM); "onednn" runs the same weights as oneDNN convolutions with bias,
-ReLU6 and the residual add as post-ops and weights packed once (core/engine/lite/onednn.py).
-Both are timed alternately (A/B/A/B) in one process at each batch size, at 224 px (the
-catalog's scale), so load from other processes hits both alike; the load average is
-printed beside each row. Compare the ratios more than the rates on a shared machine.
+ReLU6 and the residual add as post-ops and weights packed once (core/engine/lite/onednn.py);
+"ort" runs them as an ONNX graph in ONNX Runtime (core/engine/lite/ort_tower.py). All are
+timed alternately (A/B/C/A/B/C) in one process, so load from other processes hits them
+alike; the load average is printed beside each row. Compare ratios more than rates on a
+shared machine.
 
-Agreement: the demo catalog's images (plus a few synthetic ones) encoded at 224 px by both:
-pooled-feature cosine, image->image top-10 neighbour overlap, top-1 labels, max grid diff.
-Then the runtime probe the app runs once per machine (runtime.probe) and how long it took.
+1. Squares: batches of 224x224 images (one shape per forward).
+2. Catalog forwards: the demo catalog's images through `evidence.summarise` (the two 224 px
+   views the catalog stores, grouped by size as indexing groups them), items/s per path.
+3. One thread, CPU time per image (the work each path does, least moved by load).
+4. Agreement with eager on the demo catalog's images at 224 px: pooled-feature cosine,
+   image->image top-10 neighbour overlap, top-1 labels, max grid difference.
+5. The runtime probe the app runs once per machine (runtime.probe) and how long it took.
 
     nice python benchmarks/bench_tower.py [--threads 2] [--rounds 4] [--batches 4,8,16,32]
 """
@@ -26,7 +31,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from vlm_desktop.core.engine.lite import onednn, runtime, vision
+from vlm_desktop.core.engine.lite import evidence, onednn, ort_tower, runtime, vision
 
 DEMO = Path(__file__).resolve().parents[1] / "resources" / "demo_catalog" / "images"
 
@@ -43,10 +48,9 @@ def batch_of(images: list[Image.Image], batch: int) -> torch.Tensor:
     return torch.cat(tensors).contiguous(memory_format=torch.channels_last)
 
 
-def rates(tower: vision.VisionTower, runner: onednn.OneDnnRunner, x: torch.Tensor,
-          rounds: int, clock=time.perf_counter) -> dict[str, list[float]]:  # noqa: ANN001
+def rates(paths: dict, x: torch.Tensor, rounds: int,  # noqa: ANN001
+          clock=time.perf_counter) -> dict[str, list[float]]:  # noqa: ANN001
     """img/s of each path per round, alternating, after one warm-up each."""
-    paths = {"eager": tower, "onednn": runner}
     out: dict[str, list[float]] = {name: [] for name in paths}
     with torch.inference_mode():
         for fn in paths.values():
@@ -59,10 +63,25 @@ def rates(tower: vision.VisionTower, runner: onednn.OneDnnRunner, x: torch.Tenso
     return out
 
 
-def agreement(tower: vision.VisionTower, images: list[Image.Image]) -> dict[str, float]:
+def catalog_rates(tower: vision.VisionTower, paths: dict, images: list[Image.Image],  # noqa: ANN001
+                  rounds: int) -> dict[str, list[float]]:
+    """items/s of the catalog's two-view forwards per path and round, alternating."""
+    out: dict[str, list[float]] = {name: [] for name in paths}
+    for round_ in range(rounds + 1):
+        for name, runner in paths.items():
+            tower.runner = None if name == "eager" else runner
+            start = time.perf_counter()
+            evidence.summarise(tower, images)
+            if round_:  # the first round warms every path up at these sizes
+                out[name].append(len(images) / (time.perf_counter() - start))
+    tower.runner = None
+    return out
+
+
+def agreement(tower: vision.VisionTower, images: list[Image.Image], name: str) -> dict[str, float]:
     runtime.apply(tower, "eager")
     eager = vision.encode(tower, images, long_side=224)
-    runtime.apply(tower, "onednn")
+    runtime.apply(tower, name)
     fast = vision.encode(tower, images, long_side=224)
     runtime.apply(tower, "eager")
     a = np.stack([f.pooled for f in eager]).astype(np.float64)
@@ -93,41 +112,54 @@ def main() -> int:
     parser.add_argument("--images", type=int, default=120, help="demo images for agreement")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    if not onednn.available():
-        print("this PyTorch build has no oneDNN fused convolutions: eager only")
-        return 0
     tower = vision.load_vision_tower()
-    start = time.perf_counter()
-    runner = onednn.OneDnnRunner(tower)
-    build = time.perf_counter() - start
+    paths: dict = {"eager": tower}
+    built = []
+    for name, make in (("onednn", onednn.OneDnnRunner), ("ort", ort_tower.OrtRunner)):
+        if not (onednn.available() if name == "onednn" else ort_tower.available()):
+            print(f"{name}: not available here")
+            continue
+        start = time.perf_counter()
+        paths[name] = make(tower)
+        built.append(f"{name} runner built in {(time.perf_counter() - start) * 1000:.0f} ms")
     files = sorted(DEMO.glob("*/*"))
     photos = [Image.open(f).convert("RGB") for f in files[:: max(1, len(files) // args.images)]]
+    names = list(paths)
     print(f"torch {torch.__version__}, threads {args.threads}, CPU capability "
-          f"{torch.backends.cpu.get_cpu_capability()}, oneDNN runner built in {build * 1000:.0f} ms")
-    print(f"{'batch':>5} {'eager img/s':>12} {'onednn img/s':>13} {'ratio':>6} "
-          f"{'(median e/o)':>14} {'load avg':>16}")
+          f"{torch.backends.cpu.get_cpu_capability()}; " + "; ".join(built))
+
+    def table(got: dict[str, list[float]]) -> str:
+        best = {n: max(v) for n, v in got.items()}
+        cells = [f"{best[n]:>9.1f}" for n in names]
+        ratios = [f"{best[n] / best['eager']:>5.2f}x" for n in names[1:]]
+        return " ".join(cells + ratios)
+
+    header = " ".join(f"{n:>9}" for n in names) + " " + " ".join(f"{n + '/e':>6}" for n in names[1:])
+    print(f"\n1. squares at 224 px, img/s (best round)\n{'batch':>5} {header} {'load avg':>16}")
     for batch in (int(b) for b in args.batches.split(",")):
-        got = rates(tower, runner, batch_of(photos, batch), args.rounds)
-        e, o = max(got["eager"]), max(got["onednn"])
-        me, mo = statistics.median(got["eager"]), statistics.median(got["onednn"])
-        print(f"{batch:>5} {e:>12.1f} {o:>13.1f} {o / e:>5.2f}x {me:>6.1f}/{mo:<7.1f} {load():>16}")
-    print("best round per path; the median shows how much load moved the figures")
+        print(f"{batch:>5} {table(rates(paths, batch_of(photos, batch), args.rounds))} {load():>16}")
+    print(f"\n2. catalog forwards ({len(photos)} demo images, both 224 px views), items/s")
+    print(f"{'':>5} {header} {'load avg':>16}")
+    print(f"{'':>5} {table(catalog_rates(tower, paths, photos, max(2, args.rounds // 2)))} {load():>16}")
     # CPU time of one thread: the work each path does per image, little moved by other
     # processes (wall time on a busy 2-core machine is mostly waiting).
     torch.set_num_threads(1)
-    print(f"one thread, CPU time: {'batch':>5} {'eager ms/img':>13} {'onednn ms/img':>14} {'ratio':>6}")
+    single = dict(paths)
+    if "ort" in single:
+        single["ort"] = ort_tower.OrtRunner(tower, threads=1)
+    print(f"\n3. one thread, CPU ms/img\n{'batch':>5} " + " ".join(f"{n:>9}" for n in names))
     for batch in (int(b) for b in args.batches.split(",")):
-        got = rates(tower, runner, batch_of(photos, batch), args.rounds, time.process_time)
-        e, o = 1000 / max(got["eager"]), 1000 / max(got["onednn"])
-        print(f"{'':>21} {batch:>5} {e:>13.1f} {o:>14.1f} {e / o:>5.2f}x")
+        got = rates(single, batch_of(photos, batch), args.rounds, time.process_time)
+        print(f"{batch:>5} " + " ".join(f"{1000 / max(got[n]):>9.1f}" for n in names))
     torch.set_num_threads(args.threads)
-
-    fig = agreement(tower, photos)
-    print("agreement, demo catalog at 224 px: " + ", ".join(
-        f"{k} {v:.6g}" for k, v in fig.items()))
+    print()
+    for name in names[1:]:
+        fig = agreement(tower, photos, name)
+        print(f"4. agreement {name} vs eager, demo catalog at 224 px: " + ", ".join(
+            f"{k} {v:.6g}" for k, v in fig.items()))
     start = time.perf_counter()
     choice = runtime.probe(tower)
-    print(f"probe: {time.perf_counter() - start:.2f} s -> {choice.describe()} {choice.rates} "
+    print(f"\n5. probe: {time.perf_counter() - start:.2f} s -> {choice.describe()} {choice.rates} "
           f"(load {load()})")
     return 0
 

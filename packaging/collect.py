@@ -30,6 +30,8 @@ HIDDEN_IMPORTS = (
     "vlm_desktop.core.engine.lite",
     "pillow_heif",
     "faiss",
+    "onnxruntime",  # the vision tower's runtime (ort_tower.py), imported when probed
+    "onnx",
 )
 
 # Never imported by the app at run time (checked with a module scan of the self-test and

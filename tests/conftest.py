@@ -13,10 +13,10 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the app sets it (see app.main)
 # The vision tower's runtime is chosen by timing (engine/lite/runtime.py); tests must not
-# depend on the load of the machine, nor pay a probe per fresh home: the fused oneDNN path,
-# which this machine's probe picks, unless the run asks for another.
-# tests/core/test_runtime.py checks the probe itself and the agreement of both paths.
-os.environ.setdefault("VLM_DESKTOP_TOWER_RUNTIME", "onednn")
+# depend on the load of the machine, nor pay a probe per fresh home: ONNX Runtime, which
+# this machine's probe picks, unless the run asks for another.
+# tests/core/test_runtime.py checks the probe itself and the agreement of every path.
+os.environ.setdefault("VLM_DESKTOP_TOWER_RUNTIME", "ort")
 
 import pytest  # noqa: E402
 

@@ -15,10 +15,16 @@ import torch
 from PIL import Image, ImageDraw
 
 from vlm_desktop.core.cancel import Cancelled
-from vlm_desktop.core.engine.lite import onednn, runtime, vision
+from vlm_desktop.core.engine.lite import onednn, ort_tower, runtime, vision
 
 DEMO = Path(__file__).resolve().parents[2] / "resources" / "demo_catalog" / "images"
 needs_onednn = pytest.mark.skipif(not onednn.available(), reason="no oneDNN in this torch build")
+# onnxruntime and onnx are dependencies (pyproject.toml): a missing one fails here, not skips.
+FAST = ("onednn", "ort") if onednn.available() else ("ort",)
+
+
+def test_onnx_runtime_is_installed():
+    assert ort_tower.available()
 
 
 @pytest.fixture(scope="module")
@@ -77,13 +83,13 @@ def neighbours(pooled: np.ndarray, k: int = 10) -> np.ndarray:
     return np.argsort(-sims, axis=1)[:, :k]
 
 
-@needs_onednn
 @pytest.mark.slow
-def test_onednn_sees_what_eager_sees_on_varied_images(tower):
+@pytest.mark.parametrize("name", FAST)
+def test_fast_runtime_sees_what_eager_sees_on_varied_images(tower, name):
     images = varied_images()
     assert len(images) >= 38
     eager = features(tower, "eager", images, 224)
-    fast = features(tower, "onednn", images, 224)
+    fast = features(tower, name, images, 224)
     a = np.stack([f.pooled for f in eager]).astype(np.float64)
     b = np.stack([f.pooled for f in fast]).astype(np.float64)
     cosine = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
@@ -97,17 +103,17 @@ def test_onednn_sees_what_eager_sees_on_varied_images(tower):
         assert np.abs(f.grid - e.grid).max() <= 1e-4 * max(1.0, np.abs(e.grid).max())
 
 
-@needs_onednn
 @pytest.mark.slow
-def test_onednn_agrees_at_448_px_and_on_odd_sizes(tower):
+@pytest.mark.parametrize("name", FAST)
+def test_fast_runtime_agrees_at_448_px_and_on_odd_sizes(tower, name):
     photos = [Image.open(f) for f in sorted(DEMO.glob("*/*"))[::60]]
     eager = features(tower, "eager", photos, 448)
-    fast = features(tower, "onednn", photos, 448)
+    fast = features(tower, name, photos, 448)
     for e, f in zip(eager, fast):
         assert f.grid.shape == e.grid.shape
         assert np.abs(f.grid - e.grid).max() <= 1e-4 * max(1.0, np.abs(e.grid).max())
     # Odd sizes reach the stride-2 layers, where TF "SAME" pads the other way round.
-    runner = onednn.OneDnnRunner(tower)
+    runner = onednn.OneDnnRunner(tower) if name == "onednn" else ort_tower.OrtRunner(tower)
     for height, width in [(225, 199), (97, 131), (31, 47), (448, 321)]:
         x = torch.randn(2, 3, height, width, generator=torch.Generator().manual_seed(height))
         with torch.inference_mode():
@@ -123,35 +129,87 @@ def test_agreement_check_rejects_a_different_computation():
     assert not runtime.agrees(x, x[:1])
 
 
+def on_path(tower) -> str:
+    if tower.runner is None:
+        return "eager"
+    return "ort" if isinstance(tower.runner, ort_tower.OrtRunner) else "onednn"
+
+
 def fake_clock(tower, seconds: dict[str, float]):
     """A clock that advances by the given seconds per call, by the path the tower is on:
     the probe sees those speeds whatever else the machine is doing."""
     now = [0.0]
 
     def clock() -> float:
-        now[0] += seconds["eager" if tower.runner is None else "onednn"]
+        now[0] += seconds[on_path(tower)]
         return now[0]
 
     return clock
 
 
 @needs_onednn
-@pytest.mark.parametrize("faster", ["eager", "onednn"])
+@pytest.mark.parametrize("faster", ["eager", "onednn", "ort"])
 def test_probe_picks_the_faster_runtime(tower, faster):
-    slower = "onednn" if faster == "eager" else "eager"
-    choice = runtime.probe(tower, clock=fake_clock(tower, {faster: 0.01, slower: 0.03}))
+    speeds = {name: 0.03 for name in runtime.CANDIDATES}
+    speeds[faster] = 0.01
+    choice = runtime.probe(tower, clock=fake_clock(tower, speeds))
     assert choice.runtime == faster
     assert choice.reason == "measured"
     assert choice.batch in runtime.BATCH_CHOICES
     assert tower.runner is None  # left as found
+    # Only the winner keeps its runner (and the weights it holds).
+    assert [k for k in tower.__dict__ if k.endswith("_runner")] == (
+        [] if faster == "eager" else [f"_{faster}_runner"])
 
 
 @needs_onednn
-def test_probe_refuses_a_faster_runtime_that_disagrees(tower, monkeypatch):
-    real = onednn.OneDnnRunner.__call__
-    monkeypatch.setattr(onednn.OneDnnRunner, "__call__", lambda self, x: real(self, x) * 1.01)
-    choice = runtime.probe(tower, clock=fake_clock(tower, {"onednn": 0.01, "eager": 0.05}))
-    assert choice.runtime == "eager"
+@pytest.mark.parametrize("cheat", ["onednn", "ort"])
+def test_probe_refuses_a_faster_runtime_that_disagrees(tower, monkeypatch, cheat):
+    kind = onednn.OneDnnRunner if cheat == "onednn" else ort_tower.OrtRunner
+    real = kind.__call__
+    monkeypatch.setattr(kind, "__call__", lambda self, x: real(self, x) * 1.01)
+    speeds = {name: 0.05 for name in runtime.CANDIDATES}
+    speeds[cheat] = 0.01
+    choice = runtime.probe(tower, clock=fake_clock(tower, speeds))
+    assert choice.runtime != cheat
+
+
+def test_probe_times_the_whole_views_too(tower):
+    """A runtime fast on 224 px squares but slow on the whole views' sizes loses."""
+    def clock_by_shape():
+        now, last = [0.0], [None]
+
+        def hook(module, args, out):
+            last[0] = tuple(args[0].shape[-2:])
+        handle = tower.register_forward_hook(hook)
+
+        def clock() -> float:
+            path, shape = on_path(tower), last[0]
+            slow_off_square = path == "onednn" and shape not in (None, (224, 224))
+            now[0] += 0.05 if slow_off_square else (0.01 if path != "eager" else 0.02)
+            return now[0]
+        return clock, handle
+
+    clock, handle = clock_by_shape()
+    try:
+        choice = runtime.probe(tower, clock=clock)
+    finally:
+        handle.remove()
+    assert choice.runtime == "ort"
+
+
+def test_ort_graph_is_cached_and_a_damaged_cache_is_rebuilt(tower, tmp_path):
+    first = ort_tower.OrtRunner(tower, cache=tmp_path)
+    saved = list(tmp_path.glob("tower-*.onnx"))
+    assert len(saved) == 1
+    x = runtime.probe_input(2, 224, 160)
+    with torch.inference_mode():
+        expected = first(x)
+    saved[0].write_bytes(b"not an onnx graph")
+    again = ort_tower.OrtRunner(tower, cache=tmp_path)
+    with torch.inference_mode():
+        assert runtime.agrees(expected, again(x))
+    assert saved[0].read_bytes() != b"not an onnx graph"  # rewritten, not left damaged
 
 
 @pytest.fixture()
@@ -252,6 +310,6 @@ def test_the_loaded_model_says_how_its_tower_runs(engine):
     assert choice.runtime in runtime.CANDIDATES
     assert choice.reason in ("measured", "cached") or "forced" in choice.reason
     assert engine.tower.runtime == choice.runtime
-    assert (engine.tower.runner is not None) == (choice.runtime == "onednn")
+    assert (engine.tower.runner is not None) == (choice.runtime != "eager")
     assert engine.info().runtime == choice.describe()
     assert f"vision tower: {choice.runtime} float32" in engine.info().runtime

@@ -3,16 +3,19 @@
 Candidates, all float32 (the agreement bar rules out the rest here):
 - "eager": the fused tower module itself (`VisionTower.fuse`);
 - "onednn": the same weights as fused oneDNN convolutions (`onednn.py`), where bias,
-  ReLU6 and the residual add happen inside each convolution instead of extra passes.
+  ReLU6 and the residual add happen inside each convolution instead of extra passes;
+- "ort": the same weights as an ONNX graph run by ONNX Runtime (`ort_tower.py`), where the
+  optional `onnxruntime` and `onnx` packages are installed.
 
 bf16 is not a candidate: on CPUs without native bf16 (no AVX512-BF16/AMX) autocast is
 emulated, and even where it is fast its image->image top-10 neighbours overlapped fp32's by
-only 0.68 (issue #12); ONNX Runtime is not a dependency. The probe times each candidate
-on a fixed synthetic batch, alternating them so that load from other processes hits both
+only 0.68 (issue #12). The probe times each candidate on a fixed synthetic mix shaped like a
+catalog's forwards (square 224 px crops and the whole views of portrait and landscape
+images, whose sizes differ), alternating them so that load from other processes hits all
 alike, rejects any whose output departs from eager beyond float rounding, then picks the
 images per forward for the winner. The result is cached per machine (CPU, threads, torch
 and app version) in the app's cache folder, so later starts only read a small JSON file.
-`VLM_DESKTOP_TOWER_RUNTIME=eager|onednn` skips the probe (batch from the cache or default).
+`VLM_DESKTOP_TOWER_RUNTIME=eager|onednn|ort` skips the probe (batch from the cache or default).
 """
 
 from __future__ import annotations
@@ -24,22 +27,30 @@ import platform
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import torch
 
 from vlm_desktop import __version__
-from vlm_desktop.core.engine.lite import onednn, vision
+from vlm_desktop.core.engine.lite import onednn, ort_tower, vision
 from vlm_desktop.core.paths import cache_dir
 
 log = logging.getLogger(__name__)
 
 RUNTIME_ENV = "VLM_DESKTOP_TOWER_RUNTIME"
-CANDIDATES = ("eager", "onednn")
+CANDIDATES = ("eager", "onednn", "ort")
 PROBE_SIDE = 224  # the catalog's scale, where the tower spends most of its time
 PROBE_BATCH = 4  # images per forward while the runtimes are compared
-BATCH_CHOICES = (4, 8)  # images per 224 px forward tried for the winner
-PROBE_SECONDS = 1.5  # past this, the winner keeps PROBE_BATCH (a slow or busy CPU)
+BATCH_CHOICES = (4, 8, 16)  # images per 224 px forward tried for the winner
+# Besides the square crops, a catalog forwards the whole views of non-square images, a few
+# of each size: the probe times those too. A path fast at one shape can lose on the mix:
+# oneDNN, its weights packed for 224x224, ran the demo catalog's forwards at 0.55-0.6x ONNX
+# Runtime's rate while matching it on squares alone (benchmarks/bench_tower.py --catalog).
+PROBE_WHOLE_VIEWS = ((1, 224, 96), (2, 224, 128), (2, 224, 160), (1, 224, 192), (2, 160, 224),
+                     (1, 128, 224))
+MIX = "mix"  # the rates' key for that mix: PROBE_BATCH squares plus the whole views
+PROBE_SECONDS = 1.5  # past this, one timed round per runtime (a slow or busy CPU)
+BATCH_SECONDS = 1.0  # then, past this, the winner keeps PROBE_BATCH
 DEFAULT_BATCH = 8
 TIMED_ROUNDS = 2  # per runtime and batch
 # Agreement with eager: fp32 reorderings give ~1e-6 relative; anything past these is a
@@ -62,8 +73,8 @@ class RuntimeChoice:
     def describe(self) -> str:
         """One line for the self-test and the status bar tooltip."""
         speed = ""
-        eager = self.rates.get(f"eager@{PROBE_BATCH}")
-        mine = self.rates.get(f"{self.runtime}@{PROBE_BATCH}")
+        eager = self.rates.get(f"eager@{MIX}")
+        mine = self.rates.get(f"{self.runtime}@{MIX}")
         if eager and mine and self.runtime != "eager":
             speed = f", {mine / eager:.2f}x eager"
         return (f"vision tower: {self.runtime} {self.dtype}, batch {self.batch} "
@@ -74,25 +85,37 @@ def apply(tower: vision.VisionTower, runtime: str, batch: int = DEFAULT_BATCH) -
     """Make `tower` run through `runtime` with `batch` images per 224 px forward."""
     if runtime not in CANDIDATES:
         raise ValueError(f"unknown tower runtime {runtime!r}; expected one of {CANDIDATES}")
-    if runtime == "onednn" and not onednn.available():
-        raise ValueError("this PyTorch build has no oneDNN fused convolutions")
-    tower.runner = _onednn_runner(tower) if runtime == "onednn" else None
+    if not _usable(runtime):
+        raise ValueError(f"tower runtime {runtime!r} is not available here "
+                         "(oneDNN fused convolutions or ONNX Runtime missing)")
+    tower.runner = _runner(tower, runtime)
     tower.runtime = runtime
     tower.batch_pixels = batch * PROBE_SIDE * PROBE_SIDE
 
 
-def _onednn_runner(tower: vision.VisionTower) -> onednn.OneDnnRunner:
-    """The tower's oneDNN runner, built once (it packs the weights) and kept on the tower."""
-    runner = tower.__dict__.get("_onednn_runner")
+Runner = Callable[[torch.Tensor], torch.Tensor]
+
+
+def _runner(tower: vision.VisionTower, runtime: str) -> Optional[Runner]:
+    """The tower's runner for `runtime` (None: eager), built once (the oneDNN one packs the
+    weights, the ONNX Runtime one builds its graph and session) and kept on the tower."""
+    if runtime == "eager":
+        return None
+    key = f"_{runtime}_runner"
+    runner = tower.__dict__.get(key)
     if runner is None:
-        runner = tower.__dict__["_onednn_runner"] = onednn.OneDnnRunner(tower)
+        made: Any = (onednn.OneDnnRunner(tower) if runtime == "onednn"
+                     else ort_tower.OrtRunner(tower, cache=cache_dir() / "lite"))
+        runner = tower.__dict__[key] = made
     return runner
 
 
 def machine_key(threads: int) -> str:
-    """What the measurement depends on: the CPU, its threads, torch and the app."""
+    """What the measurement depends on: the CPU, its threads, torch, the app and which
+    runtimes can run here (installing ONNX Runtime later measures again)."""
+    usable = ",".join(r for r in CANDIDATES if _usable(r))
     return "|".join([_cpu_name(), platform.machine(), f"threads={threads}",
-                     f"torch={torch.__version__}", f"app={__version__}"])
+                     f"torch={torch.__version__}", f"app={__version__}", f"paths={usable}"])
 
 
 def choose(tower: vision.VisionTower, threads: int,
@@ -123,47 +146,57 @@ def probe(tower: vision.VisionTower, clock: Callable[[], float] = time.perf_coun
           ) -> RuntimeChoice:
     """Measure the candidates on this machine and return the fastest that agrees with eager.
 
-    About 20 images at 224 px, plus 16 for the batch size while under PROBE_SECONDS
-    (about 0.4 s of CPU time on a 2-core AVX2 machine; 2-5 s of wall time measured there
-    while other processes kept its load average at 7-9). The tower is left on eager;
-    `choose` applies the winner.
+    13 images (4 squares at 224 px, 9 whole views of six sizes) per runtime and round, then
+    up to 28 squares for the batch size within BATCH_SECONDS: 1.8-3.2 s of wall time on a
+    2-core AVX2 machine at load 0.5-1.5, ORT's first graph build included. The tower is
+    left on eager; `choose` applies the winner.
     """
     began = clock()
     x = probe_input(max(BATCH_CHOICES))
-    runners: dict[str, Optional[onednn.OneDnnRunner]] = {"eager": None}
-    if _usable("onednn"):
-        runners["onednn"] = _onednn_runner(tower)
+    wholes = [probe_input(b, h, w) for b, h, w in PROBE_WHOLE_VIEWS]
+    runners: dict[str, Optional[Runner]] = {}
+    for name in CANDIDATES:
+        if _usable(name):
+            try:
+                runners[name] = _runner(tower, name)
+            except Exception as exc:  # noqa: BLE001 - a broken optional runtime is skipped
+                log.warning("tower runtime %s could not start here: %s", name, exc)
     try:
-        # The agreement pass is also each runtime's warm-up at the timed shape (a first
+        # The agreement pass is also each runtime's warm-up at the timed shapes (a first
         # call at a new shape sets up its kernels and memory, several times a timed one).
-        reference = _forward(tower, runners["eager"], x[:PROBE_BATCH])
+        mix = [x[:PROBE_BATCH], *wholes]
+        reference = [_forward(tower, runners["eager"], part) for part in mix]
         agreeing = {r: run for r, run in runners.items()
-                    if r == "eager" or agrees(reference, _forward(tower, run, x[:PROBE_BATCH]))}
+                    if r == "eager" or all(agrees(ref, _forward(tower, run, part))
+                                           for ref, part in zip(reference, mix))}
         for r in set(runners) - set(agreeing):
             log.warning("tower runtime %s disagrees with eager float32 here; not used", r)
-        rates = _rates(tower, agreeing, x[:PROBE_BATCH], clock, began + PROBE_SECONDS)
-        best = max(agreeing, key=lambda r: rates[f"{r}@{PROBE_BATCH}"])
+        rates = _rates(tower, agreeing, mix, MIX, clock, began + PROBE_SECONDS)
+        best = max(agreeing, key=lambda r: rates[f"{r}@{MIX}"])
+        # The batch size is timed on the square crops alone (the whole views' batches are
+        # as large as a catalog has images of one size, whatever the setting).
+        chosen = clock()
         for batch in BATCH_CHOICES:
-            if batch != PROBE_BATCH and clock() - began < PROBE_SECONDS:
-                rates.update(_rates(tower, {best: agreeing[best]}, x[:batch], clock,
-                                    began + PROBE_SECONDS))
+            if batch == PROBE_BATCH or clock() - chosen < BATCH_SECONDS:
+                rates.update(_rates(tower, {best: agreeing[best]}, [x[:batch]], str(batch),
+                                    clock, chosen + BATCH_SECONDS))
     finally:
         tower.runner = None
-    if best != "onednn":
-        tower.__dict__.pop("_onednn_runner", None)  # its packed weights are not needed
+    for name in CANDIDATES:
+        if name != best:
+            tower.__dict__.pop(f"_{name}_runner", None)  # its weights are not needed
     batch = max((b for b in BATCH_CHOICES if f"{best}@{b}" in rates),
                 key=lambda b: rates[f"{best}@{b}"])
     return RuntimeChoice(best, batch, "measured", {k: round(v, 2) for k, v in rates.items()})
 
 
-def probe_input(batch: int) -> torch.Tensor:
-    """A fixed, image-like batch [B, 3, 224, 224] (smooth gradients plus noise), channels-last."""
+def probe_input(batch: int, height: int = PROBE_SIDE, width: int = PROBE_SIDE) -> torch.Tensor:
+    """A fixed, image-like batch [B, 3, H, W] (smooth gradients plus noise), channels-last."""
     gen = torch.Generator().manual_seed(0)
-    side = PROBE_SIDE
-    ramp = torch.linspace(-1.0, 1.0, side)
-    smooth = torch.stack([ramp[None, :].expand(side, side), ramp[:, None].expand(side, side),
-                          (ramp[None, :] * ramp[:, None])])
-    noise = torch.randn(batch, 3, side, side, generator=gen) * 0.3
+    across, down = torch.linspace(-1.0, 1.0, width), torch.linspace(-1.0, 1.0, height)
+    smooth = torch.stack([across[None, :].expand(height, width),
+                          down[:, None].expand(height, width), down[:, None] * across[None, :]])
+    noise = torch.randn(batch, 3, height, width, generator=gen) * 0.3
     x = (smooth[None] * torch.rand(batch, 3, 1, 1, generator=gen) + noise).clamp_(-1.0, 1.0)
     return x.contiguous(memory_format=torch.channels_last)
 
@@ -181,30 +214,38 @@ def agrees(reference: torch.Tensor, other: torch.Tensor) -> bool:
 
 
 def _usable(runtime: str) -> bool:
-    return runtime == "eager" or (runtime == "onednn" and onednn.available())
+    if runtime == "onednn":
+        return onednn.available()
+    if runtime == "ort":
+        return ort_tower.available()
+    return runtime == "eager"
 
 
-def _forward(tower: vision.VisionTower, runner: Optional[onednn.OneDnnRunner],
+def _forward(tower: vision.VisionTower, runner: Optional[Runner],
              x: torch.Tensor) -> torch.Tensor:
     tower.runner = runner
     with torch.inference_mode():
         return tower(x)
 
 
-def _rates(tower: vision.VisionTower, runners: dict[str, Optional[onednn.OneDnnRunner]],
-           x: torch.Tensor, clock: Callable[[], float], deadline: float) -> dict[str, float]:
-    """Images/s of each runtime at batch len(x): rounds alternating the runtimes, the
-    fastest round counts (load from other processes only ever slows a round, and a first
-    call's one-off set-up is not counted against either); one round once past `deadline`."""
+def _rates(tower: vision.VisionTower, runners: dict[str, Optional[Runner]],
+           mix: list[torch.Tensor], label: str, clock: Callable[[], float], deadline: float
+           ) -> dict[str, float]:
+    """Images/s of each runtime over the batches `mix`, keyed "runtime@label":
+    rounds alternating the runtimes, the fastest round counts (load from other processes
+    only ever slows a round, and a first call's one-off set-up is not counted against
+    either); one round once past `deadline`."""
     seconds: dict[str, list[float]] = {r: [] for r in runners}
+    images = sum(len(part) for part in mix)
     for round_ in range(TIMED_ROUNDS):
         if round_ and clock() >= deadline:
             break
         for r, runner in runners.items():
             start = clock()
-            _forward(tower, runner, x)
+            for part in mix:
+                _forward(tower, runner, part)
             seconds[r].append(max(clock() - start, 1e-9))
-    return {f"{r}@{len(x)}": len(x) / min(t) for r, t in seconds.items()}
+    return {f"{r}@{label}": images / min(t) for r, t in seconds.items()}
 
 
 def _read_cache(path: Path, key: str) -> Optional[RuntimeChoice]:
