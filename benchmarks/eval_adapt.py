@@ -42,6 +42,7 @@ from vlm_desktop.core.catalog import adapt  # noqa: E402
 from vlm_desktop.core.catalog.demo import demo_folder  # noqa: E402
 from vlm_desktop.core.catalog.importer import import_folder  # noqa: E402
 from vlm_desktop.core.catalog.store import CatalogStore  # noqa: E402
+from vlm_desktop.core.catalog import naming as catalog_naming  # noqa: E402
 
 FMNIST = Path("/usr/share/datasets/fashion-mnist")
 # A shop's names for the ten classes: none of them is a Fashion-MNIST class text the
@@ -197,6 +198,43 @@ def run_catalog(name: str, store: CatalogStore, engine, seeds: list[int]) -> dic
     return {"rows": rows, "extra": extra}
 
 
+def run_naming(name: str, store: CatalogStore, engine) -> None:  # noqa: ANN001
+    """The catalog's name for an item from its nearest other items (core/catalog/naming.py),
+    leave-one-out over the catalog: at each threshold, the share of items named and the
+    share named rightly, on two halves (the threshold is picked on one, read on the other)."""
+    from vlm_desktop.core.catalog.indexer import Indexer
+    from vlm_desktop.core.catalog.search import CatalogSearch
+
+    indexer = Indexer(store, batch_size=32)
+    while indexer.next_batch(engine) is not None:
+        pass
+    cs = CatalogSearch.for_engine(store, engine)
+    index = cs.index.get()
+    items = [it for it in store.all_items() if it.category]
+    shares, right = [], []
+    for it in items:
+        vec = index.vector(it.id)
+        hits = cs.by_vector(vec, k=catalog_naming.NEIGHBOURS, exclude=[it.id], cut=False)
+        guess = catalog_naming.guess_category(hits, min_share=0.0)
+        shares.append(guess.share if guess else 0.0)
+        right.append(bool(guess and guess.category == it.category))
+    shares_a, right_a = np.array(shares), np.array(right)
+    order = np.random.default_rng(0).permutation(len(items))
+    halves_ = {"A": order[::2], "B": order[1::2]}
+    top = max(np.mean([it.category == c for it in items]) for c in {it.category for it in items})
+    print(f"\n{name}: {len(items)} items; leave-one-out naming by the {catalog_naming.NEIGHBOURS} "
+          f"nearest (joint space); always naming: right {right_a.mean():.3f}; largest category "
+          f"{top:.3f} (chance)")
+    for t in (0.5, 0.6, 0.7, 0.8, 0.9):
+        cells = []
+        for half, ix in halves_.items():
+            named = shares_a[ix] >= t
+            rate = right_a[ix][named].mean() if named.any() else float("nan")
+            cells.append(f"{half}: names {named.mean():.2f}, right {rate:.2f}")
+        mark = "  <- MIN_SHARE" if abs(t - catalog_naming.MIN_SHARE) < 1e-9 else ""
+        print(f"  share >= {t:.1f}   " + "   ".join(cells) + mark)
+
+
 def _print(name: str, store: CatalogStore, rows: dict, extra: dict, prepare_s: float,
            seeds: list[int]) -> None:
     n = store.stats().items
@@ -220,6 +258,8 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--keep", type=Path, help="build the catalogs here and keep them "
                         "(a rerun then reuses the cached features)")
+    parser.add_argument("--naming", action="store_true", help="only the catalog-category "
+                        "naming table (core/catalog/naming.py), no adapting")
     args = parser.parse_args()
     from vlm_desktop.core.device import choose_device
     from vlm_desktop.core.engine.lite.engine import LiteEngine
@@ -231,12 +271,13 @@ def main() -> int:
         fashion = work / f"fashion-{args.per_class}"
         store = CatalogStore(fashion / "catalog.db") if (fashion / "catalog.db").is_file() \
             else fashion_catalog(fashion, args.per_class)
-        run_catalog("Fashion-MNIST test split, shop titles", store, engine, args.seeds)
+        run = (lambda n, st: run_naming(n, st, engine)) if args.naming else (
+            lambda n, st: run_catalog(n, st, engine, args.seeds))
+        run("Fashion-MNIST test split, shop titles", store)
         clip = work / "clipart-demo"
         store = CatalogStore(clip / "catalog.db") if (clip / "catalog.db").is_file() \
             else clipart_catalog(clip)
-        run_catalog("Open Clip Art, the demo catalog (never trained on)", store, engine,
-                    args.seeds)
+        run("Open Clip Art, the demo catalog (never trained on)", store)
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -158,3 +158,33 @@ def test_keyword_search_works_with_no_catalog_model(qtbot, tmp_path, home_dir):
     finally:
         panel.shutdown()
         assert client.shutdown(TIMEOUT)
+
+
+def test_the_catalogs_category_for_the_image_reaches_the_caption(qtbot, tmp_path, home_dir):
+    from vlm_desktop.ui.caption_panel import CaptionPanel
+
+    store, paths = make_store(tmp_path, "image,title,category\n", n_per=12)
+    client = InferenceClient()
+    with qtbot.waitSignal(client.role(EMBED).ready, timeout=TIMEOUT):
+        client.load_engine(lambda device: FakeEngine(), "cpu", "fake", EMBED)
+    panel = CatalogPanel(client, store=store, open_demo=False)
+    caption = CaptionPanel()
+    qtbot.addWidget(panel)
+    qtbot.addWidget(caption)
+    panel.category_guessed.connect(caption.show_catalog_category)
+    try:
+        with qtbot.waitSignal(panel.category_guessed, timeout=TIMEOUT,
+                              check_params_cb=lambda g: g is not None) as guessed:
+            panel.show_similar_to(near_duplicate(Image.open(paths["shoe_02"])))
+        assert guessed.args[0].category == "Shoes"
+        assert caption.catalog_category.text().startswith("In this catalog: Shoes (")
+        assert "of 10 closest items" in caption.catalog_category.text()
+        assert not caption.catalog_category.isHidden()
+        # Another image: the old name goes at once (before its own search answers).
+        with qtbot.waitSignal(panel.category_guessed, timeout=TIMEOUT,
+                              check_params_cb=lambda g: g is None):
+            panel.show_similar_to(Image.new("RGB", (40, 40), (10, 200, 30)))
+        assert caption.catalog_category.isHidden()
+    finally:
+        panel.shutdown()
+        assert client.shutdown(TIMEOUT)

@@ -6,6 +6,7 @@ from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFrame, QLabel, QProgressBar, QHBoxLayout, QVBoxLayout, QWidget
 
+from vlm_desktop.core.catalog.naming import CategoryGuess
 from vlm_desktop.core.engine.types import Caption, WordSpan
 from vlm_desktop.ui import theme
 from vlm_desktop.ui.i18n import translate
@@ -96,6 +97,15 @@ class CaptionPanel(QFrame):
         self.evidence.setAccessibleName(self.tr("Evidence"))
         self.evidence.setToolTip(self.tr("What the model based the caption on"))
         self.evidence.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # The open catalog's own name for the image (its nearest items' shared category);
+        # kept across captions of the same image, replaced when the catalog search says.
+        self.catalog_category = QLabel()
+        self.catalog_category.setWordWrap(True)
+        self.catalog_category.setAccessibleName(self.tr("Catalog category"))
+        self.catalog_category.setToolTip(self.tr(
+            "The category most of the image's closest catalog items are in"))
+        self.catalog_category.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.catalog_category.hide()
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 10, 12, 10)
@@ -105,6 +115,7 @@ class CaptionPanel(QFrame):
         layout.addLayout(self._chip_holder)
         layout.addWidget(self.confidence)
         layout.addWidget(self.evidence)
+        layout.addWidget(self.catalog_category)
         self._apply_colours()
         self.show_status(self.tr("Loading model…"))
 
@@ -144,6 +155,18 @@ class CaptionPanel(QFrame):
         if caption.evidence:
             self.evidence.setText(self.tr("Evidence: {text}").format(text=caption.evidence))
             self.evidence.show()
+        self.updateGeometry()
+
+    def show_catalog_category(self, guess: CategoryGuess | None) -> None:
+        """Say the open catalog's category for the image, or nothing."""
+        if guess is None:
+            self.catalog_category.clear()
+            self.catalog_category.hide()
+        else:
+            self.catalog_category.setText(self.tr(
+                "In this catalog: {category} ({agreeing} of {considered} closest items)").format(
+                category=guess.category, agreeing=guess.agreeing, considered=guess.considered))
+            self.catalog_category.show()
         self.updateGeometry()
 
     def select(self, span: WordSpan | None) -> None:

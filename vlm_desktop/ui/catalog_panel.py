@@ -60,6 +60,8 @@ class CatalogPanel(QWidget):
     recommendations_shown = Signal(int)
     # "Why similar": the query-side map to lay over the current image (None: hide it)
     query_map_changed = Signal(object)  # HeatMap | None
+    # The open catalog's category for the current image (its nearest items agree), or None.
+    category_guessed = Signal(object)  # core.catalog.naming.CategoryGuess | None
 
     def __init__(self, client: InferenceClient, parent: Optional[QWidget] = None,
                  store: Optional[CatalogStore] = None, open_demo: bool = True,
@@ -223,6 +225,7 @@ class CatalogPanel(QWidget):
         self.jobs.index_state.connect(self._on_index_state)
         self.sources.store = store
         self.model.set_entries([])
+        self.category_guessed.emit(None)  # the previous catalog's name for the image
         self._show_item(None)
         self.recs_view.clear()
         self.recs_view.show_history(Recommendations((), 0, 0, self.jobs.session.history()))
@@ -284,6 +287,7 @@ class CatalogPanel(QWidget):
         """Show the catalog items that look like `image` (searched on the worker)."""
         if image is not self._image:
             self.why_button.setChecked(False)  # its maps were of the previous image
+            self.category_guessed.emit(None)
         self._image, self._searched = image, ""
         self.why_button.setEnabled(self._current is not None)
         self._update_empty()
@@ -434,6 +438,8 @@ class CatalogPanel(QWidget):
         self.model.set_entries([GridEntry(h.item, str(store.abs_path(h.item)), h.similarity,
                                           words=h.words > 0) for h in result.hits])
         self.status.setText(texts.similar_heading(result, self.jobs.indexing))
+        if result.kind == "image":
+            self.category_guessed.emit(result.category)
         if result.kind != "text":
             self._searched = ""
         self._indexed = max(self._indexed, result.indexed)

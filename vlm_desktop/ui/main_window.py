@@ -226,6 +226,7 @@ class MainWindow(QMainWindow):
         panel = CatalogPanel(self.client, self, settings=self.settings.store)
         panel.open_item_requested.connect(self.open_path)
         panel.query_map_changed.connect(self.document.show_similarity)
+        panel.category_guessed.connect(self.caption_panel.show_catalog_category)
         panel.catalog_opened.connect(lambda _path: self._update_question_box())
         dock = QDockWidget(self.tr("Catalog"), self)
         dock.setObjectName("catalogDock")

@@ -18,6 +18,7 @@ from PIL import Image
 from vlm_desktop.core.cancel import JobState
 from vlm_desktop.core.catalog.history import HistorySummary, clear_history, history_summary
 from vlm_desktop.core.catalog.indexer import IndexProgress, Indexer, model_key
+from vlm_desktop.core.catalog.naming import NEIGHBOURS, CategoryGuess, guess_category
 from vlm_desktop.core.catalog.recommend import Recommendation, mark_bought, recommend
 from vlm_desktop.core.catalog.search import (
     CatalogSearch,
@@ -59,6 +60,9 @@ class SimilarItems:
     indexed: int  # items with a vector for the model when the search ran
     total: int  # items in the catalog
     weak_below: float  # a best similarity under this is chance level (match_quality)
+    # The catalog's name for the searched image (its nearest items' shared category), for
+    # image searches where the neighbours agree (core/catalog/naming.py).
+    category: Optional[CategoryGuess] = None
 
     @property
     def weak(self) -> bool:
@@ -91,8 +95,19 @@ class CatalogSession:
 
     def similar_to_image(self, engine: Engine, image: Image.Image, k: int,
                          filters: SearchFilters = SearchFilters()) -> SimilarItems:
-        return self._similar(engine, lambda cs: cs.by_image(engine, image, k, filters),
-                             "image")
+        result = self._similar(engine, lambda cs: cs.by_image(engine, image, k, filters),
+                               "image")
+        if not result.indexed:
+            return result
+        return replace(result, category=self.catalog_name(engine, image))
+
+    def catalog_name(self, engine: Engine, image: Image.Image) -> Optional[CategoryGuess]:
+        """The category the image's nearest items (joint space, no filters) agree on."""
+        if len(self.store.categories()) < 2:
+            return None  # one category (or none) names nothing
+        cs = self.search(engine)
+        vector = engine.embed_images([image])[0]
+        return guess_category(cs.by_vector(vector, k=NEIGHBOURS, cut=False))
 
     def more_like_this(self, engine: Engine, item_id: int, k: int,
                        filters: SearchFilters = SearchFilters()) -> SimilarItems:
