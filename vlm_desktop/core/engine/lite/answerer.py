@@ -103,19 +103,19 @@ def _presence(ev: ImageEvidence, classes: np.ndarray) -> float:
 
 def _related_present(hier: Hierarchy, ev: ImageEvidence, phrase: str, m: Match) -> Target | None:
     """The best-matching related concept (by match score, then presence) that is present."""
-    best: tuple[float, float, int, str] | None = None
+    best: tuple[float, float, int, Phrase] | None = None
     for node, score, why in m.related:
         p = _presence(ev, hier.classes_of(node))
         if p >= YES_AT and (best is None or (score, p) > best[:2]):
             best = (score, p, node, why)
     if best is None:
         return None
-    score, p, node, why = best
+    score, p, node, reason = best
     classes = hier.classes_of(node)
     name = hier.name(node)
     said = chinese.term(hier, node, name)
-    if isinstance(why, Phrase):  # "'cup' in its name": the asked word in the answer's language
-        why = why.with_values(key=chinese.phrase_term(hier, phrase.lower().strip()))
+    # "'cup' in its name": the asked word said in the answer's language too.
+    why = reason.with_values(key=chinese.phrase_term(hier, phrase.lower().strip()))
     line = say_later("'{phrase}' → related concept {name} ({why}); {line}",
                phrase=chinese.phrase_term(hier, phrase), name=said, why=why,
                line=_presence_line(hier, ev, classes, said))
