@@ -13,6 +13,7 @@ from vlm_desktop.core import device, messages
 from vlm_desktop.core.images import ImageLoadError, load_image
 
 PACKAGE = Path(vlm_desktop.__file__).parent
+SAYERS = ("say", "later", "say_later", "say_in")  # the calls whose first literal is a template
 
 
 def _templates() -> set[str]:
@@ -20,7 +21,7 @@ def _templates() -> set[str]:
     found = set()
     for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("say", "later", "say_later", "say_in")
+            if (isinstance(node, ast.Call) and getattr(node.func, "id", None) in SAYERS
                     and node.args and isinstance(node.args[0], ast.Constant)):
                 found.add(node.args[0].value)
     return found

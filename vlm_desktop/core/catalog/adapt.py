@@ -378,7 +378,8 @@ def write_vectors(store: CatalogStore, engine: Engine, variant: str,
     for s in range(0, len(todo), WRITE_CHUNK):
         if state is not None:
             state.check()
-            state.progress(s / max(1, len(todo)), say("Writing vectors {done}/{total}", done=s, total=len(todo)))
+            state.progress(s / max(1, len(todo)),
+                           say("Writing vectors {done}/{total}", done=s, total=len(todo)))
         part = todo[s:s + WRITE_CHUNK]
         r = np.array([rows[it.id] for it in part])
         spaces = view.spaces(feats.probs[r].astype(np.float32), feats.pooled[r].astype(np.float32))

@@ -178,7 +178,8 @@ def _import_folder(store: CatalogStore, root: str | Path, metadata: str | Path |
     for n, f in enumerate(files):
         if n % 200 == 0:
             state.check()
-            state.progress(n / max(1, len(files)), say("Scanning {n}/{total}", n=n, total=len(files)))
+            state.progress(n / max(1, len(files)),
+                           say("Scanning {n}/{total}", n=n, total=len(files)))
         q = quarantined.get(f.path)
         if q is not None and q == (f.size, f.mtime):
             counts["skipped"] += 1  # still the same broken file

@@ -15,7 +15,8 @@ from vlm_desktop.core.engine.lite import calibration, chinese
 from vlm_desktop.core.engine.lite.attention import separate_peaks, unit_range
 from vlm_desktop.core.engine.lite.phrasing import peaks_phrase, plural, position_words
 from vlm_desktop.core.engine.lite.captioner import (
-    article, class_share, colour_map, colour_word_maps, compose_caption, compose_caption_zh, main_object, name_maps,
+    article, class_share, colour_map, colour_word_maps, compose_caption, compose_caption_zh,
+    main_object, name_maps,
     object_colour, region_weights,
 )
 from vlm_desktop.core.engine.lite.colors import (
