@@ -1379,6 +1379,13 @@ The model writes a caption and answers your questions about it. Click a highligh
     </message>
 </context>
 <context>
+    <name>Models</name>
+    <message>
+        <source>VLM Lite (built-in)</source>
+        <translation>VLM Lite（内置）</translation>
+    </message>
+</context>
+<context>
     <name>OverlayControls</name>
     <message>
         <source>Click a word</source>

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from dataclasses import replace
@@ -246,3 +247,33 @@ def test_cli_lang_flag(capsys):
                      "--device", "cpu"]) == 0
     out = capsys.readouterr().out
     assert "猫" in out and '"caption": "一' in out
+
+
+# Chinese questions of every kind the model answers, and ones it refuses or has no concept for.
+EVIDENCE_QUESTIONS = ("这是什么?", "这是什么颜色?", "有没有猫?", "有没有杯子?", "猫是什么颜色?",
+                      "猫在哪里?", "有几只猫?", "这个多少钱?", "有没有独角兽?", "杯子是白色的吗?",
+                      "有几个独角兽?", "独角兽是什么颜色?", "为什么?")
+
+
+def _english_words(text: str) -> list[str]:
+    return re.findall(r"[A-Za-z]+", text)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("photo", ["chelsea", "coffee", "rocket", "motorcycle"])
+def test_chinese_evidence_lines_have_no_english_words(engine, cat, photo):
+    image = cat if photo == "chelsea" else _photo(photo)
+    english = engine.caption(image)
+    engine.language = "zh_CN"
+    try:
+        zh = engine.caption(image)
+        answers = [engine.answer(image, q) for q in EVIDENCE_QUESTIONS]
+    finally:
+        engine.language = "en"
+    assert chinese.is_chinese(zh.evidence) and not _english_words(zh.text + zh.evidence), \
+        (zh.text, zh.evidence)
+    # The same numbers as the English line: only the words are said in Chinese.
+    assert re.findall(r"\d+%", zh.evidence) == re.findall(r"\d+%", english.evidence)
+    for q, a in zip(EVIDENCE_QUESTIONS, answers):
+        assert a.evidence and not _english_words(a.evidence), (q, a.evidence)
+    assert not chinese.is_chinese(engine.caption(image).evidence)  # English again

@@ -3,11 +3,13 @@ counting separate peaks (on the real shipped concept table and label embeddings)
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from vlm_desktop.core.engine.lite import chinese
 from vlm_desktop.core.engine.lite.attention import separate_peaks
 from vlm_desktop.core.engine.lite.captioner import choose_node, describe_split
 from vlm_desktop.core.engine.lite.concepts import Concepts
@@ -32,7 +34,7 @@ def _caption_name(hier, probs) -> tuple[str, bool, str]:
     masses = hier.masses(probs)
     node, hedged = choose_node(hier, masses)
     name = hier.name(node)
-    return name, hedged, describe_split(hier, probs, node, name)
+    return name, hedged, describe_split(hier, probs, node, name).text("en")
 
 
 def test_breeds_splitting_the_vote_back_off_to_cat(hier):
@@ -40,6 +42,16 @@ def test_breeds_splitting_the_vote_back_off_to_cat(hier):
         hier, _probs(hier, tiger_cat=0.39, Egyptian_cat=0.36, tabby_cat=0.17))
     assert (name, hedged) == ("cat", False)
     assert evidence == "tiger cat 39%, Egyptian cat 36%, tabby cat 17% → cat"
+
+
+def test_the_split_is_said_in_chinese_from_the_same_structure(hier):
+    probs = _probs(hier, tiger_cat=0.39, Egyptian_cat=0.36, tabby_cat=0.17)
+    node, _ = choose_node(hier, hier.masses(probs))
+    said = describe_split(hier, probs, node, hier.name(node)).text("zh_CN")
+    names = [chinese.node_name(hier, hier.node_names.index(n))
+             for n in ("tiger cat", "Egyptian cat", "tabby cat")]
+    assert said == f"{names[0]}（39%）、{names[1]}（36%）、{names[2]}（17%） → 归为{chinese.node_name(hier, node)}"
+    assert not re.search("[A-Za-z]", said), said
 
 
 def test_a_clear_breed_is_named(hier):

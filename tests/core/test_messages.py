@@ -13,14 +13,15 @@ from vlm_desktop.core import device, messages
 from vlm_desktop.core.images import ImageLoadError, load_image
 
 PACKAGE = Path(vlm_desktop.__file__).parent
+SAYERS = ("say", "later", "say_later", "say_in")  # the calls whose first literal is a template
 
 
 def _templates() -> set[str]:
-    """Every literal passed to say() or later() anywhere in the package."""
+    """Every literal passed to say(), later() or say_later() anywhere in the package."""
     found = set()
     for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("say", "later")
+            if (isinstance(node, ast.Call) and getattr(node.func, "id", None) in SAYERS
                     and node.args and isinstance(node.args[0], ast.Constant)):
                 found.add(node.args[0].value)
     return found

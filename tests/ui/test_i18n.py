@@ -311,3 +311,29 @@ def test_the_adapt_dialog_goes_through_translation(qtbot, translator, tmp_path, 
     finally:
         assert client.shutdown(30000)
         store.close()
+
+
+def test_the_built_in_model_is_named_in_chinese_but_keeps_its_key(qtbot, shown_windows,
+                                                                   translator, tmp_path,
+                                                                   monkeypatch):
+    from vlm_desktop.core.engine.types import ModelInfo
+    from vlm_desktop.core.models import BUILTIN_NAME, BUILTIN_RECORD
+
+    monkeypatch.delenv(i18n.MODEL_LANGUAGE_ENV, raising=False)
+    assert i18n.install(QApplication.instance(), "zh_CN") == "zh_CN"
+    window = _window(shown_windows, tmp_path)
+    builtin = [a for a in window.actions_.model_group.actions() if a.data() == BUILTIN_NAME]
+    assert len(builtin) == 1
+    assert builtin[0].text().endswith("VLM Lite（内置）"), builtin[0].text()
+    assert BUILTIN_RECORD.label == "VLM Lite (built-in)"  # the key vectors are stored under
+    window.status.set_model(ModelInfo(BUILTIN_RECORD.label, "1", "cpu", "float32"))
+    assert window.status.model.text() == "VLM Lite（内置）"
+    assert i18n.model_name("blip-base") == "blip-base"  # other models: their own names
+
+
+def test_the_built_in_model_keeps_its_english_name_in_english(qtbot, shown_windows, tmp_path):
+    from vlm_desktop.core.models import BUILTIN_NAME
+
+    window = _window(shown_windows, tmp_path)
+    builtin = [a for a in window.actions_.model_group.actions() if a.data() == BUILTIN_NAME]
+    assert builtin[0].text().endswith("VLM Lite (built-in)"), builtin[0].text()

@@ -9,7 +9,7 @@ entry never loses a message. The language is the one the built-in model answers 
 (`VLM_DESKTOP_LANGUAGE`, which the window sets from View ▸ Language), read at each call, so
 worker threads speak the window's language too.
 
-`tests/core/test_messages.py` finds every `say("...")` (and `later("...")`) template in the package and checks the
+`tests/core/test_messages.py` finds every `say("...")` (and `later`, `say_later`) template in the package and checks the
 Chinese catalogue translates each with the same fields.
 """
 
@@ -19,9 +19,10 @@ import json
 import logging
 import os
 import string
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
-from typing import Mapping
+from typing import Mapping, Union
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +62,70 @@ def later(template: str) -> str:
 
 def say(template: str, **values: object) -> str:
     """`template` in the current language with `values` filled in."""
-    translated = catalogue(language()).get(template, template)
+    return say_in(language(), template, **values)
+
+
+def say_in(lang: str, template: str, **values: object) -> str:
+    """`template` in `lang` (not the current language) with `values` filled in."""
+    translated = catalogue(lang).get(template, template)
     try:
         return translated.format(**values)
     except (KeyError, IndexError, ValueError):  # a translation with other fields: keep English
         log.warning("translation of %r does not fit its fields", template)
         return template.format(**values)
+
+
+@dataclass(frozen=True)
+class Term:
+    """A word said differently per language: a concept's name, a colour, a position."""
+
+    en: str
+    zh: str = ""
+
+    def text(self, lang: str) -> str:
+        return self.en if lang == ENGLISH or not self.zh else self.zh
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A message kept as its English template and values and said later in the language
+    asked for: one structure gives the English line and the Chinese one. A value may be a
+    Term, another Phrase or a Joined list, each said in the same language."""
+
+    template: str
+    values: tuple[tuple[str, object], ...] = ()
+
+    def text(self, lang: str) -> str:
+        said = {k: v.text(lang) if isinstance(v, (Term, Phrase, Joined)) else v
+                for k, v in self.values}
+        return say_in(lang, self.template, **said)
+
+    def with_values(self, **values: object) -> Phrase:
+        """The same phrase with some values replaced (a plain word given its Chinese)."""
+        return Phrase(self.template, tuple((k, values.get(k, v)) for k, v in self.values))
+
+
+@dataclass(frozen=True)
+class Joined:
+    """Parts said one after another with a separator template ("; ", ", ") between them."""
+
+    separator: str
+    parts: tuple[object, ...]
+
+    def text(self, lang: str) -> str:
+        sep = catalogue(lang).get(self.separator, self.separator)
+        return sep.join(p.text(lang) if isinstance(p, (Term, Phrase, Joined)) else str(p)
+                        for p in self.parts)
+
+
+Said = Union[Term, Phrase, Joined]
+
+
+def said_in(lang: str, what: Said | str) -> str:
+    """A Term, Phrase or Joined said in `lang`; a plain string as it is."""
+    return what if isinstance(what, str) else what.text(lang)
+
+
+def say_later(template: str, **values: object) -> Phrase:
+    """A Phrase of `template` (found by the catalogue test like say's templates)."""
+    return Phrase(template, tuple(values.items()))

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QW
 
 from vlm_desktop import APP_NAME, __version__
 from vlm_desktop.core.engine.types import ModelInfo
-from vlm_desktop.ui.i18n import translate
+from vlm_desktop.ui.i18n import model_name, translate
 
 
 def package_version(name: str) -> str:
@@ -41,7 +41,7 @@ def _model_html(title: str, info: ModelInfo) -> str:
     licence = translate("AboutDialog", "<b>Weights licence:</b> {licence}").format(
         licence=_e(info.licence or translate("AboutDialog", "not stated")))
     source = translate("AboutDialog", "<b>Source:</b> {source}").format(source=_e(info.source))
-    return ("<p>" + said.format(title=title, name=_e(info.name), version=_e(info.version),
+    return ("<p>" + said.format(title=title, name=_e(model_name(info.name)), version=_e(info.version),
                                 device=_e(info.device), dtype=_e(info.dtype))
             + f"<br>{licence}" + (f"<br>{source}" if info.source else "") + "</p>")
 

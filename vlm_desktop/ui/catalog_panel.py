@@ -39,6 +39,7 @@ from vlm_desktop.ui.catalog_recommendations import RecommendationsView
 from vlm_desktop.ui.catalog_search_bar import CatalogSearchBar
 from vlm_desktop.ui.catalog_sources import RECENT_KEY, CatalogSources
 from vlm_desktop.ui.catalog_tiles import TileView
+from vlm_desktop.ui.i18n import model_name
 from vlm_desktop.workers.catalog_jobs import CatalogJobs
 from vlm_desktop.workers.inference_worker import EMBED, InferenceClient, Request
 from vlm_desktop.workers.thumbnails import ThumbnailLoader
@@ -247,7 +248,7 @@ class CatalogPanel(QWidget):
         # The internal name ("lite") means nothing to a user; it stays in the tooltip.
         self._no_model = False
         self.index_label.setText(self.tr("Loading the catalog search model…"))
-        self.index_label.setToolTip(self.tr("Model: {name}").format(name=name))
+        self.index_label.setToolTip(self.tr("Model: {name}").format(name=model_name(name)))
         self._update_empty()
 
     def _on_embedder_ready(self, info: ModelInfo, _choice: object) -> None:
@@ -255,7 +256,7 @@ class CatalogPanel(QWidget):
         self.embedder, self._no_model = info.name, False
         self.index_label.setToolTip(self.tr(
             "Catalog vectors come from {name}; each model's vectors are kept, so switching back "
-            "needs no re-indexing.").format(name=info.name))
+            "needs no re-indexing.").format(name=model_name(info.name)))
         if self.jobs is not None:
             self._after_engine()
         self._update_empty()
@@ -474,7 +475,7 @@ class CatalogPanel(QWidget):
 
     @Slot(object)
     def _on_index_progress(self, p: IndexProgress) -> None:
-        self.index_bar.show_progress(p, self.embedder)
+        self.index_bar.show_progress(p, model_name(self.embedder))
         if p.done and not self._indexed:
             self._indexed = p.done
             self._update_empty()
@@ -484,7 +485,7 @@ class CatalogPanel(QWidget):
 
     @Slot(str)
     def _on_index_state(self, state: str) -> None:
-        self.index_bar.show_state(state, self.embedder)
+        self.index_bar.show_state(state, model_name(self.embedder))
         if state == "finished":
             self.refresh_recommendations()
             if self._image is not None:

@@ -12,6 +12,8 @@ from importlib.resources import files
 
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
 
+from vlm_desktop.core.models import BUILTIN_RECORD
+
 log = logging.getLogger(__name__)
 
 # A plain alias: lupdate recognises `translate("Context", "text")` calls by this name.
@@ -24,6 +26,15 @@ CHINESE = "zh_CN"
 LANGUAGES = ((SYSTEM, ""), (ENGLISH, "English"), (CHINESE, "简体中文"))
 # Read by LiteEngine at construction (core.engine.lite.engine.LANGUAGE_ENV).
 MODEL_LANGUAGE_ENV = "VLM_DESKTOP_LANGUAGE"
+
+
+def model_name(name: str) -> str:
+    """A model's name as the window shows it: the built-in model's in the window's language;
+    others as they are. Only the display changes: the name stays the model's key (catalog
+    vectors are stored under it), so call this where the name is shown, nowhere else."""
+    if name == BUILTIN_RECORD.label:
+        return translate("Models", "VLM Lite (built-in)")
+    return name
 
 
 def resolve(setting: str, system: QLocale | None = None) -> str:

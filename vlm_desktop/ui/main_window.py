@@ -35,6 +35,7 @@ from vlm_desktop.ui.capabilities import missing_reason
 from vlm_desktop.ui.caption_panel import CaptionPanel
 from vlm_desktop.ui.chat_panel import ChatPanel
 from vlm_desktop.ui.image_document import ImageDocument
+from vlm_desktop.ui.i18n import model_name
 from vlm_desktop.ui.image_view import ImageView
 from vlm_desktop.ui.message_bar import Level, MessageBar
 from vlm_desktop.ui.model_session import ModelSession
@@ -343,7 +344,7 @@ class MainWindow(QMainWindow):
                 self.document.refuse(question, self.tr(
                     "{model} cannot answer this. Ask about the catalog (price, "
                     "category, other colours) or choose another model in Model ▸").format(
-                        model=self.info.name))
+                        model=model_name(self.info.name)))
             return None  # otherwise the box is closed: a stray call sends nothing
         return self.document.ask(question, request)
 
@@ -403,7 +404,7 @@ class MainWindow(QMainWindow):
 
     def _update_question_box(self) -> None:
         """Allow questions only with an image and a model that answers; else say why not."""
-        box = question_box(self.info.name if self.info is not None else None,
+        box = question_box(model_name(self.info.name) if self.info is not None else None,
                            self.can(CAP_ANSWER), self.is_loading_model, self.image is not None,
                            self._catalog_answers())
         self.chat_panel.set_input_enabled(box.enabled, box.reason, notice=box.notice,

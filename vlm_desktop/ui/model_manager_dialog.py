@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from vlm_desktop.core import models
 from vlm_desktop.core.cancel import JobState
 from vlm_desktop.ui import capabilities
+from vlm_desktop.ui.i18n import model_name
 from vlm_desktop.workers.errors import register_user_error
 from vlm_desktop.workers.jobs import OffThread
 
@@ -133,7 +134,7 @@ class ModelManagerDialog(QDialog):
                               if n == rec.name and c != "stream")
             memory = (f"{models.human_size(rec.est_ram_bytes)} / "
                       f"{models.human_size(rec.est_vram_bytes)}")
-            cells = (rec.name, rec.label,
+            cells = (rec.name, model_name(rec.label),
                      ", ".join(capabilities.name(c) for c in sorted(rec.capabilities)),
                      models.human_size(rec.size_bytes), f"{rec.parameters / 1e6:.1f} M",
                      memory, marks, rec.dtype or "-", rec.origin)

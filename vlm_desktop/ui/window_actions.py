@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QMainWindow, QMenu
 from vlm_desktop.core.engine.registry import ModelRecord
 from vlm_desktop.core.engine.types import CAP_EMBED
 from vlm_desktop.ui.capabilities import describe
-from vlm_desktop.ui.i18n import LANGUAGES, translate
+from vlm_desktop.ui.i18n import LANGUAGES, model_name, translate
 
 StandardKey = QKeySequence.StandardKey
 
@@ -184,7 +184,7 @@ class WindowActions:
             actions.append(none)
         for i, entry in enumerate(ordered):
             prefix = f"&{i + 1} " if i < 9 else f"{i + 1} "  # keyboard: Alt+M, then the digit
-            action = make_action(menu, prefix + entry.display_name.replace("&", "&&"),
+            action = make_action(menu, prefix + model_name(entry.display_name).replace("&", "&&"),
                                  describe(entry.capabilities), checkable=True)
             action.setData(entry.name)
             action.setChecked(entry.name == current)

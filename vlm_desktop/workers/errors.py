@@ -12,10 +12,12 @@ import traceback
 
 from vlm_desktop.core.device import DeviceError
 from vlm_desktop.core.engine.errors import GpuOutOfMemory, ModelUnavailable
+from vlm_desktop.core.messages import later, say
 
 log = logging.getLogger("vlm_desktop.worker")
 
-GPU_OOM_MESSAGE = (
+# Templates: said in the window's language when the error happens (core.messages.say).
+GPU_OOM_MESSAGE = later(
     "The GPU ran out of memory. Close other programs that use the GPU, try a smaller "
     "image, or switch Model ▸ Device to CPU."
 )
@@ -68,8 +70,8 @@ def describe_error(exc: BaseException, kind: str) -> tuple[str, str]:
     if is_gpu_oom(exc):
         log.error("%s ran out of GPU memory\n%s", kind, details)
         _free_gpu_cache()
-        return GPU_OOM_MESSAGE, details
+        return say(GPU_OOM_MESSAGE), details
     log.error("unexpected error in %s\n%s", kind, details)
-    return f"Unexpected error in {kind}: {exc}", details
+    return say("Unexpected error in {kind}: {error}", kind=kind, error=exc), details
 
 

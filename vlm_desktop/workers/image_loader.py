@@ -17,6 +17,7 @@ from PySide6.QtGui import QImage
 
 from vlm_desktop.core.cancel import Cancelled, JobState
 from vlm_desktop.core.images import ImageLoadError, load_image
+from vlm_desktop.core.messages import say
 from vlm_desktop.workers.jobs import Job, OffThread
 
 log = logging.getLogger("vlm_desktop.worker")
@@ -43,10 +44,11 @@ def pil_to_qimage(image: Image.Image, max_side: int = MAX_DISPLAY_SIDE) -> QImag
     )
 
 
-def qimage_to_pil(image: QImage, label: str = "The pasted image") -> Image.Image:
+def qimage_to_pil(image: QImage, label: str = "") -> Image.Image:
     """An RGB PIL image from any QImage; transparency is composited on white, as files are."""
     if image.isNull() or image.width() == 0 or image.height() == 0:
-        raise ImageLoadError("empty", f"{label} is empty.")
+        raise ImageLoadError("empty", say("{label} is empty.",
+                                          label=label or say("The pasted image")))
     alpha = image.hasAlphaChannel()
     fmt = QImage.Format.Format_RGBA8888 if alpha else QImage.Format.Format_RGB888
     converted = image.convertToFormat(fmt)
@@ -115,13 +117,14 @@ class ImageLoader(QObject):
                 return image, pil_to_qimage(image, max_side)
             except MemoryError as exc:
                 log.exception("out of memory loading %s", label)
-                raise ImageLoadError("memory", f"There is not enough memory to open {label}."
-                                     ) from exc
+                raise ImageLoadError("memory", say("There is not enough memory to open {label}.",
+                                                         label=label)) from exc
             except (ImageLoadError, Cancelled):
                 raise
             except Exception as exc:  # a bug or an exotic file: the user still gets a message
                 log.exception("unexpected error loading %s", label)
-                raise ImageLoadError("unexpected", f"Could not open {label}: {exc}") from exc
+                raise ImageLoadError("unexpected", say("Could not open {label}: {error}",
+                                                                label=label, error=exc)) from exc
 
         job = self._pool.run(work, f"opening {label}")
         self._latest = job

@@ -25,6 +25,7 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from vlm_desktop.core.cancel import JobState
 from vlm_desktop.core.device import DeviceChoice, choose_device
 from vlm_desktop.core.engine.protocol import Engine
+from vlm_desktop.core.messages import later, say
 from vlm_desktop.workers import threads
 from vlm_desktop.workers.errors import (  # noqa: F401 - GPU_OOM_MESSAGE, register_user_error re-exported
     GPU_OOM_MESSAGE,
@@ -37,7 +38,7 @@ from vlm_desktop.workers.jobs import CANCELLED, FAILED, Job, JobQueue
 
 log = logging.getLogger("vlm_desktop.worker")
 
-NO_MODEL_MESSAGE = "No model is loaded."
+NO_MODEL_MESSAGE = later("No model is loaded.")  # a template, said with say()
 
 
 class Priority(enum.IntEnum):
@@ -52,7 +53,7 @@ _LOAD_PRIORITY = -1  # a model switch goes ahead of everything queued for the mo
 # The worker holds up to two models: MAIN captions and answers; EMBED makes the catalog's
 # vectors. When both name the same model on the same device they share one instance.
 MAIN, EMBED = "main", "embed"
-NO_EMBEDDER_MESSAGE = "No embedding model is loaded for the catalog."
+NO_EMBEDDER_MESSAGE = later("No embedding model is loaded for the catalog.")
 
 # Threads whose shutdown timed out, kept referenced so Python never destroys them running.
 _STILL_RUNNING: list[tuple[QThread, QObject]] = []
@@ -155,7 +156,7 @@ class InferenceWorker(QObject):
         except Exception as exc:
             message, details = describe_error(exc, "model loading")
             if not isinstance(exc, user_error_types()) and not is_gpu_oom(exc):
-                message = f"Could not load the model: {exc}"
+                message = say("Could not load the model: {error}", error=exc)
             if engine is not None:
                 self._safe_close(engine)
             self.model_failed.emit(slot, message, details)
@@ -175,7 +176,7 @@ class InferenceWorker(QObject):
             return
         engine = self.engine_for(work.role)
         if engine is None:
-            message = NO_EMBEDDER_MESSAGE if work.role == EMBED else NO_MODEL_MESSAGE
+            message = say(NO_EMBEDDER_MESSAGE if work.role == EMBED else NO_MODEL_MESSAGE)
             job.report(FAILED, ((message, f"{job.kind}: no {work.role} engine"), False))
             return
         started = time.perf_counter()

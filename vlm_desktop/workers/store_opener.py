@@ -8,6 +8,7 @@ from typing import Callable, Mapping, Optional
 from PySide6.QtCore import QObject, Signal
 
 from vlm_desktop.core.catalog import opening
+from vlm_desktop.core.messages import say
 from vlm_desktop.workers.errors import register_user_error
 from vlm_desktop.workers.jobs import OffThread
 
@@ -26,7 +27,7 @@ def _opening(fn: Callable[[], opening.Opened]) -> opening.Opened:
         return fn()
     except Exception as exc:  # shown in the panel; the rest of the app is unaffected
         log.exception("cannot open catalog")
-        raise CatalogOpenError(f"Cannot open the catalog: {exc}") from exc
+        raise CatalogOpenError(say("Cannot open the catalog: {error}", error=exc)) from exc
 
 
 class StoreOpener(QObject):

@@ -31,6 +31,7 @@ from vlm_desktop.core.cancel import Cancelled, JobState
 from vlm_desktop.core.catalog import adapt_features, adapt_store
 from vlm_desktop.core.catalog.adapt_store import AdaptError
 from vlm_desktop.core.catalog.store import CatalogItem, CatalogStore
+from vlm_desktop.core.messages import say
 from vlm_desktop.core.engine.lite import projection as pj
 from vlm_desktop.core.engine.protocol import Engine
 
@@ -243,7 +244,7 @@ def prepare(store: CatalogStore, engine: Engine, config: AdaptConfig,
     if len(usable) < MIN_ITEMS:
         raise AdaptError(f"The catalog has {len(usable)} usable items; adapting needs at "
                          f"least {MIN_ITEMS} with images.")
-    state.progress(1.0, "Reading titles…")
+    state.progress(1.0, say("Reading titles…"))
     texts = pairs
     query, desc = vecs[0::2], vecs[1::2]
     r = np.array([rows[it.id] for it in usable])
@@ -282,7 +283,7 @@ def encode_step(store: CatalogStore, engine: Engine, state: Optional[JobState] =
     if any(it.id not in rows and it.id not in tried for it in items):
         return False
     texts = [t for it in items if it.id in rows for t in item_texts(it)]
-    state.progress(1.0, f"Reading titles ({len(texts)} texts)…")
+    state.progress(1.0, say("Reading titles ({n} texts)…", n=len(texts)))
     vecs = adapt_features.text_vectors(engine, folder, key, texts, deadline)
     return not np.isnan(vecs).any()
 
@@ -377,7 +378,8 @@ def write_vectors(store: CatalogStore, engine: Engine, variant: str,
     for s in range(0, len(todo), WRITE_CHUNK):
         if state is not None:
             state.check()
-            state.progress(s / max(1, len(todo)), f"Writing vectors {s}/{len(todo)}")
+            state.progress(s / max(1, len(todo)),
+                           say("Writing vectors {done}/{total}", done=s, total=len(todo)))
         part = todo[s:s + WRITE_CHUNK]
         r = np.array([rows[it.id] for it in part])
         spaces = view.spaces(feats.probs[r].astype(np.float32), feats.pooled[r].astype(np.float32))
@@ -409,8 +411,8 @@ def adapt_catalog(store: CatalogStore, engine: Engine, config: AdaptConfig = Ada
         def epoch(e: EpochProgress) -> None:
             state.partial(e)
             state.progress(e.epoch / max(1, e.epochs),
-                           f"Epoch {e.epoch}/{e.epochs}: loss {e.loss:.3f}, "
-                           f"held-out recall@10 {e.held_out_r10:.2f}")
+                           say("Epoch {epoch}/{epochs}: loss {loss:.3f}, held-out recall@10 {r10:.2f}",
+                               epoch=e.epoch, epochs=e.epochs, loss=e.loss, r10=e.held_out_r10))
             if on_epoch is not None:
                 on_epoch(e)
 

@@ -34,6 +34,7 @@ from vlm_desktop.core.catalog.adapt_cache import (  # the cache, re-exported (__
     save_features,
 )
 from vlm_desktop.core.catalog.store import CatalogItem, CatalogStore
+from vlm_desktop.core.messages import say
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +84,9 @@ def item_features(store: CatalogStore, engine: Any, folder: Path, key: str,
                 new.append(([d.item.id for d in good], [d.digest for d in good], probs, pooled))
             done += len(decoded)
             rate = done / max(time.monotonic() - started, 1e-6)
-            state.progress(done / len(todo), f"Reading images {done}/{len(todo)} "
-                           f"({rate:.1f} items/s, about {(len(todo) - done) / rate:.0f} s left)")
+            state.progress(done / len(todo), say(
+                "Reading images {done}/{total} ({rate:.1f} items/s, about {left:.0f} s left)",
+                done=done, total=len(todo), rate=rate, left=(len(todo) - done) / rate))
             if unsaved >= SAVE_EVERY and deadline is None:
                 save_features(folder, key, feats)
                 unsaved = 0

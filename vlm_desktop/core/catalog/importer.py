@@ -178,7 +178,8 @@ def _import_folder(store: CatalogStore, root: str | Path, metadata: str | Path |
     for n, f in enumerate(files):
         if n % 200 == 0:
             state.check()
-            state.progress(n / max(1, len(files)), f"Scanning {n}/{len(files)}")
+            state.progress(n / max(1, len(files)),
+                           say("Scanning {n}/{total}", n=n, total=len(files)))
         q = quarantined.get(f.path)
         if q is not None and q == (f.size, f.mtime):
             counts["skipped"] += 1  # still the same broken file
@@ -213,7 +214,7 @@ def _import_folder(store: CatalogStore, root: str | Path, metadata: str | Path |
     with store.write() as c:
         c.executemany("DELETE FROM items WHERE id=?", gone)
         c.executemany("DELETE FROM quarantine WHERE path=?", stale_q)
-    state.progress(1.0, f"Imported {len(files)} files")
+    state.progress(1.0, say("Imported {n} files", n=len(files)))
     return ImportReport(counts["added"], counts["updated"], counts["unchanged"], len(gone),
                         counts["skipped"], meta.problems, meta.columns, tuple(scanned.refused))
 

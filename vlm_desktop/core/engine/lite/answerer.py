@@ -15,7 +15,8 @@ from vlm_desktop.core.engine.lite import calibration, chinese
 from vlm_desktop.core.engine.lite.attention import separate_peaks, unit_range
 from vlm_desktop.core.engine.lite.phrasing import peaks_phrase, plural, position_words
 from vlm_desktop.core.engine.lite.captioner import (
-    article, colour_map, colour_word_maps, compose_caption, compose_caption_zh, main_object, name_maps,
+    article, class_share, colour_map, colour_word_maps, compose_caption, compose_caption_zh,
+    main_object, name_maps,
     object_colour, region_weights,
 )
 from vlm_desktop.core.engine.lite.colors import (
@@ -25,6 +26,7 @@ from vlm_desktop.core.engine.lite.evidence import ImageEvidence
 from vlm_desktop.core.engine.lite.hierarchy import Hierarchy, Match
 from vlm_desktop.core.engine.lite.questions import ParsedQuestion
 from vlm_desktop.core.engine.types import Answer, HeatMap, word_spans
+from vlm_desktop.core.messages import Joined, Phrase, Said, Term, later, said_in, say_later
 
 UNSUPPORTED_TEXT = "I can't answer that kind of question with the built-in model."
 CATALOG_TEXT = ("That needs a product catalog: open or import a catalog to get prices, "
@@ -52,7 +54,7 @@ class Target:
     cam: np.ndarray
     presence: float  # probability the thing is in the image (0..1)
     known: bool  # the phrase matched concepts the classifier knows
-    evidence: str
+    evidence: Said  # said in the answer's language
     via: str = ""  # a related present concept standing in for the phrase ("cup" -> "coffee")
 
 
@@ -60,11 +62,12 @@ Resolver = Callable[[str], Match]
 AttentionFn = Callable[[str], np.ndarray]
 
 
-def _presence_line(hier: Hierarchy, ev: ImageEvidence, classes: np.ndarray, name: str) -> str:
+def _presence_line(hier: Hierarchy, ev: ImageEvidence, classes: np.ndarray, name: Term) -> Phrase:
     glob, local = ev.presence(classes)
     top = classes[np.argsort(-np.maximum(ev.probs[classes], ev.local_probs[:, classes].max(0)))[:2]]
-    parts = ", ".join(f"{hier.node_names[c]} {100 * ev.probs[c]:.0f}%" for c in top)
-    return f"{parts} → {name} {100 * glob:.0f}% (best local view {100 * local:.0f}%)"
+    parts = Joined(later(", "), tuple(class_share(hier, c, ev.probs[c]) for c in top))
+    return say_later("{parts} → {name} {p:.0f}% (best local view {local:.0f}%)",
+                     parts=parts, name=name, p=100 * glob, local=100 * local)
 
 
 def resolve(hier: Hierarchy, ev: ImageEvidence, phrase: str, match_fn: Resolver,
@@ -80,7 +83,7 @@ def resolve(hier: Hierarchy, ev: ImageEvidence, phrase: str, match_fn: Resolver,
     if m.exact or m.similarity >= GOOD_MATCH:
         classes = hier.union_classes(m.nodes)
         direct = Target(phrase, classes, ev.concept_map(classes), _presence(ev, classes), True,
-                        _presence_line(hier, ev, classes, phrase))
+                        _presence_line(hier, ev, classes, chinese.phrase_term(hier, phrase)))
         if direct.presence >= YES_AT:
             return direct
     alternative = _related_present(hier, ev, phrase, m)
@@ -88,9 +91,10 @@ def resolve(hier: Hierarchy, ev: ImageEvidence, phrase: str, match_fn: Resolver,
         return alternative
     if direct is not None:
         return direct
-    return Target(phrase, np.zeros(0, int), attend(phrase), 0.0, False,
-                  f"'{phrase}' matches no known concept well (best {hier.name(m.nodes[0])}, "
-                  f"similarity {m.similarity:.2f}); attention map only")
+    line = say_later("'{phrase}' matches no known concept well (best {best}, similarity {sim:.2f}); "
+               "attention map only", phrase=chinese.phrase_term(hier, phrase),
+               best=chinese.term(hier, m.nodes[0], hier.name(m.nodes[0])), sim=m.similarity)
+    return Target(phrase, np.zeros(0, int), attend(phrase), 0.0, False, line)
 
 
 def _presence(ev: ImageEvidence, classes: np.ndarray) -> float:
@@ -100,17 +104,22 @@ def _presence(ev: ImageEvidence, classes: np.ndarray) -> float:
 
 def _related_present(hier: Hierarchy, ev: ImageEvidence, phrase: str, m: Match) -> Target | None:
     """The best-matching related concept (by match score, then presence) that is present."""
-    best: tuple[float, float, int, str] | None = None
+    best: tuple[float, float, int, Phrase] | None = None
     for node, score, why in m.related:
         p = _presence(ev, hier.classes_of(node))
         if p >= YES_AT and (best is None or (score, p) > best[:2]):
             best = (score, p, node, why)
     if best is None:
         return None
-    score, p, node, why = best
+    score, p, node, reason = best
     classes = hier.classes_of(node)
     name = hier.name(node)
-    line = f"'{phrase}' → related concept {name} ({why}); " + _presence_line(hier, ev, classes, name)
+    said = chinese.term(hier, node, name)
+    # "'cup' in its name": the asked word said in the answer's language too.
+    why = reason.with_values(key=chinese.phrase_term(hier, phrase.lower().strip()))
+    line = say_later("'{phrase}' → related concept {name} ({why}); {line}",
+               phrase=chinese.phrase_term(hier, phrase), name=said, why=why,
+               line=_presence_line(hier, ev, classes, said))
     return Target(phrase, classes, ev.concept_map(classes), p * score, True, line, via=name)
 
 
@@ -121,10 +130,11 @@ def not_located(name: str, ev: ImageEvidence) -> HeatMap:
 
 
 def _answer(q: ParsedQuestion, text: str, conf: float, heat: HeatMap | None,
-            evidence: str, maps: dict[str, HeatMap] | None = None) -> Answer:
+            evidence: Said | str, maps: dict[str, HeatMap] | None = None) -> Answer:
     spans = chinese.word_spans if _zh(q) else word_spans
     return Answer(q.text, text, round(float(np.clip(conf, 0.0, 1.0)), 3), kind=q.kind,
-                  heatmap=heat, words=spans(text, maps or {}), evidence=evidence)
+                  heatmap=heat, words=spans(text, maps or {}),
+                  evidence=said_in(q.language if _zh(q) else chinese.ENGLISH, evidence))
 
 
 # --- Chinese wording: the same decisions, said in zh_CN ---------------------------------
@@ -237,7 +247,9 @@ def answer_color(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence, match_fn
     if _zh(q):
         text, maps = _zh_colour_text(hier, q, t, colour, cmap, unknown)
     return _answer(q, text, conf, heat,
-                   f"{colour.phrase} {100 * colour.fraction:.0f}% of the region's pixels; {t.evidence}", maps)
+                   say_later("{colour} {p:.0f}% of the region's pixels; {target}",
+                       colour=chinese.colour_term(colour.phrase), p=100 * colour.fraction,
+                       target=t.evidence), maps)
 
 
 def _zh_colour_text(hier: Hierarchy, q: ParsedQuestion, t: Target, colour: BasicColour,
@@ -276,8 +288,9 @@ def _colour_of_main_object(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence
         maps = {**_zh_maps(name, first.cam), **_zh_colour_maps(colour, cmap)}
     # Right about the thing asked only if the main object is it: the fit measures how often.
     return _answer(q, text, _colour_confidence(colour, hedged=True), HeatMap(colour.words, cmap, "relevance"),
-                   f"{colour.phrase} {100 * colour.fraction:.0f}% of the main object's pixels; "
-                   f"{t.evidence}; main object {first.evidence}", maps)
+                   say_later("{colour} {p:.0f}% of the main object's pixels; {target}; main object {main}",
+                       colour=chinese.colour_term(colour.phrase), p=100 * colour.fraction,
+                       target=t.evidence, main=first.evidence), maps)
 
 
 def answer_yesno(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence, match_fn: Resolver,
@@ -296,8 +309,7 @@ def answer_yesno(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence, match_fn
             text = chinese.table().say("yes_unknown_maybe" if p >= 0.5 else "yes_unknown_no",
                                        target=_zh_noun(hier, q))
         return _answer(q, text, 0.5 + 0.1 * abs(p - 0.5) * 2,
-                       heat if p >= 0.5 else not_located(t.name, ev),
-                       f"{t.evidence}; joint-space similarity {sim:.2f}")
+                       heat if p >= 0.5 else not_located(t.name, ev), _similar(t, sim))
     noun = f"{article(q.target)} {q.target}"
     if t.via:
         # Only a related concept is there (asked for a cup, an espresso is seen): say so.
@@ -310,7 +322,7 @@ def answer_yesno(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence, match_fn
                                        via=via, target=_zh_noun(hier, q))
             maps = _zh_maps(via, t.cam)
         return _answer(q, text, min(0.6, 0.5 + 0.5 * (t.presence - YES_AT)), heat,
-                       f"{t.evidence}; joint-space similarity {sim:.2f}", maps)
+                       _similar(t, sim), maps)
     glob, local = ev.presence(t.classes)
     first = main_object(hier, ev)
     p = calibration.presence(glob, local, float(ev.probs.max()), int(t.classes.size),
@@ -331,8 +343,13 @@ def answer_yesno(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence, match_fn
         text, maps = _zh_yesno_text(hier, q, p, where, t.cam)
     if p < 0.5:  # "No" or "I can't tell": the map would point at where it is not
         heat = not_located(t.name, ev)
-    return _answer(q, text, conf, heat, f"{t.evidence}; P(present) {100 * p:.0f}% calibrated; "
-                   f"joint-space similarity {sim:.2f}", maps)
+    return _answer(q, text, conf, heat, say_later("{target}; P(present) {p:.0f}% calibrated; "
+                                            "joint-space similarity {sim:.2f}",
+                                            target=t.evidence, p=100 * p, sim=sim), maps)
+
+
+def _similar(t: Target, sim: float) -> Phrase:
+    return say_later("{target}; joint-space similarity {sim:.2f}", target=t.evidence, sim=sim)
 
 
 def _zh_yesno_text(hier: Hierarchy, q: ParsedQuestion, p: float, where: str,
@@ -359,7 +376,8 @@ def _answer_colour_yesno(q: ParsedQuestion, ev: ImageEvidence, t: Target, heat: 
     asked = ALIASES.get(q.colour, q.colour)
     share = _colour_share(spread, asked)
     top = basic_colour(spread)
-    top_phrase = top.phrase if top else "unknown"
+    top_phrase = chinese.colour_term(top.phrase) if top else \
+        Term("unknown", chinese.table().say("unknown_colour"))
     subject = f"the {q.target}" if q.target else "it"
     zh = chinese.table()
     noun = _zh_noun(hier, q) if _zh(q) and hier is not None else q.words
@@ -373,7 +391,7 @@ def _answer_colour_yesno(q: ParsedQuestion, ev: ImageEvidence, t: Target, heat: 
         text = f"Yes, {subject} is {asked}."
         conf = min(0.95, 0.5 + share)
     else:
-        text = f"No, {subject} looks {top_phrase}."
+        text = f"No, {subject} looks {top_phrase.en}."
         conf = min(0.95, 0.5 + (top.fraction if top else 0) - share)
     if _zh(q):
         said_subject = noun or zh.say("it")
@@ -385,7 +403,9 @@ def _answer_colour_yesno(q: ParsedQuestion, ev: ImageEvidence, t: Target, heat: 
     cmap = colour_map(ev, members if share > 0 or top is None else top.members, weights)
     conf *= 1.0 if not q.target or t.presence >= YES_AT else 0.5
     return _answer(q, text, conf, HeatMap(asked, cmap, "relevance"),
-                   f"{asked} {100 * share:.0f}% of the region, most is {top_phrase}; {t.evidence}",
+                   say_later("{asked} {share:.0f}% of the region, most is {top}; {target}",
+                       asked=chinese.colour_term(asked), share=100 * share, top=top_phrase,
+                       target=t.evidence),
                    {(zh.colour(asked) if _zh(q) else asked): HeatMap(asked, cmap, "relevance")})
 
 
@@ -407,7 +427,8 @@ def answer_where(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence, match_fn
     maps = name_maps(t.name, t.cam) if t.known else {}
     if _zh(q):
         text, maps = _zh_where_text(hier, q, t, where)
-    return _answer(q, text, conf, heat, f"map peak {where}; {t.evidence}", maps)
+    return _answer(q, text, conf, heat, say_later("map peak {where}; {target}",
+                                            where=chinese.position_term(where), target=t.evidence), maps)
 
 
 def _zh_where_text(hier: Hierarchy, q: ParsedQuestion, t: Target,
@@ -441,7 +462,7 @@ def answer_count(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence, match_fn
         return _answer(q, text, 0.5 * (1 - t.presence), not_located(t.name, ev), t.evidence)
     found = separate_peaks(t.cam)
     n = max(1, len(found))
-    why = f"{peaks_phrase(len(found))}; {t.evidence}"
+    why = say_later("{peaks}; {target}", peaks=peaks_phrase(len(found)), target=t.evidence)
     if _zh(q):
         return _zh_count(q, hier, t, heat, said, n, why)
     if not t.known:
@@ -456,15 +477,18 @@ def answer_count(q: ParsedQuestion, hier: Hierarchy, ev: ImageEvidence, match_fn
         # that fills the frame; the 14-cell map cannot tell them apart.
         text = (f"I can't count them well: {plural(noun)} seem to cover much of the image; "
                 f"I see at least {n} {plural('group', n)} of them.")
-        return _answer(q, text, 0.1 * t.presence, heat, why + f"; {100 * hot:.0f}% of the map is hot",
-                       name_maps(noun, t.cam))
+        return _answer(q, text, 0.1 * t.presence, heat, _hot(why, hot), name_maps(noun, t.cam))
     text = f"I count about {n} {plural(noun, n)} (approximate)."
     conf = 0.5 * t.presence / (1 + 0.3 * (n - 1))
     return _answer(q, text, conf, heat, why, name_maps(noun, t.cam))
 
 
+def _hot(why: Phrase, hot: float) -> Phrase:
+    return say_later("{why}; {hot:.0f}% of the map is hot", why=why, hot=100 * hot)
+
+
 def _zh_count(q: ParsedQuestion, hier: Hierarchy, t: Target, heat: HeatMap, said: str, n: int,
-              why: str) -> Answer:
+              why: Phrase) -> Answer:
     """answer_count in Chinese: the same peaks, crowding test and confidences."""
     zh = chinese.table()
     if not t.known:
@@ -472,7 +496,7 @@ def _zh_count(q: ParsedQuestion, hier: Hierarchy, t: Target, heat: HeatMap, said
     hot = float((unit_range(t.cam) >= 0.5).mean())
     if n >= 2 and hot > CROWDED_MAP:
         return _answer(q, zh.say("count_crowded", noun=said, n=n), 0.1 * t.presence, heat,
-                       why + f"; {100 * hot:.0f}% of the map is hot", _zh_maps(said, t.cam))
+                       _hot(why, hot), _zh_maps(said, t.cam))
     text = zh.say("count", n=n, measure=_zh_measure(hier, q.target or t.name), noun=said)
     return _answer(q, text, 0.5 * t.presence / (1 + 0.3 * (n - 1)), heat, why, _zh_maps(said, t.cam))
 
@@ -481,6 +505,6 @@ def answer_refusal(q: ParsedQuestion, heat: HeatMap, catalog: bool) -> Answer:
     text = CATALOG_TEXT if catalog else UNSUPPORTED_TEXT
     if _zh(q):
         text = chinese.table().say("catalog" if catalog else "unsupported")
-    why = "catalog question: needs a catalog" if catalog else \
-        "question kind not supported by the built-in model"
+    why = say_later("catalog question: needs a catalog") if catalog else \
+        say_later("question kind not supported by the built-in model")
     return _answer(q, text, 0.0, heat, why)

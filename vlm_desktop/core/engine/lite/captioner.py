@@ -16,6 +16,7 @@ from vlm_desktop.core.engine.lite.colors import (
 from vlm_desktop.core.engine.lite.evidence import ImageEvidence
 from vlm_desktop.core.engine.lite.hierarchy import Hierarchy
 from vlm_desktop.core.engine.types import Caption, HeatMap, word_spans
+from vlm_desktop.core.messages import Joined, Phrase, later, say_later
 
 SURE_MASS = 0.5  # a node named without hedging holds at least this much probability
 # A node is named only when it is a clear winner among its siblings: it holds at least this
@@ -41,7 +42,7 @@ class ObjectFinding:
     hedged: bool
     classes: np.ndarray
     cam: np.ndarray  # [h, w] raw concept map
-    evidence: str
+    evidence: Phrase  # said in the caption's language
 
 
 def article(phrase: str) -> str:
@@ -67,14 +68,20 @@ def choose_node(hier: Hierarchy, masses: np.ndarray, sure: float = SURE_MASS,
     return int(np.argmax(masses[: hier.num_classes])), True
 
 
-def describe_split(hier: Hierarchy, probs: np.ndarray, node: int, name: str) -> str:
+def class_share(hier: Hierarchy, c: int, p: float) -> Phrase:
+    """'tabby cat 38%': a class and its probability."""
+    return say_later("{name} {p:.0f}%", name=chinese.term(hier, c), p=100 * p)
+
+
+def describe_split(hier: Hierarchy, probs: np.ndarray, node: int, name: str) -> Phrase:
     """'tabby cat 38%, tiger cat 38% → cat' from the classes under `node`."""
     classes = hier.classes_of(node)
     top = classes[np.argsort(-probs[classes])[:3]]
-    parts = [f"{hier.node_names[c]} {100 * probs[c]:.0f}%" for c in top if probs[c] >= 0.01]
+    parts = [class_share(hier, c, probs[c]) for c in top if probs[c] >= 0.01]
     if not parts:
-        parts = [f"{hier.node_names[top[0]]} {100 * probs[top[0]]:.0f}%"]
-    return ", ".join(parts) + f" → {name}"
+        parts = [class_share(hier, top[0], probs[top[0]])]
+    return say_later("{parts} → {name}", parts=Joined(later(", "), tuple(parts)),
+                  name=chinese.term(hier, node, name))
 
 
 def main_object(hier: Hierarchy, ev: ImageEvidence) -> ObjectFinding:
@@ -123,7 +130,8 @@ def second_object(hier: Hierarchy, ev: ImageEvidence, first: ObjectFinding) -> O
         if best is None or conf > best.confidence:
             name = hier.name(node)
             best = ObjectFinding(node, name, conf, conf < SECOND_SURE, classes, cam,
-                                 describe_split(hier, view, node, name) + " (local view)")
+                                 say_later("{split} (local view)",
+                                        split=describe_split(hier, view, node, name)))
     return best
 
 
@@ -188,18 +196,34 @@ def _compose_caption(hier: Hierarchy, ev: ImageEvidence) -> Caption:
         phrase = f"{colour.words} {first.name}"  # basic words only: "a dark blue hat"
         maps.update(colour_word_maps(colour, cmap))
     text = f"{'possibly ' if first.hedged else ''}{article(phrase)} {phrase}"
-    evidence = first.evidence
     second = None if first.hedged else second_object(hier, ev, first)
     if second is not None:
         maybe = "possibly " if second.hedged else ""
         text += f" and {maybe}{article(second.name)} {second.name}"
         for word, heat in name_maps(second.name, second.cam).items():
             maps.setdefault(word, heat)
-        evidence += f"; {second.evidence}"
-    if colour is not None:
-        evidence += f"; colour {colour.phrase} {100 * colour.fraction:.0f}% of the object's pixels"
     conf = first.confidence if second is None else min(first.confidence, max(second.confidence, 0.3))
-    return Caption(text, round(float(conf), 3), word_spans(text, maps), evidence=evidence)
+    return Caption(text, round(float(conf), 3), word_spans(text, maps),
+                   evidence=caption_evidence(hier, ev).text(chinese.ENGLISH))
+
+
+def caption_evidence(hier: Hierarchy, ev: ImageEvidence) -> Joined:
+    """The caption's line of evidence, to be said in either language: the main object's
+    split, the second object's, the colour's share of the object's pixels."""
+    return ev.remember(("caption_evidence", id(hier)), lambda: _caption_evidence(hier, ev))
+
+
+def _caption_evidence(hier: Hierarchy, ev: ImageEvidence) -> Joined:
+    first = main_object(hier, ev)
+    colour, _ = object_colour(ev, first.cam)
+    parts: list[Phrase] = [first.evidence]
+    second = None if first.hedged else second_object(hier, ev, first)
+    if second is not None:
+        parts.append(second.evidence)
+    if colour is not None:
+        parts.append(say_later("colour {colour} {p:.0f}% of the object's pixels",
+                            colour=chinese.colour_term(colour.phrase), p=100 * colour.fraction))
+    return Joined(later("; "), tuple(parts))
 
 
 def compose_caption_zh(hier: Hierarchy, ev: ImageEvidence) -> Caption:
@@ -209,7 +233,7 @@ def compose_caption_zh(hier: Hierarchy, ev: ImageEvidence) -> Caption:
 
 
 def _compose_caption_zh(hier: Hierarchy, ev: ImageEvidence) -> Caption:
-    english = compose_caption(hier, ev)  # evidence and confidence are shared, not recomputed
+    english = compose_caption(hier, ev)  # the confidence is shared, not recomputed
     zh = chinese.table()
     first = main_object(hier, ev)
     colour, cmap = object_colour(ev, first.cam)
@@ -229,4 +253,4 @@ def _compose_caption_zh(hier: Hierarchy, ev: ImageEvidence) -> Caption:
                       measure=chinese.measure(hier, second.node), name=other)
         maps.setdefault(other, HeatMap(other, unit_range(second.cam), kind="cam"))
     return Caption(text, english.confidence, chinese.word_spans(text, maps),
-                   evidence=english.evidence)
+                   evidence=caption_evidence(hier, ev).text(chinese.LANGUAGE))

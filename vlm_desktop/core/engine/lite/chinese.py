@@ -15,6 +15,7 @@ from importlib.resources import files
 from typing import Iterable, Mapping, Sequence
 
 from vlm_desktop.core.engine.types import HeatMap, WordSpan
+from vlm_desktop.core.messages import Term
 
 LANGUAGE = "zh_CN"
 ENGLISH = "en"
@@ -140,6 +141,27 @@ def chinese_for(hier: object, phrase: str) -> str:
         return phrase
     nodes = hier.exact_nodes(phrase)  # type: ignore[attr-defined]
     return node_name(hier, nodes[0]) if nodes else phrase
+
+
+def term(hier: object, n: int, english: str | None = None) -> Term:
+    """Node n's name as a Term: `english` (default its concept name) and its Chinese name."""
+    said = hier.node_names[n] if english is None else english  # type: ignore[attr-defined]
+    return Term(said, node_name(hier, n))
+
+
+def phrase_term(hier: object, phrase: str) -> Term:
+    """A phrase a question named ("cup") as a Term: itself, and its Chinese name if known."""
+    return Term(phrase, chinese_for(hier, phrase))
+
+
+def colour_term(english: str) -> Term:
+    """A colour phrase ("dark blue", "yellow (gold)") as a Term."""
+    return Term(english, table().colour(english))
+
+
+def position_term(english: str) -> Term:
+    """A position phrase ("in the top left") as a Term."""
+    return Term(english, table().position(english))
 
 
 def word_spans(text: str, maps: Mapping[str, HeatMap]) -> tuple[WordSpan, ...]:

@@ -13,6 +13,8 @@ from typing import Sequence
 
 import numpy as np
 
+from vlm_desktop.core.messages import Phrase, say_later
+
 # Hypernyms too abstract for a caption ("a whole", "an instrumentality"): never named.
 ABSTRACT = frozenset({
     "entity", "physical entity", "object", "whole", "artifact", "artefact", "instrumentality",
@@ -65,7 +67,7 @@ class Match:
     exact: bool
     # Other concepts the phrase may refer to ("cup" -> coffee mug, coffee): (node, score, why),
     # best first; never a hypernym of `nodes` (asked for a dog, "an animal" is no answer).
-    related: tuple[tuple[int, float, str], ...] = field(default=(), compare=False)
+    related: tuple[tuple[int, float, Phrase], ...] = field(default=(), compare=False)
 
 
 ASSOCIATED_SIM = 0.7  # label-embedding cosine from which a concept counts as related
@@ -197,7 +199,7 @@ class Hierarchy:
         return Match(phrase, nodes, best, False, self.related_nodes(phrase, sims, nodes))
 
     def related_nodes(self, phrase: str, sims: np.ndarray, matched: Sequence[int],
-                      limit: int = 24) -> tuple[tuple[int, float, str], ...]:
+                      limit: int = 24) -> tuple[tuple[int, float, Phrase], ...]:
         """Concepts a phrase may mean besides its matches: the phrase as a word of a name,
         synonym or hypernym name, or of a definition, or a close label embedding.
         Matches, their hypernyms and abstract nodes are left out."""
@@ -208,20 +210,21 @@ class Hierarchy:
         for n in matched:
             excluded.update(self.ancestors(n))
         word = re.compile(rf"\b{re.escape(key)}s?\b")
-        found: dict[int, tuple[float, str]] = {}
+        found: dict[int, tuple[float, Phrase]] = {}
 
-        def add(n: int, score: float, why: str) -> None:
-            if n not in excluded and self.sayable(n) and score > found.get(n, (0.0, ""))[0]:
+        def add(n: int, score: float, why: Phrase) -> None:
+            if n not in excluded and self.sayable(n) and score > (found[n][0] if n in found else 0.0):
                 found[n] = (score, why)
 
         for n, text in enumerate(self._names_text):
             if word.search(text):
-                add(n, NAME_SCORE, f"'{key}' in its name")
+                add(n, NAME_SCORE, say_later("'{key}' in its name", key=key))
         for c, text in enumerate(self._definitions):
             if word.search(text):
-                add(c, DEFINITION_SCORE, f"'{key}' in its definition")
+                add(c, DEFINITION_SCORE, say_later("'{key}' in its definition", key=key))
         for close in np.flatnonzero(sims[: len(self.node_names)] >= ASSOCIATED_SIM):
-            add(int(close), float(sims[close]), f"close in meaning ({float(sims[close]):.2f})")
+            add(int(close), float(sims[close]),
+                say_later("close in meaning ({sim:.2f})", sim=float(sims[close])))
         ranked = sorted(found.items(), key=lambda kv: -kv[1][0])[:limit]
         return tuple((n, score, why) for n, (score, why) in ranked)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from vlm_desktop.core.engine.lite.attention import unit_range
+from vlm_desktop.core.messages import Phrase, say_later
 
 
 def position_words(values: np.ndarray) -> str:
@@ -42,5 +43,6 @@ def plural(noun: str, n: int = 2) -> str:
     return " ".join([*words[:-1], last])
 
 
-def peaks_phrase(n: int) -> str:
-    return "1 peak of the map" if n == 1 else f"{n} separate peaks of the map (gap below half the lower peak)"
+def peaks_phrase(n: int) -> Phrase:
+    return say_later("1 peak of the map") if n == 1 else \
+        say_later("{n} separate peaks of the map (gap below half the lower peak)", n=n)
