@@ -296,12 +296,24 @@
         <translation>模型生成描述的依据</translation>
     </message>
     <message>
+        <source>Catalog category</source>
+        <translation>目录类别</translation>
+    </message>
+    <message>
+        <source>The category most of the image&apos;s closest catalog items are in</source>
+        <translation>与这张图片最相近的目录商品大多所属的类别</translation>
+    </message>
+    <message>
         <source>Loading model…</source>
         <translation>正在加载模型…</translation>
     </message>
     <message>
         <source>Evidence: {text}</source>
         <translation>依据：{text}</translation>
+    </message>
+    <message>
+        <source>In this catalog: {category} ({agreeing} of {considered} closest items)</source>
+        <translation>在此目录中：{category}（最相近的 {considered} 件商品中有 {agreeing} 件）</translation>
     </message>
 </context>
 <context>
