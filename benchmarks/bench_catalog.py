@@ -12,7 +12,7 @@
    rebuild (load + build_index) beside CatalogIndex.get() now (an exact index at once, the
    graph built on a background thread), and exact-search latency while that build runs.
 
-    python benchmarks/bench_catalog.py [--sizes 10000,100000,1000000] [--queries 200]
+    python benchmarks/bench_catalog.py [--catalog demo|mixed] [--sizes 10000,100000,1000000]
     python benchmarks/bench_catalog.py --skip-indexing --skip-search --refresh-size 100000
 """
 
@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -33,14 +34,19 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the app sets it (see a
 
 from vlm_desktop.core.catalog.demo import demo_folder  # noqa: E402
 from vlm_desktop.core.catalog.importer import import_folder  # noqa: E402
-from vlm_desktop.core.catalog.indexer import DEFAULT_BATCH, Indexer  # noqa: E402
+from vlm_desktop.core.catalog.indexer import (  # noqa: E402
+    DECODE_MAX_SIDE,
+    DEFAULT_BATCH,
+    DRAFT_MIN_SIDE,
+    Indexer,
+)
 from vlm_desktop.core.catalog.store import CatalogStore  # noqa: E402
 from vlm_desktop.core.catalog.vector_index import (  # noqa: E402
     HNSW_THRESHOLD,
     CatalogIndex,
     build_index,
 )
-from vlm_desktop.core.images import load_image  # noqa: E402
+from vlm_desktop.core.images import ImageLoadError, load_image  # noqa: E402
 
 DIM = 384
 
@@ -58,19 +64,93 @@ def load_engine():
         return FakeEngine(), "FakeEngine"
 
 
-def bench_indexing(engine, name: str, copies: int, limit: int) -> None:
-    src = demo_folder()
+OPENCLIPART = Path("/usr/share/openclipart/png")
+PHOTO_SIZE = (2048, 1536)  # a phone camera's JPEG, which the indexer decodes in draft mode
+
+
+def demo_copies(root: Path, copies: int) -> list[Path]:
+    """`copies` of the demo catalog (small clip-art PNGs), each file's bytes made distinct
+    (trailing bytes after IEND: same picture) so nothing dedups."""
+    for c in range(copies):
+        shutil.copytree(demo_folder() / "images", root / f"copy{c}")
+    files = sorted(root.rglob("*.png"))
+    for c, f in enumerate(files):
+        with open(f, "ab") as fp:
+            fp.write(c.to_bytes(4, "big"))
+    return files
+
+
+def mixed(root: Path, clipart: int, photos: int) -> list[Path]:
+    """A shop-like mix: Open Clip Art PNGs as installed (Debian openclipart-png, every folder,
+    evenly spaced) and camera-sized JPEG photos cut from scikit-image's real photos (a
+    different crop, flip and size each, so every one decodes and encodes afresh)."""
+    import skimage
+    from PIL import Image, ImageOps
+
+    files = sorted(OPENCLIPART.rglob("*.png"))
+    if not files:
+        raise SystemExit("--catalog mixed needs Debian's openclipart-png")
+    picked = files[:: max(1, len(files) // clipart)][:clipart]
+    for i, f in enumerate(picked):
+        (root / "clipart").mkdir(parents=True, exist_ok=True)
+        shutil.copy(f, root / "clipart" / f"{i:04d}-{f.name}")
+    data = Path(skimage.__file__).parent / "data"
+    sources = [Image.open(data / n).convert("RGB")
+               for n in ("chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png",
+                         "astronaut.png")]
+    rng = np.random.default_rng(0)
+    (root / "photos").mkdir(parents=True, exist_ok=True)
+    for i in range(photos):
+        im = sources[i % len(sources)]
+        w, h = im.size
+        cw, ch = int(w * rng.uniform(0.6, 1.0)), int(h * rng.uniform(0.6, 1.0))
+        x, y = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
+        shot = im.crop((x, y, x + cw, y + ch)).resize(PHOTO_SIZE if cw >= ch else PHOTO_SIZE[::-1])
+        if i % 2:
+            shot = ImageOps.mirror(shot)
+        shot.save(root / "photos" / f"{i:04d}.jpg", quality=90)
+    return sorted(p for p in root.rglob("*") if p.is_file())
+
+
+def draft_agreement(engine, jpegs: list[Path], draft_side: int = DRAFT_MIN_SIDE) -> str:  # noqa: ANN001
+    """The indexer decodes a JPEG at reduced scale (libjpeg's 1/2-1/8, long side still >=
+    `draft_side`) where it used to decode whole, then shrinks both to DECODE_MAX_SIDE: the catalog vectors of both,
+    compared (cosine, image->image top-10 neighbour overlap) and timed side by side."""
+    def decode(f: Path, max_side: int | None):  # noqa: ANN202
+        im = load_image(f.read_bytes(), max_side=max_side)
+        im.thumbnail((DECODE_MAX_SIDE, DECODE_MAX_SIDE), Image.Resampling.BILINEAR)
+        return im
+
+    out = {}
+    for label, side in (("whole", None), ("draft", draft_side)):
+        t0 = time.perf_counter()
+        images = [decode(f, side) for f in jpegs]
+        out[label] = (time.perf_counter() - t0, engine.embed_catalog(images) if hasattr(
+            engine, "embed_catalog") else {"joint": engine.embed_images(images)})
+    lines = [f"JPEG decode, {len(jpegs)} photos {PHOTO_SIZE[0]}x{PHOTO_SIZE[1]}: whole "
+             f"{out['whole'][0] * 1000 / len(jpegs):.1f} ms, reduced "
+             f"{out['draft'][0] * 1000 / len(jpegs):.1f} ms a photo "
+             f"({out['whole'][0] / out['draft'][0]:.1f}x)"]
+    for space, a in out["whole"][1].items():
+        b = out["draft"][1][space]
+        cos = np.sum(a * b, axis=1)
+        sa, sb = a @ a.T, b @ b.T
+        np.fill_diagonal(sa, -np.inf)
+        np.fill_diagonal(sb, -np.inf)
+        ta, tb = np.argsort(-sa, axis=1)[:, :10], np.argsort(-sb, axis=1)[:, :10]
+        overlap = np.mean([len(set(x) & set(y)) / 10 for x, y in zip(ta, tb)])
+        lines.append(f"  {space:<6} vectors, reduced vs whole decode: cosine mean {cos.mean():.5f} "
+                     f"min {cos.min():.5f}, top-10 neighbour overlap {overlap:.3f}")
+    return "\n".join(lines)
+
+
+def bench_indexing(engine, name: str, catalog: str, copies: int, limit: int) -> None:  # noqa: ANN001
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "cat"
-        for c in range(copies):  # distinct bytes per copy so nothing dedups
-            shutil.copytree(src / "images", root / f"copy{c}")
-        files = sorted(root.rglob("*.png"))
+        files = demo_copies(root, copies) if catalog == "demo" else mixed(root, 600, 185)
         for extra in files[limit:]:
             extra.unlink()
         files = files[:limit]
-        for c, f in enumerate(files):
-            with open(f, "ab") as fp:
-                fp.write(c.to_bytes(4, "big"))  # trailing bytes after IEND: same picture
         store = CatalogStore(Path(tmp) / "c.db")
         import_folder(store, root)
         engine.embed_images([load_image(str(files[0]))])  # warm-up
@@ -79,7 +159,12 @@ def bench_indexing(engine, name: str, copies: int, limit: int) -> None:
         final = indexer.run(engine)
         end_to_end = final.done / (time.perf_counter() - t0)
         indexer.close()
-        images = [load_image(str(f)) for f in files]
+        images = []
+        for f in files:  # what the indexer stored: a file it quarantined is left out here too
+            try:
+                images.append(load_image(str(f)))
+            except ImageLoadError:
+                continue
         for im in images:
             im.thumbnail((512, 512))
         t0 = time.perf_counter()
@@ -87,8 +172,12 @@ def bench_indexing(engine, name: str, copies: int, limit: int) -> None:
             engine.embed_images(images[i:i + DEFAULT_BATCH])
         encode_only = len(images) / (time.perf_counter() - t0)
         db_bytes = sum(p.stat().st_size for p in Path(tmp).glob("c.db*"))
+        jpegs = [f for f in files if f.suffix == ".jpg"]
+        if jpegs:
+            print(draft_agreement(engine, jpegs))
         n = store.stats().items
-        print(f"\n1. Indexing ({name}, {n} items, batch {DEFAULT_BATCH})")
+        print(f"\n1. Indexing ({name}, {catalog} catalog, {n} items, batch {DEFAULT_BATCH}, "
+              f"load {os.getloadavg()[0]:.2f})")
         print(f"{'end to end (decode+encode+commit)':<38}{end_to_end:10.1f} items/s")
         print(f"{'model-only encode (pre-decoded)':<38}{encode_only:10.1f} items/s")
         print(f"{'ratio':<38}{end_to_end / encode_only:10.0%}")
@@ -250,6 +339,9 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--catalog", choices=("demo", "mixed"), default="demo",
+                        help="demo: copies of the demo catalog; mixed: 600 Open Clip Art PNGs "
+                             "+ 185 camera-sized JPEG photos")
     parser.add_argument("--copies", type=int, default=2, help="demo catalog copies to index")
     parser.add_argument("--limit", type=int, default=10**9, help="at most this many images")
     parser.add_argument("--skip-indexing", action="store_true")
@@ -264,7 +356,7 @@ def main() -> int:
     print(f"faiss {faiss.__version__}, {faiss.omp_get_max_threads()} threads")
     if not args.skip_indexing:
         engine, name = load_engine()
-        bench_indexing(engine, name, args.copies, args.limit)
+        bench_indexing(engine, name, args.catalog, args.copies, args.limit)
     if not args.skip_search:
         efs = [int(e) for e in args.ef_sweep.split(",")] if args.ef_sweep else []
         bench_search([int(s) for s in args.sizes.split(",")], args.queries, efs)

@@ -330,3 +330,61 @@ def test_supported_formats_are_described() -> None:
     for word in ("JPEG", "PNG", "WebP", "BMP", "GIF", "TIFF", "HEIC"):
         assert word in text
     assert {".jpg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".heic"} <= SUPPORTED_EXTENSIONS
+
+
+def _photo(size: tuple[int, int]) -> Image.Image:
+    """A smooth photo-like picture (gradients and a disc), not noise: what cameras make."""
+    w, h = size
+    y, x = np.mgrid[0:h, 0:w]
+    r = (255 * x / w).astype(np.uint8)
+    g = (255 * y / h).astype(np.uint8)
+    b = np.where((x - w / 2) ** 2 + (y - h / 2) ** 2 < (min(w, h) / 3) ** 2, 230, 30).astype(np.uint8)
+    return Image.fromarray(np.dstack([r, g, b]))
+
+
+@pytest.mark.parametrize("size", [(2048, 1536), (1536, 2048), (2047, 1535), (4000, 3000), (1100, 700)])
+def test_jpeg_decoded_reduced_keeps_the_long_side_asked_for(tmp_path: Path, size: tuple[int, int]) -> None:
+    path = tmp_path / "camera.jpg"
+    _photo(size).save(path, quality=92)
+    whole = load_image(path)
+    assert whole.size == size
+    for side in (1024, 512):
+        im = load_image(path, max_side=side)
+        assert max(im.size) >= side, (size, side, im.size)
+        assert max(im.size) <= 2 * side or max(size) < 2 * side  # no bigger than needed
+        assert im.size[0] / im.size[1] == pytest.approx(size[0] / size[1], rel=0.01)
+        # The same picture: shrunk to one size, the two decodes differ by a few levels.
+        a = np.asarray(whole.resize((256, 192) if size[0] > size[1] else (192, 256)), np.float32)
+        b = np.asarray(im.resize(a.shape[1::-1]), np.float32)
+        assert np.abs(a - b).mean() < 2.0
+
+
+def test_max_side_leaves_small_jpegs_and_other_formats_whole(tmp_path: Path) -> None:
+    small = tmp_path / "small.jpg"
+    _photo((900, 600)).save(small, quality=92)
+    assert load_image(small, max_side=512).size == (900, 600)  # 1/2 would be 450 < 512
+    png = tmp_path / "big.png"
+    _photo((2048, 1536)).save(png)
+    assert load_image(png, max_side=512).size == (2048, 1536)  # no reduced PNG decode
+
+
+def test_indexer_decodes_camera_jpegs_reduced_to_its_size(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from vlm_desktop.core.catalog import indexer
+    from vlm_desktop.core.catalog.store import CatalogItem
+
+    _photo((4000, 3000)).save(tmp_path / "shot.jpg", quality=90)
+    decoded_sizes = []
+    real = Image.Image.thumbnail
+
+    def spy(self: Image.Image, *args: object, **kwargs: object) -> None:
+        decoded_sizes.append(self.size)
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "thumbnail", spy)
+    st = (tmp_path / "shot.jpg").stat()
+    item = CatalogItem(id=1, path="shot.jpg", title="shot", size=st.st_size, mtime=st.st_mtime)
+    got = indexer.decode_item(tmp_path, item)
+    assert not got.error and max(got.image.size) == indexer.DECODE_MAX_SIDE
+    # 4000 px decoded at 1/2 (2000 px, >= DRAFT_MIN_SIDE), not whole (12 MP) nor below.
+    assert decoded_sizes == [(2000, 1500)]

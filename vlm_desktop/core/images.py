@@ -120,18 +120,21 @@ def image_content_hash(image: Image.Image) -> str:
 
 
 def load_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS,
-               name: str | None = None) -> Image.Image:
+               name: str | None = None, max_side: int | None = None) -> Image.Image:
     """Decode `source` (a path or the file's bytes) into an upright RGB image.
 
     Raises ImageLoadError for anything a user could have handed us that is not a usable image.
-    `name` is the file's name in messages when `source` is its bytes.
+    `name` is the file's name in messages when `source` is its bytes. `max_side`: the caller
+    only needs this many pixels on the long side, so a JPEG may be decoded at 1/2, 1/4 or
+    1/8 scale (libjpeg's reduced decoding) as long as its long side stays at least that;
+    other formats decode whole. The result is not resized further: that is the caller's.
     """
     label = _display_name(source, name)
     try:
         with _open_stream(source, label) as fp:
             im = _identify(fp, label)
             try:
-                _fit_budget(im, max_pixels, label)
+                _fit_budget(im, max_pixels, label, max_side)
                 _decode(im, label)
                 return _to_rgb(_upright(im, label), label)
             finally:
@@ -363,8 +366,10 @@ def _damaged(name: str, exc: BaseException, fmt: str = "") -> ImageLoadError:
 # --- decoding --------------------------------------------------------------------------
 
 
-def _fit_budget(im: ImageFile.ImageFile, max_pixels: int, name: str) -> None:
-    """Refuse what costs more than the budget to decode; shrink JPEG in its codec instead."""
+def _fit_budget(im: ImageFile.ImageFile, max_pixels: int, name: str,
+                max_side: int | None = None) -> None:
+    """Refuse what costs more than the budget to decode; shrink JPEG in its codec instead,
+    also down to `max_side` on the long side where the caller needs no more."""
     w, h = im.size
     if w <= 0 or h <= 0:
         raise ImageLoadError("corrupt", say("{name} declares an empty {w}×{h} image.", name=name,
@@ -374,13 +379,17 @@ def _fit_budget(im: ImageFile.ImageFile, max_pixels: int, name: str) -> None:
             "too_large", say("{name} declares {w}×{h} pixels, wider or taller than the limit "
                              "of {limit:,}; it was not decoded.", name=name, w=w, h=h,
                              limit=MAX_SIDE))
-    if w * h > max_pixels and im.format in ("JPEG", "MPO"):
-        # libjpeg decodes at 1/2, 1/4 or 1/8 scale as cheaply as it decodes at full size / 64.
-        for scale in (2, 4, 8):
-            if (w // scale) * (h // scale) <= max_pixels:
-                im.draft("RGB", (-(-w // scale), -(-h // scale)))
-                log.info("decoding %s at 1/%d scale (%d×%d declared)", name, scale, w, h)
-                return
+    if im.format in ("JPEG", "MPO"):
+        # libjpeg decodes at 1/2, 1/4 or 1/8 scale far more cheaply than at full size. The
+        # budget may need a scale; `max_side` allows the largest that keeps the long side.
+        need = next((s for s in (1, 2, 4, 8) if (w // s) * (h // s) <= max_pixels), None)
+        if need is not None:
+            scale = max([need] + [s for s in (2, 4, 8) if max_side and max(w, h) // s >= max_side])
+            if scale > 1:
+                im.draft("RGB", (max(1, w // scale), max(1, h // scale)))  # Pillow: >= scale
+                if scale == need:
+                    log.info("decoding %s at 1/%d scale (%d×%d declared)", name, scale, w, h)
+            return
     _check_pixels(im.size, max_pixels, name)
 
 

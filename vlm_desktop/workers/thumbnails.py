@@ -27,7 +27,8 @@ def make_thumbnail(source: str, cache: Path) -> QImage:
         if not cache.is_file():
             from vlm_desktop.core.images import load_image
 
-            image = _thumbnail(load_image(source), source)
+            # Decoded big enough to crop empty margins and still fill the tile sharply.
+            image = _thumbnail(load_image(source, max_side=4 * THUMB_SIDE), source)
             tmp = cache.with_suffix(".tmp.png")
             image.save(tmp)
             tmp.replace(cache)  # atomic: a half-written thumbnail is never read
