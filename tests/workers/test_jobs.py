@@ -107,6 +107,9 @@ def test_a_finished_job_and_its_result_are_freed(qtbot, pool):
         pass
     handle = weakref.ref(job)
     del job
+    # the pool thread may still be unwinding the frames that ran the job: wait for it, then
+    # nothing of ours may hold the job or its result
+    assert pool.wait(TIMEOUT_MS)
     gc.collect()
     assert handle() is None and made[0]() is None
 
@@ -128,7 +131,8 @@ def test_a_model_job_is_freed_once_finished(qtbot):
             pass
         handle = weakref.ref(job)
         del job
-        gc.collect()
-        assert handle() is None
+        # the model thread may still be unwinding the request's frames after `finished`
+        # arrived; once it waits for the next request nothing may hold the job
+        qtbot.waitUntil(lambda: gc.collect() >= 0 and handle() is None, timeout=TIMEOUT_MS)
     finally:
         assert client.shutdown(TIMEOUT_MS)
