@@ -26,6 +26,7 @@ from vlm_desktop.core.cancel import JobState
 from vlm_desktop.core.device import DeviceChoice, choose_device
 from vlm_desktop.core.engine.protocol import Engine
 from vlm_desktop.core.messages import later, say
+from vlm_desktop.core.native import preload_torch_libraries
 from vlm_desktop.workers import threads
 from vlm_desktop.workers.errors import (  # noqa: F401 - GPU_OOM_MESSAGE, register_user_error re-exported
     GPU_OOM_MESSAGE,
@@ -138,6 +139,7 @@ class InferenceWorker(QObject):
         started = time.perf_counter()
         engine: Optional[Engine] = None
         try:
+            preload_torch_libraries()  # before torch's import: keeps the window's thread running
             choice = choose_device(spec.device)
             key = (spec.name, choice.device, choice.dtype) if spec.name else None
             current = self._slots.get(slot)
