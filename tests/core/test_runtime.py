@@ -313,3 +313,39 @@ def test_the_loaded_model_says_how_its_tower_runs(engine):
     assert (engine.tower.runner is not None) == (choice.runtime != "eager")
     assert engine.info().runtime == choice.describe()
     assert f"vision tower: {choice.runtime} float32" in engine.info().runtime
+
+
+def test_a_cached_runtime_that_cannot_start_falls_back_to_eager(tower, tmp_path, monkeypatch):
+    """The cached choice names ONNX Runtime, but its graph cannot be built any more (say
+    the onnx package broke after an update): the model still loads, on the eager tower."""
+    saved = {runtime.machine_key(2): {"runtime": "ort", "batch": 4, "rates": {}}}
+    (tmp_path / runtime.CACHE_FILE).write_text(json.dumps(saved))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("onnx: the graph builder is broken")
+
+    monkeypatch.setattr(ort_tower, "OrtRunner", broken)
+    tower.__dict__.pop("_ort_runner", None)
+    try:
+        choice = runtime.choose(tower, 2, cache=tmp_path)
+        assert choice.runtime == "eager" and "ort failed to start" in choice.reason
+        assert tower.runner is None and tower.runtime == "eager"
+        assert len(vision.encode(tower, [Image.new("RGB", (64, 64), "red")], long_side=224,
+                                 check=lambda: None)) == 1
+    finally:
+        monkeypatch.undo()
+        runtime.apply(tower, "eager")
+
+
+def test_checking_for_onnx_runtime_does_not_import_onnx():
+    """`onnx` (with ml_dtypes) holds the GIL for half a second on import; the check made on
+    every model load must not pay it (the window would freeze)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom vlm_desktop.core.engine.lite import ort_tower\n"
+            "assert ort_tower.available()\nprint('onnx' in sys.modules, 'ml_dtypes' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "False"]

@@ -137,7 +137,12 @@ def choose(tower: vision.VisionTower, threads: int,
     else:
         choice = probe(tower)
         _write_cache(path, key, choice)
-    apply(tower, choice.runtime, choice.batch)
+    try:
+        apply(tower, choice.runtime, choice.batch)
+    except Exception as exc:  # noqa: BLE001 - e.g. the cached graph gone and onnx broken since
+        log.warning("tower runtime %s could not start (%s); running eager", choice.runtime, exc)
+        choice = RuntimeChoice("eager", choice.batch, f"{choice.runtime} failed to start")
+        apply(tower, "eager", choice.batch)
     log.info("%s", choice.describe())
     return choice
 
