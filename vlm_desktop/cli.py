@@ -70,15 +70,17 @@ def open_engine(args: argparse.Namespace, capability: str = "caption"
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     from vlm_desktop.core.device import choose_device
     from vlm_desktop.core.engine import registry
+    from vlm_desktop.core.native import collector_paused
 
     name = getattr(args, "model", None)
     if name is None:  # the catalog has its own default model, apart from the captioner
         name = (registry.embedding_model_for(None) if capability == "embed"
                 else registry.default_model_for(capability))
     factory = registry.engine_factory(name)  # fails fast: no model
-    choice = choose_device(getattr(args, "device", "auto"))
-    start = time.perf_counter()
-    engine = factory(choice)
+    with collector_paused():  # torch's import and the weights: no full collections meanwhile
+        choice = choose_device(getattr(args, "device", "auto"))
+        start = time.perf_counter()
+        engine = factory(choice)
     log.info("model loaded in %.0f ms on %s (%s)", (time.perf_counter() - start) * 1000,
              choice.device, choice.reason)
     return engine, choice

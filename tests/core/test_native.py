@@ -59,3 +59,37 @@ def test_nothing_is_preloaded_once_torch_is_imported(monkeypatch):
 
     monkeypatch.setattr(native, "_done", False)
     assert native.preload_torch_libraries() == []
+
+
+def test_the_collector_is_paused_during_a_load_and_what_it_made_is_frozen():
+    import gc
+
+    assert gc.isenabled()
+    frozen_before = gc.get_freeze_count()
+    try:
+        with native.collector_paused():
+            assert not gc.isenabled()
+            with native.collector_paused():  # a nested load (two models at once) keeps it off
+                loaded = [[i] for i in range(1000)]  # containers the collector tracks
+            assert not gc.isenabled()
+        assert gc.isenabled()
+        assert gc.get_freeze_count() >= frozen_before + len(loaded)
+    finally:
+        gc.unfreeze()  # give this test process its objects back
+
+
+def test_a_failed_load_still_turns_the_collector_back_on():
+    import gc
+
+    with pytest.raises(RuntimeError):
+        with native.collector_paused():
+            raise RuntimeError("weights damaged")
+    assert gc.isenabled()
+    gc.disable()  # someone else turned it off: a load must not turn it on
+    try:
+        with native.collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+        gc.unfreeze()

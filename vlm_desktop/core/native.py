@@ -22,7 +22,9 @@ it would have.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import gc
 import importlib.util
 import logging
 import os
@@ -30,6 +32,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Iterator
 
 log = logging.getLogger(__name__)
 
@@ -92,3 +95,39 @@ def preload_torch_libraries() -> list[str]:
         log.info("preloaded %s in %.0f ms without the GIL", ", ".join(loaded) or "nothing",
                  (time.perf_counter() - started) * 1000)
         return loaded
+
+
+_gc_lock = threading.Lock()
+_gc_depth = 0
+_gc_was_enabled = False
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Run a big load (torch's import, a model's weights) without Python's cyclic garbage
+    collector, then `gc.freeze()` what it made.
+
+    A full collection walks every tracked object while holding the GIL; with torch's
+    modules loaded that is millions of objects, and the many allocations of an import start
+    several such collections in a row. Seen with py-spy while the window loads the built-in
+    model: the worker thread inside `gc_collect_main` for 100-400 ms at a time, and the
+    GUI thread waiting for the GIL as long. Freezing afterwards moves the loaded objects
+    (which live as long as the process) to the permanent generation, so later collections
+    - on any thread - no longer walk them. The cost: cycles that became garbage during
+    the load are kept, a few MB at most.
+    """
+    global _gc_depth, _gc_was_enabled
+    with _gc_lock:
+        if _gc_depth == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_depth += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_depth -= 1
+            if _gc_depth == 0:
+                gc.freeze()
+                if _gc_was_enabled:
+                    gc.enable()

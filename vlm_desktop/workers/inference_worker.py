@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 import itertools
+import gc
 import logging
 import time
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from vlm_desktop.core.cancel import JobState
 from vlm_desktop.core.device import DeviceChoice, choose_device
 from vlm_desktop.core.engine.protocol import Engine
 from vlm_desktop.core.messages import later, say
-from vlm_desktop.core.native import preload_torch_libraries
+from vlm_desktop.core.native import collector_paused, preload_torch_libraries
 from vlm_desktop.workers import threads
 from vlm_desktop.workers.errors import (  # noqa: F401 - GPU_OOM_MESSAGE, register_user_error re-exported
     GPU_OOM_MESSAGE,
@@ -140,21 +141,24 @@ class InferenceWorker(QObject):
         engine: Optional[Engine] = None
         try:
             preload_torch_libraries()  # before torch's import: keeps the window's thread running
-            choice = choose_device(spec.device)
+            with collector_paused():  # no GIL-holding full collections during torch's import
+                choice = choose_device(spec.device)
             key = (spec.name, choice.device, choice.dtype) if spec.name else None
             current = self._slots.get(slot)
             if key is not None and current is not None and current.key == key:
                 self.model_ready.emit(slot, current.info, current.choice)  # already loaded
                 return
-            self._release(slot)  # free the old model's memory before the new one loads
+            if self._release(slot):  # free the old model's memory before the new one loads
+                gc.collect()  # its cycles too; cheap, as what loaded before was frozen
             shared = next((v for v in self._slots.values() if key is not None and v.key == key),
                           None)
             if shared is not None:
                 self._slots[slot] = shared
                 self.model_ready.emit(slot, shared.info, shared.choice)
                 return
-            engine = spec.factory(choice)
-            info = engine.info()
+            with collector_paused():
+                engine = spec.factory(choice)
+                info = engine.info()
         except Exception as exc:
             message, details = describe_error(exc, "model loading")
             if not isinstance(exc, user_error_types()) and not is_gpu_oom(exc):
@@ -185,12 +189,15 @@ class InferenceWorker(QObject):
         job.run_here(lambda state: fn(engine, state))
         log.debug("%s ran in %.1f ms", job.kind, (time.perf_counter() - started) * 1000)
 
-    def _release(self, slot: str) -> None:
-        """Empty `slot`; its model is closed unless the other slot shares it."""
+    def _release(self, slot: str) -> bool:
+        """Empty `slot`; its model is closed unless the other slot shares it. Returns
+        whether a model was closed."""
         loaded = self._slots.pop(slot, None)
         if loaded is not None and all(v.engine is not loaded.engine
                                       for v in self._slots.values()):
             self._safe_close(loaded.engine)
+            return True
+        return False
 
     @staticmethod
     def _safe_close(engine: Engine) -> None:
