@@ -72,11 +72,12 @@ class LiteEngine:
     """The built-in model; thread-confined to the worker that loaded it (one call at a time)."""
 
     def __init__(self, tower: vision.VisionTower, text: TextTower, concepts: Concepts,
-                 joint: JointSpace, device: DeviceChoice) -> None:
+                 joint: JointSpace, device: DeviceChoice,
+                 hier: Optional[Hierarchy] = None) -> None:
         self.tower = tower
         self.text = text
         self.concepts = concepts
-        self.hier = Hierarchy(concepts)
+        self.hier = hier if hier is not None else Hierarchy(concepts)
         self.joint = joint
         self.device = device
         self.node_vecs = np.concatenate([joint.labels, joint.nodes]).astype(np.float32)
@@ -125,7 +126,8 @@ class LiteEngine:
         if use_projection:
             joint = replace(joint, projection=load_projection(joint.labels))
         engine = cls(tower, text, concepts, joint,
-                     replace(device, device=dev, dtype="float16" if device.is_cuda else "float32"))
+                     replace(device, device=dev, dtype="float16" if device.is_cuda else "float32"),
+                     hier)
         engine.runtime = tower_runtime
         engine.load_seconds = time.perf_counter() - start
         return engine
