@@ -325,6 +325,26 @@ def test_content_hash_tracks_pixels() -> None:
     assert image_content_hash(a) != image_content_hash(a.convert("L").convert("RGB"))
 
 
+@pytest.mark.parametrize("mode", ["RGB", "L", "1", "RGBA"])
+def test_a_big_image_hashed_in_bands_keeps_the_whole_image_key(mode: str, monkeypatch) -> None:
+    """Feature caches saved under the old key (all pixels at once) must still be found."""
+    import hashlib
+
+    from vlm_desktop.core import images
+
+    rng = np.random.default_rng(3)
+    image = Image.fromarray(rng.integers(0, 256, (301, 97, 3), dtype=np.uint8)).convert(mode)
+    whole = hashlib.blake2b(digest_size=16)
+    whole.update(f"{image.mode}:97x301:".encode())
+    whole.update(image.tobytes())
+    monkeypatch.setattr(images, "HASH_BAND_BYTES", 1000)  # bands of a few rows, odd last band
+    assert image_content_hash(image) == whole.hexdigest()
+    changed = image.copy()  # the last pixel of the last, short band
+    old = image.getpixel((96, 300))
+    changed.putpixel((96, 300), 255 - old if isinstance(old, int) else tuple(255 - v for v in old))
+    assert image_content_hash(changed) != image_content_hash(image)
+
+
 def test_supported_formats_are_described() -> None:
     text = describe_supported_formats()
     for word in ("JPEG", "PNG", "WebP", "BMP", "GIF", "TIFF", "HEIC"):
