@@ -106,6 +106,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     # Read once when torch loads, so it is set before anything imports torch.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+    if args_in[:1] == ["--build-tower-graph"]:  # internal: the child of ort_tower.cached_model
+        from vlm_desktop.core.engine.lite import ort_tower
+
+        return ort_tower.build_main(args_in[1:])
+
     from vlm_desktop import cli
 
     if cli.is_cli_invocation(args_in):

@@ -212,6 +212,40 @@ def test_ort_graph_is_cached_and_a_damaged_cache_is_rebuilt(tower, tmp_path):
     assert saved[0].read_bytes() != b"not an onnx graph"  # rewritten, not left damaged
 
 
+def test_the_graph_is_built_in_a_child_so_the_app_never_imports_onnx(tower, tmp_path):
+    """First start: the graph is built by a child process; the app's process reads it and
+    never imports onnx (its import holds the GIL for half a second: the window froze)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom pathlib import Path\n"
+            "from vlm_desktop.core.engine.lite import ort_tower, vision\n"
+            "model = ort_tower.cached_model(vision.load_vision_tower(), Path(sys.argv[1]))\n"
+            "print(len(model), 'onnx' in sys.modules, 'ml_dtypes' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    size, onnx_loaded, ml_dtypes_loaded = done.stdout.split()
+    assert (onnx_loaded, ml_dtypes_loaded) == ("False", "False")
+    saved = tmp_path / ort_tower.graph_name(ort_tower.weights_digest(tower))
+    assert saved.read_bytes() == ort_tower.build_model(tower)  # what an in-process build makes
+    assert int(size) == saved.stat().st_size
+
+
+def test_the_graph_builder_writes_only_a_graph_of_the_installed_weights(tmp_path):
+    wrong = "0" * 24
+    assert not ort_tower.build_in_subprocess(tmp_path / ort_tower.graph_name(wrong), wrong)
+    assert not ort_tower.build_in_subprocess(tmp_path / "settings.ini", wrong)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_child_build_is_done_in_process(tower, tmp_path, monkeypatch):
+    monkeypatch.setattr(ort_tower, "build_in_subprocess", lambda path, digest: False)
+    model = ort_tower.cached_model(tower, tmp_path)
+    assert model == ort_tower.build_model(tower)
+    assert (tmp_path / ort_tower.graph_name(ort_tower.weights_digest(tower))).read_bytes() == model
+
+
 @pytest.fixture()
 def probes(monkeypatch):
     """Stand-in probe: counts its runs and picks eager at batch 4."""

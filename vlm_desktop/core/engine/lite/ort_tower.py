@@ -21,8 +21,11 @@ import hashlib
 import importlib.util
 import logging
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
-from typing import Any, Optional, cast
+from typing import Any, Optional, Sequence, cast
 
 import numpy as np
 import torch
@@ -131,26 +134,103 @@ def weights_digest(tower: vision.VisionTower) -> str:
     return digest.hexdigest()[:24]
 
 
-def cached_model(tower: vision.VisionTower, folder: Optional[Path], fresh: bool = False) -> bytes:
-    """The tower's ONNX graph, read from `folder` where an earlier start saved it (importing
-    `onnx` to build it costs about 1 s of start-up), else (or when `fresh`) built and saved."""
-    if folder is None:
-        return build_model(tower)
-    path = folder / f"tower-{weights_digest(tower)}.onnx"
+def _read_graph(path: Path) -> Optional[bytes]:
     try:
-        if not fresh and path.is_file() and not path.is_symlink():
+        if path.is_file() and not path.is_symlink():
             return path.read_bytes()
     except OSError:
         pass
+    return None
+
+
+def _save_graph(path: Path, model: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(model)
+    tmp.replace(path)
+
+
+def cached_model(tower: vision.VisionTower, folder: Optional[Path], fresh: bool = False) -> bytes:
+    """The tower's ONNX graph, read from `folder` where an earlier start saved it, else (or
+    when `fresh`) built and saved.
+
+    The build runs in a child process (`build_in_subprocess`) where it can: importing `onnx`
+    initialises ml_dtypes' native module holding the GIL for 0.5-0.8 s, which froze the
+    window once, on the first start - the one every new user sees. In-process only when the
+    child fails (it then says why in the log).
+    """
+    if folder is None:
+        return build_model(tower)
+    digest = weights_digest(tower)
+    path = folder / graph_name(digest)
+    if not fresh:
+        model = _read_graph(path)
+        if model is not None:
+            return model
+    if build_in_subprocess(path, digest):
+        model = _read_graph(path)
+        if model is not None:
+            return model
     model = build_model(tower)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(model)
-        tmp.replace(path)
+        _save_graph(path, model)
     except OSError as exc:  # a read-only cache only costs a build next start
         log.warning("could not save the tower graph to %s: %s", path, exc)
     return model
+
+
+BUILD_FLAG = "--build-tower-graph"  # app.main's hidden entry into `build_main`
+BUILD_TIMEOUT_S = 300.0
+
+
+def graph_name(digest: str) -> str:
+    return f"tower-{digest}.onnx"
+
+
+def builder_command(path: Path, digest: str) -> list[str]:
+    """The command that builds the graph in a child: the packaged app is its own
+    interpreter (PyInstaller sets sys.frozen), else this Python runs the package."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, BUILD_FLAG, str(path), digest]
+    return [sys.executable, "-m", "vlm_desktop", BUILD_FLAG, str(path), digest]
+
+
+def build_in_subprocess(path: Path, digest: str, timeout_s: float = BUILD_TIMEOUT_S) -> bool:
+    """Build and save the graph of the installed tower at `path` in a child process, which
+    checks that its tower's weights have `digest`. Returns whether it succeeded; waiting
+    releases the GIL, so the window keeps running."""
+    started = time.perf_counter()
+    try:
+        done = subprocess.run(builder_command(path, digest), capture_output=True, text=True,
+                              timeout=timeout_s, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.info("building the tower graph in a child process failed (%s); building here", exc)
+        return False
+    if done.returncode != 0:
+        log.info("building the tower graph in a child process failed (exit %s): %s; "
+                 "building here", done.returncode, done.stderr.strip()[-500:])
+        return False
+    log.info("built the tower graph in a child process in %.1f s",
+             time.perf_counter() - started)
+    return True
+
+
+def build_main(argv: Sequence[str]) -> int:
+    """The child: `BUILD_FLAG PATH DIGEST`. Loads the installed tower, refuses to write a
+    graph for other weights than the parent's, and writes only a file named for them."""
+    if len(argv) != 2:
+        print(f"usage: {BUILD_FLAG} PATH DIGEST", file=sys.stderr)
+        return 2
+    path, digest = Path(argv[0]), argv[1]
+    if path.name != graph_name(digest):
+        print(f"refusing to write {path}: not a tower graph named for {digest}", file=sys.stderr)
+        return 2
+    tower = vision.load_vision_tower()
+    if weights_digest(tower) != digest:
+        print("the installed tower's weights are not the ones asked for", file=sys.stderr)
+        return 3
+    _save_graph(path, build_model(tower))
+    return 0
 
 
 class OrtRunner:
