@@ -303,6 +303,29 @@ def test_switching_models_closes_the_old_one_first_all_on_the_worker_thread(clie
     assert len(worker_threads) == 1 and threading.get_ident() not in worker_threads
 
 
+def test_a_model_in_a_reference_cycle_is_freed_when_another_one_loads(client, qtbot):
+    """Loads run with the collector paused and freeze what they made; the model switched
+    away from must still go, even one that only the cyclic collector can free."""
+    import weakref
+
+    class Weights:
+        pass
+
+    made: list[weakref.ref] = []
+
+    def cyclic(choice):
+        engine = FakeEngine()
+        engine.weights = Weights()
+        engine.weights.owner = engine  # type: ignore[attr-defined] - the cycle
+        made.append(weakref.ref(engine.weights))
+        return engine
+
+    for factory, name in ((cyclic, "cyclic"), (lambda choice: FakeEngine(), "next")):
+        with qtbot.waitSignal(client.role(MAIN).ready, timeout=TIMEOUT_MS):
+            client.load_engine(factory, "cpu", name)
+    assert made and made[0]() is None
+
+
 def _load(qtbot, client, name: str, trace: list, slot: str = "main", device: str = "cpu"):
     signal = client.role(slot).ready
     with qtbot.waitSignal(signal, timeout=TIMEOUT_MS):
