@@ -277,3 +277,27 @@ def test_chinese_evidence_lines_have_no_english_words(engine, cat, photo):
     for q, a in zip(EVIDENCE_QUESTIONS, answers):
         assert a.evidence and not _english_words(a.evidence), (q, a.evidence)
     assert not chinese.is_chinese(engine.caption(image).evidence)  # English again
+
+
+@pytest.mark.parametrize("question, existence", [
+    ("Is there a dog?", True), ("Are there any cups?", True), ("Do you see a car?", True),
+    ("any shoes?", True), ("有没有猫?", True), ("有猫吗?", True),
+    ("Is this a dog?", False), ("Is it a truck?", False), ("这是猫吗?", False),
+    ("Is the thereminist here?", False),
+])
+def test_existence_questions_are_told_from_identity_questions(question, existence):
+    from vlm_desktop.core.engine.lite.answerer import _asks_existence
+
+    assert _asks_existence(question) is existence
+
+
+@pytest.mark.slow
+def test_an_english_question_answered_in_chinese_says_there_is_none(engine, cat):
+    engine.language = "zh_CN"
+    try:
+        none = engine.answer(cat, "Is there a car?")
+        not_one = engine.answer(cat, "Is this a car?")
+    finally:
+        engine.language = "en"
+    assert none.text.startswith("没有") and "汽车" in none.text, none.text
+    assert not_one.text.startswith("不是") and "汽车" in not_one.text, not_one.text

@@ -6,6 +6,8 @@ gets an honest refusal with confidence 0, never an invented answer.
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 from typing import Callable
 
@@ -365,8 +367,20 @@ def _zh_yesno_text(hier: Hierarchy, q: ParsedQuestion, p: float, where: str,
     elif p > 1 - SURE_NO:
         text = zh.say("yes_unsure", noun=noun)
     else:  # 有没有猫? -> 没有; 这是猫吗? -> 不是
-        text = zh.say("no_have" if "有" in q.text else "no_is", noun=noun)
+        text = zh.say("no_have" if _asks_existence(q.text) else "no_is", noun=noun)
     return text, (_zh_maps(noun, cam) if p >= 0.5 else {})
+
+
+# "Is there a dog?", "Are there any cups?", "Do you see a car?", "Any shoes?": questions of
+# existence, answered 没有 ("there is none") in Chinese; "Is this a dog?" gets 不是.
+_EXISTENCE_EN = re.compile(r"\b(?:is|are)\s+there\b|\b(?:do|can)\s+you\s+see\b|^\s*any\b|"
+                           r"\b(?:is|are)\s+(?:any|some)\b", re.IGNORECASE)
+
+
+def _asks_existence(question: str) -> bool:
+    """Whether a yes/no question asks if something is there (有没有猫? / Is there a cat?)
+    rather than what something is (这是猫吗? / Is this a cat?)."""
+    return "有" in question or _EXISTENCE_EN.search(question) is not None
 
 
 def _answer_colour_yesno(q: ParsedQuestion, ev: ImageEvidence, t: Target, heat: HeatMap,
