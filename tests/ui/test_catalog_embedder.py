@@ -140,7 +140,9 @@ def test_switching_the_catalog_model_reindexes_and_keeps_the_old_vectors(qtbot, 
 
 def test_removing_the_models_in_use_switches_to_the_defaults(qtbot, window):
     window.select_embedder(EMBEDDER.name)
-    qtbot.waitUntil(lambda: window.embed_info.name == EMBEDDER.display_name, timeout=TIMEOUT)
+    # embed_info is None while the new model loads
+    qtbot.waitUntil(lambda: window.embed_info is not None
+                    and window.embed_info.name == EMBEDDER.display_name, timeout=TIMEOUT)
     # The model manager removes both models the window is using.
     window.models.entries[:] = [LITE]
     with qtbot.waitSignals([window.client.role(MAIN).ready, window.client.role(EMBED).ready],
