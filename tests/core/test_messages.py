@@ -84,3 +84,20 @@ def test_english_stays_english_and_a_bad_translation_falls_back(monkeypatch):
     monkeypatch.setitem(messages.catalogue("zh_CN"), "{name} is empty (0 bytes).",
                         "{nom} 是空文件")  # a translator's typo in a field name
     assert messages.say("{name} is empty (0 bytes).", name="a.png") == "a.png is empty (0 bytes)."
+
+
+def test_no_space_beside_full_width_punctuation_of_a_filled_in_name():
+    from vlm_desktop.core.messages import fill
+
+    builtin = "VLM Lite（内置）"  # the built-in model's Chinese display name
+    assert fill("商品目录已用 {name} 建立索引。", name=builtin) == "商品目录已用 VLM Lite（内置）建立索引。"
+    assert fill("{model} 无法回答这个问题。", model=builtin) == "VLM Lite（内置）无法回答这个问题。"
+    assert fill("现在使用 {name} 执行 {job}。", name="CLIP", job="描述") == "现在使用 CLIP 执行 描述。"
+    # Beside a symbol or a Latin word the space stays.
+    assert fill("{a} → 归为猫", a="虎斑猫（17%）") == "虎斑猫（17%） → 归为猫"
+    assert fill("{name} {version}", name=builtin, version="0.1") == "VLM Lite（内置） 0.1"
+    # A value is never changed, only the template's spaces; English is left alone.
+    assert fill("无法读取 {name}：{error}", name="报告（终） 版.jpg", error="空文件") == \
+        "无法读取 报告（终） 版.jpg：空文件"
+    assert fill("Cannot read {name}: {p:.0f}% {{x}}", name="a b.jpg", p=12.6) == \
+        "Cannot read a b.jpg: 13% {x}"

@@ -337,3 +337,18 @@ def test_the_built_in_model_keeps_its_english_name_in_english(qtbot, shown_windo
     window = _window(shown_windows, tmp_path)
     builtin = [a for a in window.actions_.model_group.actions() if a.data() == BUILTIN_NAME]
     assert builtin[0].text().endswith("VLM Lite (built-in)"), builtin[0].text()
+
+
+def test_the_indexed_line_puts_no_space_after_the_built_in_models_chinese_name(qtbot, translator,
+                                                                               monkeypatch):
+    from vlm_desktop.core.models import BUILTIN_RECORD
+    from vlm_desktop.ui.catalog_index_bar import IndexBar
+
+    monkeypatch.delenv(i18n.MODEL_LANGUAGE_ENV, raising=False)
+    assert i18n.install(QApplication.instance(), "zh_CN") == "zh_CN"
+    bar = IndexBar()
+    qtbot.addWidget(bar)
+    name = i18n.model_name(BUILTIN_RECORD.label)
+    assert name == "VLM Lite（内置）"
+    bar.show_state("finished", name)
+    assert bar.label.text() == "商品目录已用 VLM Lite（内置）建立索引。"

@@ -69,10 +69,46 @@ def say_in(lang: str, template: str, **values: object) -> str:
     """`template` in `lang` (not the current language) with `values` filled in."""
     translated = catalogue(lang).get(template, template)
     try:
-        return translated.format(**values)
+        return fill(translated, **values)
     except (KeyError, IndexError, ValueError):  # a translation with other fields: keep English
         log.warning("translation of %r does not fit its fields", template)
         return template.format(**values)
+
+
+# Full-width punctuation: Chinese text puts no space beside it. A translated template keeps
+# a space around a field for Latin words ("已用 {name} 建立索引"), which is right for
+# "CLIP" but not beside a name that ends in such a mark ("VLM Lite（内置）").
+_FULL_WIDTH = frozenset("（）【】《》〈〉「」『』“”‘’：，。；！？、…")
+
+
+def fill(template: str, **values: object) -> str:
+    """`template.format(**values)`, less the template's own spaces beside a value that
+    starts or ends with full-width punctuation. The values themselves are never changed
+    (a file named "报告（终） 版.jpg" stays as it is); English is never changed."""
+    formatter = string.Formatter()
+    parts: list[tuple[str, str]] = []  # (literal text of the template, the value after it)
+    for literal, name, spec, conversion in formatter.parse(template):
+        value = ""
+        if name is not None:
+            obj, _ = formatter.get_field(name, (), values)
+            value = formatter.format_field(formatter.convert_field(obj, conversion), spec or "")
+        parts.append((literal, value))
+    out = []
+    for i, (literal, value) in enumerate(parts):
+        after = literal.lstrip(" ")
+        if i > 0 and parts[i - 1][1][-1:] in _FULL_WIDTH and parts[i - 1][1] and _han(after[:1]):
+            literal = after
+        before = literal.rstrip(" ")
+        if value[:1] in _FULL_WIDTH and value and _han(before[-1:]):
+            literal = before
+        out.append(literal + value)
+    return "".join(out)
+
+
+def _han(char: str) -> bool:
+    """A Chinese character or full-width punctuation: no space goes between it and a
+    full-width mark (a space before "→" or a Latin word stays)."""
+    return bool(char) and (char in _FULL_WIDTH or "\u3400" <= char <= "\u9fff")
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QV
 
 from vlm_desktop.core.catalog.indexer import IndexProgress
 from vlm_desktop.ui.catalog_texts import progress_text
+from vlm_desktop.ui.i18n import fill
 
 
 class IndexBar(QWidget):
@@ -56,7 +57,7 @@ class IndexBar(QWidget):
         self._paused = state == "paused"
         self.pause_button.setText(self.tr("Resume") if self._paused else self.tr("Pause"))
         if state == "finished":
-            self.label.setText(self.tr("Catalog indexed with {name}.").format(name=model)
+            self.label.setText(fill(self.tr("Catalog indexed with {name}."), name=model)
                                if model else self.tr("Catalog indexed."))
         elif state == "cancelled":
             self.label.setText(self.tr("Indexing cancelled; items indexed so far are kept."))

@@ -39,7 +39,7 @@ from vlm_desktop.ui.catalog_recommendations import RecommendationsView
 from vlm_desktop.ui.catalog_search_bar import CatalogSearchBar
 from vlm_desktop.ui.catalog_sources import RECENT_KEY, CatalogSources
 from vlm_desktop.ui.catalog_tiles import TileView
-from vlm_desktop.ui.i18n import model_name
+from vlm_desktop.ui.i18n import fill, model_name
 from vlm_desktop.workers.catalog_jobs import CatalogJobs
 from vlm_desktop.workers.inference_worker import EMBED, InferenceClient, Request
 from vlm_desktop.workers.thumbnails import ThumbnailLoader
@@ -254,9 +254,9 @@ class CatalogPanel(QWidget):
     def _on_embedder_ready(self, info: ModelInfo, _choice: object) -> None:
         # A new embedder indexes what it has no vectors for; other models' vectors stay.
         self.embedder, self._no_model = info.name, False
-        self.index_label.setToolTip(self.tr(
+        self.index_label.setToolTip(fill(self.tr(
             "Catalog vectors come from {name}; each model's vectors are kept, so switching back "
-            "needs no re-indexing.").format(name=model_name(info.name)))
+            "needs no re-indexing."), name=model_name(info.name)))
         if self.jobs is not None:
             self._after_engine()
         self._update_empty()

@@ -12,6 +12,7 @@ from importlib.resources import files
 
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
 
+from vlm_desktop.core.messages import fill  # noqa: F401 - for ui: translated templates filled in
 from vlm_desktop.core.models import BUILTIN_RECORD
 
 log = logging.getLogger(__name__)

@@ -35,7 +35,7 @@ from vlm_desktop.ui.capabilities import missing_reason
 from vlm_desktop.ui.caption_panel import CaptionPanel
 from vlm_desktop.ui.chat_panel import ChatPanel
 from vlm_desktop.ui.image_document import ImageDocument
-from vlm_desktop.ui.i18n import model_name
+from vlm_desktop.ui.i18n import fill, model_name
 from vlm_desktop.ui.image_view import ImageView
 from vlm_desktop.ui.message_bar import Level, MessageBar
 from vlm_desktop.ui.model_session import ModelSession
@@ -341,10 +341,10 @@ class MainWindow(QMainWindow):
             if self._catalog_answers() else None
         if request is None and not self.can(CAP_ANSWER):
             if self._catalog_answers():  # the box is open for catalog questions only
-                self.document.refuse(question, self.tr(
+                self.document.refuse(question, fill(self.tr(
                     "{model} cannot answer this. Ask about the catalog (price, "
-                    "category, other colours) or choose another model in Model ▸").format(
-                        model=model_name(self.info.name)))
+                    "category, other colours) or choose another model in Model ▸"),
+                    model=model_name(self.info.name)))
             return None  # otherwise the box is closed: a stray call sends nothing
         return self.document.ask(question, request)
 

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 from vlm_desktop.core.device import DeviceChoice
 from vlm_desktop.core.engine.types import ModelInfo
 from vlm_desktop.ui.capabilities import describe
-from vlm_desktop.ui.i18n import model_name, translate
+from vlm_desktop.ui.i18n import fill, model_name, translate
 
 if TYPE_CHECKING:
     from vlm_desktop.ui.model_session import ModelSession
@@ -198,13 +198,13 @@ class StatusBar(QStatusBar):
     def _model_tip(self) -> None:
         info, embedder = self._info, self._embedder
         assert info is not None
-        tip = self.tr("{name} {version} · {dtype}").format(
-            name=model_name(info.name), version=info.version, dtype=info.dtype)
+        tip = fill(self.tr("{name} {version} · {dtype}"),
+                   name=model_name(info.name), version=info.version, dtype=info.dtype)
         tip += f"\n{describe(info.capabilities)}"
         if info.description:
             tip += f"\n{info.description}"
         if embedder is not None and embedder.name != info.name:
-            tip += "\n" + self.tr("Catalog search uses {name}").format(name=model_name(embedder.name))
+            tip += "\n" + fill(self.tr("Catalog search uses {name}"), name=model_name(embedder.name))
         tip += "\n" + self.tr("Choose another in the Model menu")
         self.model.setToolTip(tip)
 
