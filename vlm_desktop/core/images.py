@@ -125,8 +125,7 @@ def image_content_hash(image: Image.Image) -> str:
     h = hashlib.blake2b(digest_size=16)
     width, height = image.size
     h.update(f"{image.mode}:{width}x{height}:".encode())
-    row_bytes = max(1, len(image.crop((0, 0, width, 1)).tobytes())) if width and height else 1
-    rows = max(1, HASH_BAND_BYTES // row_bytes)
+    rows = max(1, HASH_BAND_BYTES // max(1, 4 * width))  # at most 4 bytes a pixel (RGBA)
     if height <= rows:
         h.update(image.tobytes())
     else:

@@ -96,10 +96,10 @@ def fill(template: str, **values: object) -> str:
     out = []
     for i, (literal, value) in enumerate(parts):
         after = literal.lstrip(" ")
-        if i > 0 and parts[i - 1][1][-1:] in _FULL_WIDTH and parts[i - 1][1] and _han(after[:1]):
+        if i > 0 and parts[i - 1][1][-1:] in _FULL_WIDTH and _han(after[:1]):
             literal = after
         before = literal.rstrip(" ")
-        if value[:1] in _FULL_WIDTH and value and _han(before[-1:]):
+        if value[:1] in _FULL_WIDTH and _han(before[-1:]):
             literal = before
         out.append(literal + value)
     return "".join(out)
@@ -108,7 +108,7 @@ def fill(template: str, **values: object) -> str:
 def _han(char: str) -> bool:
     """A Chinese character or full-width punctuation: no space goes between it and a
     full-width mark (a space before "→" or a Latin word stays)."""
-    return bool(char) and (char in _FULL_WIDTH or "\u3400" <= char <= "\u9fff")
+    return char in _FULL_WIDTH or "\u3400" <= char <= "\u9fff"  # "" is neither
 
 
 @dataclass(frozen=True)

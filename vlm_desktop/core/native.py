@@ -115,8 +115,8 @@ def collector_paused() -> Iterator[None]:
     (which live as long as the process) to the permanent generation, so later collections
     - on any thread - no longer walk them. The cost: cycles that became garbage during
     the load are kept, a few MB at most; and frozen objects are freed by reference counts
-    only, so whoever releases a loaded model calls `gc.unfreeze()` and collects once
-    (the inference worker does, on a model switch).
+    only, so whoever releases a loaded model that something still holds must call
+    `gc.unfreeze()` and collect (the inference worker does, on a model switch).
     """
     global _gc_depth, _gc_was_enabled
     with _gc_lock:

@@ -14,8 +14,8 @@ A model load's outcome arrives on the role it was loaded into: `client.role(MAIN
 from __future__ import annotations
 
 import enum
-import itertools
 import gc
+import itertools
 import logging
 import time
 import weakref
@@ -142,31 +142,22 @@ class InferenceWorker(QObject):
         engine: Optional[Engine] = None
         try:
             preload_torch_libraries()  # before torch's import: keeps the window's thread running
-            with collector_paused():  # no GIL-holding full collections during torch's import
-                choice = choose_device(spec.device)
-            key = (spec.name, choice.device, choice.dtype) if spec.name else None
-            current = self._slots.get(slot)
-            if key is not None and current is not None and current.key == key:
-                self.model_ready.emit(slot, current.info, current.choice)  # already loaded
-                return
-            del current  # the old model must not outlive its release below
-            old = self._release(slot)  # free the old model's memory before the new one loads
-            if old is not None and old() is not None:
-                # Its objects were frozen when it loaded (collector_paused), so a model kept
-                # alive by a reference cycle would never be collected: one full collection
-                # finds it. Only then: it holds the GIL 0.1-0.2 s with torch loaded, and
-                # the built-in and Hugging Face engines measured here all went by refcount.
-                log.info("the released model is still referenced; collecting garbage")
-                gc.unfreeze()
-                gc.collect()
-            del old
-            shared = next((v for v in self._slots.values() if key is not None and v.key == key),
-                          None)
-            if shared is not None:
-                self._slots[slot] = shared
-                self.model_ready.emit(slot, shared.info, shared.choice)
-                return
+            # No GIL-holding full collections during torch's import and the weights' load.
             with collector_paused():
+                choice = choose_device(spec.device)
+                key = (spec.name, choice.device, choice.dtype) if spec.name else None
+                current = self._slots.get(slot)
+                if key is not None and current is not None and current.key == key:
+                    self.model_ready.emit(slot, current.info, current.choice)  # already loaded
+                    return
+                del current  # the old model must not outlive its release below
+                self._free(slot)  # the old model's memory goes before the new one loads
+                shared = next((v for v in self._slots.values()
+                               if key is not None and v.key == key), None)
+                if shared is not None:
+                    self._slots[slot] = shared
+                    self.model_ready.emit(slot, shared.info, shared.choice)
+                    return
                 engine = spec.factory(choice)
                 info = engine.info()
         except Exception as exc:
@@ -198,6 +189,18 @@ class InferenceWorker(QObject):
         started = time.perf_counter()
         job.run_here(lambda state: fn(engine, state))
         log.debug("%s ran in %.1f ms", job.kind, (time.perf_counter() - started) * 1000)
+
+    def _free(self, slot: str) -> None:
+        """Release `slot`'s model, and collect if anything still holds it: its objects were
+        frozen when it loaded (collector_paused), so one kept alive by a reference cycle
+        would never be collected. Only then, as a full collection holds the GIL 0.1-0.2 s
+        with torch loaded; the built-in and Hugging Face engines measured here all went by
+        reference counts."""
+        old = self._release(slot)
+        if old is not None and old() is not None:
+            log.info("the released model is still referenced; collecting garbage")
+            gc.unfreeze()
+            gc.collect()
 
     def _release(self, slot: str) -> Optional[weakref.ref]:
         """Empty `slot`; its model is closed unless the other slot shares it. Returns a

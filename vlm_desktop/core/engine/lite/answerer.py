@@ -7,7 +7,6 @@ gets an honest refusal with confidence 0, never an invented answer.
 from __future__ import annotations
 
 import re
-
 from dataclasses import dataclass
 from typing import Callable
 
